@@ -1,0 +1,244 @@
+"""参保登记: policy tables per region and year, and enrollments with their events."""
+
+from decimal import Decimal
+
+from django.conf import settings
+from django.db import models
+from django.db.models import F, Q
+from django.utils.translation import gettext_lazy as _
+
+from portal.models import Person, Region
+
+
+class Scheme(models.TextChoices):
+    RESIDENT = "resident", _("城乡居民医保")
+    FLEXIBLE = "flexible", _("灵活就业职工医保")
+    EMPLOYEE = "employee", _("职工医保（单位）")
+
+
+class Category(models.TextChoices):
+    """Resident categories; all but ORDINARY and STUDENT need staff verification."""
+
+    ORDINARY = "ordinary", _("普通居民")
+    STUDENT = "student", _("大学生")
+    TEKUN = "tekun", _("特困人员")
+    DIBAO = "dibao", _("低保对象")
+    DIBAO_EDGE_ELDERLY = "dibao_edge_elderly", _("低保边缘家庭老年人")
+    POVERTY_RETURN = "poverty_return", _("返贫致贫人口")
+    MONITORED = "monitored", _("防止返贫监测对象")
+
+
+class Policy(models.Model):
+    """A region's rules for one benefit year (待遇年度). Every amount, rate,
+    window and waiting period is data here, edited by supervisors."""
+
+    region = models.ForeignKey(Region, verbose_name=_("统筹区"), on_delete=models.PROTECT, related_name="policies")
+    year = models.PositiveIntegerField(_("待遇年度"))
+    # Residents' insurance (城乡居民医保)
+    window_start = models.DateField(_("集中参保期开始"))
+    window_end = models.DateField(_("集中参保期结束"))
+    benefit_start = models.DateField(_("待遇期开始"))
+    benefit_end = models.DateField(_("待遇期结束"))
+    newborn_days = models.PositiveIntegerField(_("新生儿参保期限（天）"), default=90)
+    waiting_fixed_months = models.PositiveIntegerField(_("固定待遇等待期（月）"), default=3)
+    waiting_per_gap_year = models.PositiveIntegerField(_("每断保一年增加（月）"), default=1)
+    long_gap_years = models.PositiveIntegerField(_("长期断保年数"), default=4)
+    long_gap_min_months = models.PositiveIntegerField(_("长期断保最短等待期（月）"), default=6)
+    # Flexible workers' employee insurance (灵活就业人员职工医保)
+    average_wage = models.DecimalField(_("上年度月平均工资"), max_digits=10, decimal_places=2)
+    base_min_ratio = models.DecimalField(_("缴费基数下限比例"), max_digits=4, decimal_places=2, default=Decimal("0.60"))
+    base_max_ratio = models.DecimalField(_("缴费基数上限比例"), max_digits=4, decimal_places=2, default=Decimal("3.00"))
+    flexible_rate = models.DecimalField(_("缴费费率"), max_digits=5, decimal_places=4, default=Decimal("0.0800"))
+    flexible_waiting_months = models.PositiveIntegerField(_("断缴超3个月后的等待期（月）"), default=6)
+    backpay_max_months = models.PositiveIntegerField(_("可补缴月数"), default=3)
+    late_fee_enabled = models.BooleanField(_("收取滞纳金"), default=False)
+    late_fee_daily_rate = models.DecimalField(_("滞纳金日费率"), max_digits=6, decimal_places=5, default=Decimal("0.00050"))
+
+    class Meta:
+        ordering = ["region", "-year"]
+        verbose_name = _("参保政策")
+        verbose_name_plural = _("参保政策")
+        constraints = [
+            models.UniqueConstraint(fields=["region", "year"], name="policy_one_per_region_year"),
+            models.CheckConstraint(condition=Q(window_start__lte=F("window_end")), name="policy_window_ordered"),
+            models.CheckConstraint(condition=Q(benefit_start__lte=F("benefit_end")), name="policy_benefit_ordered"),
+            models.CheckConstraint(condition=Q(average_wage__gt=0), name="policy_average_wage_positive"),
+            models.CheckConstraint(
+                condition=Q(base_min_ratio__gte=Decimal("0.60"), base_max_ratio__lte=Decimal("3.00"))
+                & Q(base_min_ratio__lte=F("base_max_ratio")),
+                name="policy_base_range_60_300",
+            ),
+            models.CheckConstraint(
+                condition=Q(flexible_rate__gt=0, flexible_rate__lt=Decimal("0.2")), name="policy_rate_sane"
+            ),
+        ]
+
+    def __str__(self):
+        return f"{self.region.name} {self.year}"
+
+    @property
+    def base_min(self) -> Decimal:
+        from portal.money import to_money
+
+        return to_money(self.average_wage * self.base_min_ratio)
+
+    @property
+    def base_max(self) -> Decimal:
+        from portal.money import to_money
+
+        return to_money(self.average_wage * self.base_max_ratio)
+
+
+class PolicyCategory(models.Model):
+    """The yearly personal amount and government subsidy of one resident category."""
+
+    policy = models.ForeignKey(Policy, on_delete=models.CASCADE, related_name="categories")
+    category = models.CharField(_("人员类别"), max_length=24, choices=Category.choices)
+    personal_amount = models.DecimalField(_("个人缴费（元/年）"), max_digits=10, decimal_places=2)
+    subsidy = models.DecimalField(_("财政补助（元/年）"), max_digits=10, decimal_places=2)
+    needs_verification = models.BooleanField(_("需经办审核"), default=False)
+    exempt_from_waiting = models.BooleanField(_("免待遇等待期"), default=False)
+
+    class Meta:
+        ordering = ["policy", "personal_amount"]
+        verbose_name = _("人员类别标准")
+        verbose_name_plural = _("人员类别标准")
+        constraints = [
+            models.UniqueConstraint(fields=["policy", "category"], name="policy_category_once"),
+            models.CheckConstraint(
+                condition=Q(personal_amount__gte=0, subsidy__gte=0), name="policy_category_amounts_not_negative"
+            ),
+        ]
+
+    def __str__(self):
+        return f"{self.policy} {self.get_category_display()}"
+
+
+class EnrollmentStatus(models.TextChoices):
+    REGISTERED = "registered", _("已登记待缴费")
+    ACTIVE = "active", _("正常参保")
+    SUSPENDED = "suspended", _("暂停参保")
+    CANCELLED = "cancelled", _("已撤销")
+    TERMINATED = "terminated", _("终止参保")
+
+
+# The one table of allowed enrollment transitions.
+ENROLLMENT_TRANSITIONS: dict[str, frozenset[str]] = {
+    EnrollmentStatus.REGISTERED: frozenset({EnrollmentStatus.ACTIVE, EnrollmentStatus.CANCELLED}),
+    EnrollmentStatus.ACTIVE: frozenset({EnrollmentStatus.SUSPENDED, EnrollmentStatus.TERMINATED}),
+    EnrollmentStatus.SUSPENDED: frozenset({EnrollmentStatus.ACTIVE, EnrollmentStatus.TERMINATED}),
+    EnrollmentStatus.CANCELLED: frozenset(),
+    EnrollmentStatus.TERMINATED: frozenset(),
+}
+# Statuses that hold the person's one enrollment for the year.
+LIVE_STATUSES = (EnrollmentStatus.REGISTERED, EnrollmentStatus.ACTIVE)
+
+
+class Verification(models.TextChoices):
+    NOT_NEEDED = "not_needed", _("无需审核")
+    PENDING = "pending", _("待审核")
+    APPROVED = "approved", _("审核通过")
+    REJECTED = "rejected", _("审核未通过")
+
+
+class Enrollment(models.Model):
+    """参保登记: one person's basic medical insurance in one region for one benefit year."""
+
+    person = models.ForeignKey(Person, verbose_name=_("参保人"), on_delete=models.PROTECT, related_name="enrollments")
+    region = models.ForeignKey(Region, verbose_name=_("统筹区"), on_delete=models.PROTECT, related_name="enrollments")
+    scheme = models.CharField(_("险种"), max_length=10, choices=Scheme.choices)
+    year = models.PositiveIntegerField(_("待遇年度"))
+    status = models.CharField(
+        _("参保状态"), max_length=12, choices=EnrollmentStatus.choices, default=EnrollmentStatus.REGISTERED
+    )
+    # Residents: the category asked for, and its verification by staff.
+    category = models.CharField(_("人员类别"), max_length=24, choices=Category.choices, blank=True)
+    verification = models.CharField(
+        _("类别审核"), max_length=12, choices=Verification.choices, default=Verification.NOT_NEEDED
+    )
+    verification_note = models.CharField(_("审核意见"), max_length=200, blank=True)
+    is_newborn = models.BooleanField(_("新生儿参保"), default=False)
+    # Flexible workers: the chosen monthly contribution base.
+    contribution_base = models.DecimalField(_("缴费基数"), max_digits=10, decimal_places=2, null=True, blank=True)
+    # The waiting period as decided at registration, and why.
+    gap_years = models.PositiveIntegerField(_("断保年数"), default=0)
+    repaired_years = models.PositiveIntegerField(_("已修复年数"), default=0)
+    waiting_months = models.PositiveIntegerField(_("待遇等待期（月）"), default=0)
+    waiting_reason = models.CharField(_("等待期原因"), max_length=200, blank=True)
+    coverage_start = models.DateField(_("待遇享受开始"), null=True, blank=True)
+    coverage_end = models.DateField(_("待遇享受结束"), null=True, blank=True)
+    registered_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    created_at = models.DateTimeField(auto_now_add=True)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        ordering = ["-year", "-id"]
+        verbose_name = _("参保登记")
+        verbose_name_plural = _("参保登记")
+        constraints = [
+            # One basic-insurance enrollment per person per benefit year, across
+            # regions and schemes. A suspended (transferred-out) or cancelled one
+            # no longer holds the year.
+            models.UniqueConstraint(
+                fields=["person", "year"],
+                condition=Q(status__in=["registered", "active"]),
+                name="enrollment_one_live_per_person_year",
+            ),
+            models.CheckConstraint(
+                condition=~Q(scheme="flexible") | Q(contribution_base__isnull=False),
+                name="enrollment_flexible_has_base",
+            ),
+            models.CheckConstraint(
+                condition=~Q(scheme="resident") | ~Q(category=""), name="enrollment_resident_has_category"
+            ),
+            models.CheckConstraint(
+                condition=Q(status__in=[s.value for s in EnrollmentStatus]), name="enrollment_status_known"
+            ),
+        ]
+        indexes = [
+            models.Index(fields=["region", "status"], name="enrollment_region_status"),
+            models.Index(fields=["verification"], condition=Q(verification="pending"), name="enrollment_verif_pending"),
+        ]
+
+    def __str__(self):
+        return f"{self.person} {self.year} {self.get_scheme_display()}"
+
+
+class EnrollmentEvent(models.Model):
+    """One change of an enrollment's status: who, when, from, to, why."""
+
+    enrollment = models.ForeignKey(Enrollment, on_delete=models.CASCADE, related_name="events")
+    from_status = models.CharField(max_length=12, blank=True)
+    to_status = models.CharField(max_length=12)
+    actor = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+")
+    reason = models.CharField(max_length=200, blank=True)
+    at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["at", "id"]
+        verbose_name = _("参保状态变更")
+        verbose_name_plural = _("参保状态变更")
+
+
+class MonthsKind(models.TextChoices):
+    ACTUAL = "actual", _("实际缴费月数")
+    DEEMED = "deemed", _("视同缴费月数")
+
+
+class ContributionMonths(models.Model):
+    """A ledger of contribution months (缴费月数) per person and region. Each
+    row has a unique reference so a payment or a transfer adds its months once."""
+
+    person = models.ForeignKey(Person, on_delete=models.PROTECT, related_name="contribution_months")
+    region = models.ForeignKey(Region, on_delete=models.PROTECT, related_name="+")
+    kind = models.CharField(max_length=8, choices=MonthsKind.choices)
+    months = models.IntegerField()
+    reference = models.CharField(max_length=80, unique=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        verbose_name = _("缴费月数")
+        verbose_name_plural = _("缴费月数")
+        indexes = [models.Index(fields=["person", "region"], name="months_person_region")]
