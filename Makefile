@@ -9,7 +9,7 @@ PORT ?= 8000
 SERVICES_DATABASE_URL ?= postgres://postgres@127.0.0.1:5432/portal
 SERVICES_BROKER_URL ?= redis://127.0.0.1:6379/14
 
-.PHONY: run test test-unit test-services test-e2e faults loadtest bench setup system-deps messages clean seed
+.PHONY: screenshots run test test-unit test-services test-e2e faults loadtest bench setup system-deps messages clean seed
 
 $(STAMP): requirements.txt
 	test -x $(PY) || python3 -m venv $(VENV)
@@ -19,11 +19,12 @@ $(STAMP): requirements.txt
 
 setup: $(STAMP) system-deps messages
 
-# Debian packages the e2e tests and translations need (chromium, its driver, gettext).
+# Debian packages the e2e tests and translations need (chromium, its driver,
+# a CJK font for screenshots, gettext).
 system-deps:
-	@if ! command -v chromium >/dev/null || ! command -v msgfmt >/dev/null; then \
+	@if ! command -v chromium >/dev/null || ! command -v msgfmt >/dev/null || ! fc-list 2>/dev/null | grep -qi wqy; then \
 	  if [ "$$(id -u)" = 0 ]; then \
-	    (apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium chromium-driver gettext >/dev/null) \
+	    (apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium chromium-driver fonts-wqy-microhei gettext >/dev/null) \
 	      || echo "warning: could not install chromium/gettext; e2e tests will skip"; \
 	  else echo "warning: chromium or gettext missing and not root; e2e tests will skip"; fi; \
 	fi
@@ -56,6 +57,10 @@ test: setup var
 	$(PY) -m pytest tests --ignore=tests/services --ignore=tests/faults -q
 	DATABASE_URL=$(SERVICES_DATABASE_URL) CELERY_BROKER_URL=$(SERVICES_BROKER_URL) CELERY_TASK_ALWAYS_EAGER=false \
 	  $(PY) -m pytest tests/services tests/faults -q
+
+# Regenerate the screenshots in docs/screenshots/ (both languages, 1280 and 390 px).
+screenshots: setup var
+	SCREENSHOTS=1 $(PY) -m pytest tests/e2e -q
 
 faults: setup var
 	DATABASE_URL=$(SERVICES_DATABASE_URL) CELERY_BROKER_URL=$(SERVICES_BROKER_URL) CELERY_TASK_ALWAYS_EAGER=false \

@@ -1,0 +1,82 @@
+"""Security settings: deploy checks, headers, cookies, password hashing, CSRF."""
+
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+from django.conf import settings
+
+ROOT = Path(__file__).resolve().parents[2]
+
+
+def production_env(**extra):
+    env = dict(os.environ)
+    env.update(
+        DJANGO_SETTINGS_MODULE="portal.settings.production",
+        DJANGO_SECRET_KEY="x" * 20 + "-production-secret-from-the-environment-0123456789",
+        DJANGO_ALLOWED_HOSTS="yibao.example.cn",
+        DATABASE_URL="postgres://postgres@127.0.0.1:5432/portal",
+        CELERY_BROKER_URL="redis://127.0.0.1:6379/0",
+        PAYMENT_CALLBACK_SECRET="callback-secret-from-the-environment",
+    )
+    env.update(extra)
+    return env
+
+
+def test_production_settings_pass_check_deploy_without_warnings():
+    result = subprocess.run(
+        [sys.executable, "manage.py", "check", "--deploy", "--fail-level", "WARNING"],
+        cwd=ROOT, env=production_env(), capture_output=True, text=True, timeout=120,
+    )
+    assert result.returncode == 0, result.stdout + result.stderr
+    assert "no issues" in result.stdout
+
+
+def test_production_refuses_to_start_without_a_secret_key():
+    env = production_env()
+    del env["DJANGO_SECRET_KEY"]
+    result = subprocess.run(
+        [sys.executable, "manage.py", "check"], cwd=ROOT, env=env, capture_output=True, text=True, timeout=120
+    )
+    assert result.returncode != 0
+    assert "DJANGO_SECRET_KEY" in result.stderr
+
+
+def test_passwords_are_hashed_with_argon2_in_production():
+    from portal.settings import base
+
+    assert base.PASSWORD_HASHERS[0] == "django.contrib.auth.hashers.Argon2PasswordHasher"
+
+
+def test_sessions_expire():
+    assert settings.SESSION_COOKIE_AGE <= 60 * 60
+    assert settings.SESSION_COOKIE_HTTPONLY
+
+
+@pytest.mark.django_db
+def test_content_security_policy_allows_no_inline_script(client):
+    response = client.get("/")
+    csp = response.headers["Content-Security-Policy"]
+    script_src = next(part for part in csp.split(";") if part.strip().startswith("script-src"))
+    assert "'unsafe-inline'" not in script_src
+    assert "'self'" in script_src
+    assert "frame-ancestors 'none'" in csp
+
+
+@pytest.mark.django_db
+def test_pages_have_no_inline_scripts_or_styles(client):
+    for url in ("/", "/signup/", "/login/"):
+        html = client.get(url).content.decode()
+        assert "<script>" not in html and "<script type" not in html, url
+        assert " style=" not in html, url
+
+
+@pytest.mark.django_db
+def test_forms_are_protected_against_csrf():
+    from django.test import Client
+
+    client = Client(enforce_csrf_checks=True)
+    response = client.post("/signup/", {"name": "张三"})
+    assert response.status_code == 403
