@@ -1,0 +1,13 @@
+"""The portal's URLs plus the two baseline views under /bench/."""
+
+from django.urls import include, path
+
+from portal.urls import handler404, handler500, urlpatterns as portal_urlpatterns  # noqa: F401
+
+from . import views
+
+urlpatterns = [
+    path("bench/read/<int:pk>/", views.baseline_read, name="bench_read"),
+    path("bench/insert/", views.baseline_insert, name="bench_insert"),
+    path("", include(portal_urlpatterns)),
+]
