@@ -5,3 +5,9 @@ from django.utils.translation import gettext_lazy as _
 class PortalConfig(AppConfig):
     name = "portal"
     verbose_name = _("基础信息")
+
+    def ready(self):
+        from . import audit, roles
+
+        roles.connect()
+        audit.register()
