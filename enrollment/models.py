@@ -205,6 +205,15 @@ class Enrollment(models.Model):
     def __str__(self):
         return f"{self.person} {self.year} {self.get_scheme_display()}"
 
+    @property
+    def reference(self) -> str:
+        """The registration number shown to citizens (参保登记编号)."""
+        return f"CB{self.year}{self.region_id}{self.pk:08d}" if self.pk else ""
+
+    @property
+    def is_live(self) -> bool:
+        return self.status in LIVE_STATUSES
+
 
 class EnrollmentEvent(models.Model):
     """One change of an enrollment's status: who, when, from, to, why."""
@@ -242,3 +251,21 @@ class ContributionMonths(models.Model):
         verbose_name = _("缴费月数")
         verbose_name_plural = _("缴费月数")
         indexes = [models.Index(fields=["person", "region"], name="months_person_region")]
+
+
+class WaitingRepair(models.Model):
+    """修复: past gap years paid for, each removing one added month of the
+    waiting period. One row per payment reference, so a repeated call changes nothing."""
+
+    enrollment = models.ForeignKey(Enrollment, on_delete=models.CASCADE, related_name="repairs")
+    years = models.PositiveIntegerField(_("修复年数"))
+    reference = models.CharField(max_length=80, unique=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        verbose_name = _("断保修复")
+        verbose_name_plural = _("断保修复")
+        constraints = [models.CheckConstraint(condition=Q(years__gte=1), name="repair_at_least_one_year")]
+
+    def __str__(self):
+        return f"{self.enrollment_id} +{self.years} ({self.reference})"

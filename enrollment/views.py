@@ -1,13 +1,207 @@
-# Placeholder views; the enrollment pages replace these.
+"""Citizen pages of enrollment (参保登记, 参保信息). Thin: parse, call a
+service or selector, render. Each registration goes form → check your answers
+→ confirmation."""
+
+from __future__ import annotations
+
+from functools import wraps
+
+from django.contrib import messages
 from django.contrib.auth.decorators import login_required
-from django.shortcuts import render
+from django.shortcuts import redirect, render
+from django.utils import timezone
+from django.utils.translation import gettext as _
+from django.views.decorators.http import require_http_methods
+
+from portal.access import person_get_for_user
+from portal.errors import DomainError
+from portal.views import form_error_from
+
+from . import rules, selectors, services
+from .forms import FlexibleEnrollmentForm, NewbornEnrollmentForm, ResidentEnrollmentForm
+from .models import LIVE_STATUSES, Enrollment, Policy, Scheme
 
 
-@login_required
+def citizen_required(view):
+    """A signed-in user tied to a person (staff without one go to the home page)."""
+
+    @wraps(view)
+    @login_required
+    def wrapper(request, *args, **kwargs):
+        if request.user.person_id is None:
+            return redirect("portal:home")
+        return view(request, *args, **kwargs)
+
+    return wrapper
+
+
+def _form_context(request, *, flexible: bool = False) -> dict:
+    today = timezone.localdate()
+    persons = selectors.family_for_user(request.user)
+    years = [today.year, today.year + 1] if flexible else selectors.open_years(today)
+    return {"persons": persons, "years": years, "regions": list(selectors.regions_with_policy()), "today": today}
+
+
+def _initial(request, persons) -> dict:
+    """Prefill from the query string (change links, "enroll this person");
+    someone else's person id is a 404."""
+    initial = {key: request.GET[key] for key in ("year", "region", "category", "base") if key in request.GET}
+    if "person" in request.GET:
+        person = person_get_for_user(user=request.user, pk=request.GET["person"])
+        initial["person"] = str(person.pk)
+        if person.region_id and "region" not in initial:
+            initial["region"] = person.region_id
+    elif persons and persons[0][0].region_id:
+        initial.setdefault("region", persons[0][0].region_id)
+    return initial
+
+
+def _two_step(request, form, *, register, templates, extra=None):
+    """POST without step=confirm: check your answers. POST with it: register.
+    An invalid form (or a refusal) shows the form again with status 400."""
+    context = {"form": form, **(extra or {})}
+    if request.method == "POST" and form.is_valid():
+        if request.POST.get("step") == "confirm":
+            try:
+                enrollment = register(form)
+            except DomainError as error:
+                form_error_from(form, error)
+            else:
+                return redirect("enrollment:done", pk=enrollment.pk)
+        else:
+            return render(request, templates[1], {**context, "plan": form.plan})
+    return render(request, templates[0], context, status=400 if form.errors else 200)
+
+
+@citizen_required
 def start(request):
-    return render(request, "portal/home.html")
+    """参保登记: who can be enrolled for which year, and the ways to do it."""
+    today = timezone.localdate()
+    persons = selectors.family_for_user(request.user)
+    years = selectors.open_years(today)
+    live = {
+        (e.person_id, e.year): e
+        for e in Enrollment.objects.filter(
+            person_id__in=[p.pk for p, _r in persons], year__in=years, status__in=LIVE_STATUSES
+        ).select_related("region")
+    }
+    rows = [
+        {"person": person, "relation": relation, "years": [(year, live.get((person.pk, year))) for year in years]}
+        for person, relation in persons
+    ]
+    return render(request, "enrollment/start.html", {"rows": rows, "years": years})
 
 
-@login_required
+@citizen_required
+@require_http_methods(["GET", "POST"])
+def resident(request):
+    """Enroll oneself or a family member in residents' insurance."""
+    context = _form_context(request)
+    initial = {} if request.method == "POST" else _initial(request, context["persons"])
+    form = ResidentEnrollmentForm(request.POST or None, initial=initial, **context)
+
+    def register(form):
+        data = form.cleaned_data
+        return services.enrollment_register_resident(
+            actor=request.user, person=form.person_obj(), region=data["region"], year=data["year"],
+            category=data["category"], today=form.today,
+        )
+
+    return _two_step(
+        request, form, register=register,
+        templates=("enrollment/resident_form.html", "enrollment/resident_check.html"),
+    )
+
+
+@citizen_required
+@require_http_methods(["GET", "POST"])
+def newborn(request):
+    """新生儿参保: add the child to the family and enroll them."""
+    context = _form_context(request)
+    owner = context["persons"][0][0]
+    initial = {} if request.method == "POST" else _initial(request, context["persons"])
+    form = NewbornEnrollmentForm(request.POST or None, initial=initial, owner=owner, **context)
+
+    def register(form):
+        data = form.cleaned_data
+        return services.enrollment_register_newborn(
+            actor=request.user, owner=owner, name=data["name"], id_number=data["id_number"],
+            region=data["region"], year=data["year"], relation=data["relation"], today=form.today,
+        )
+
+    return _two_step(
+        request, form, register=register,
+        templates=("enrollment/newborn_form.html", "enrollment/newborn_check.html"),
+    )
+
+
+@citizen_required
+@require_http_methods(["GET", "POST"])
+def flexible(request):
+    """灵活就业人员参保: a contribution base within the region's range."""
+    context = _form_context(request, flexible=True)
+    initial = {} if request.method == "POST" else _initial(request, context["persons"])
+    initial.setdefault("year", context["today"].year)
+    form = FlexibleEnrollmentForm(request.POST or None, initial=initial, **context)
+    policies = Policy.objects.filter(year__in=context["years"]).select_related("region").order_by("year", "region")
+    ranges = [
+        {
+            "policy": policy,
+            "premium_min": rules.flexible_monthly_premium(base=policy.base_min, rate=policy.flexible_rate),
+            "premium_max": rules.flexible_monthly_premium(base=policy.base_max, rate=policy.flexible_rate),
+            "rate_percent": policy.flexible_rate * 100,
+        }
+        for policy in policies
+    ]
+
+    def register(form):
+        data = form.cleaned_data
+        return services.enrollment_register_flexible(
+            actor=request.user, person=form.person_obj(), region=data["region"], year=data["year"],
+            base=data["base"], today=form.today,
+        )
+
+    return _two_step(
+        request, form, register=register,
+        templates=("enrollment/flexible_form.html", "enrollment/flexible_check.html"),
+        extra={"ranges": ranges},
+    )
+
+
+@citizen_required
+def done(request, pk):
+    """Confirmation: the registration number, the price and what happens next."""
+    enrollment = selectors.enrollment_get_for_user(user=request.user, pk=pk)
+    policy = Policy.objects.get(region_id=enrollment.region_id, year=enrollment.year)
+    context = {"enrollment": enrollment, "policy": policy}
+    if enrollment.scheme == Scheme.RESIDENT:
+        context["premium"] = selectors.resident_premium(enrollment)
+    elif enrollment.contribution_base is not None:
+        context["monthly_premium"] = rules.flexible_monthly_premium(
+            base=enrollment.contribution_base, rate=policy.flexible_rate
+        )
+    return render(request, "enrollment/done.html", context)
+
+
+@citizen_required
 def coverage(request):
-    return render(request, "portal/home.html")
+    """参保信息 for the user and each family member."""
+    return render(request, "enrollment/coverage.html", {"rows": selectors.coverage_for_user(request.user)})
+
+
+@citizen_required
+@require_http_methods(["GET", "POST"])
+def cancel(request, pk):
+    """撤销 an unpaid registration (asks first)."""
+    enrollment = selectors.enrollment_get_for_user(user=request.user, pk=pk)
+    if request.method == "POST":
+        try:
+            services.enrollment_cancel(actor=request.user, enrollment_id=enrollment.pk)
+        except DomainError as error:
+            messages.error(request, error.message)
+            return render(request, "enrollment/cancel.html", {"enrollment": enrollment}, status=409)
+        messages.success(
+            request, _("已撤销 %(name)s 的%(year)d年度参保登记。") % {"name": enrollment.person.name, "year": enrollment.year}
+        )
+        return redirect("enrollment:coverage")
+    return render(request, "enrollment/cancel.html", {"enrollment": enrollment})

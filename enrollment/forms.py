@@ -1,0 +1,147 @@
+"""Citizen forms of the enrollment pages. Every choice is built on the server
+from what the user may act for, so a tampered value is a form error."""
+
+from __future__ import annotations
+
+import datetime as dt
+from decimal import Decimal
+
+from django import forms
+from django.core.exceptions import ValidationError
+from django.utils import timezone
+from django.utils.translation import gettext_lazy as _
+
+from portal.errors import DomainError
+from portal.forms import IdNumberField, NameField
+from portal.identity import parse_id_number
+from portal.models import Person, Relation
+
+from . import services
+from .models import Category
+
+
+def _add_domain_error(form, error: DomainError, default_field: str) -> None:
+    field = error.field if error.field in form.fields else default_field
+    form.add_error(field, error.message)
+
+
+class _EnrollmentForm(forms.Form):
+    """Shared fields: who, where and which benefit year."""
+
+    def __init__(self, *args, persons, years, regions, today: dt.date | None = None, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.today = today or timezone.localdate()
+        self.persons = {str(person.pk): person for person, _relation in persons}
+        if "person" in self.fields:
+            self.fields["person"].choices = [
+                (str(person.pk), f"{person.name}（{relation or _('本人')}）{person.id_masked}")
+                for person, relation in persons
+            ]
+        self.fields["year"].choices = [(year, _("%(year)d年度") % {"year": year}) for year in years]
+        self.fields["region"].choices = [(region.code, region.name) for region in regions]
+
+    def person_obj(self) -> Person:
+        return self.persons[self.cleaned_data["person"]]
+
+
+class ResidentEnrollmentForm(_EnrollmentForm):
+    person = forms.ChoiceField(label=_("为谁登记"))
+    year = forms.TypedChoiceField(label=_("待遇年度"), coerce=int)
+    region = forms.ChoiceField(label=_("参保地（统筹区）"))
+    category = forms.ChoiceField(
+        label=_("人员类别"),
+        choices=Category.choices,
+        initial=Category.ORDINARY,
+        help_text=_("特困、低保等类别需经办人员审核，审核通过后按减免标准缴费。"),
+    )
+
+    def clean(self):
+        data = super().clean()
+        self.plan = None
+        if self.errors:
+            return data
+        try:
+            self.plan = services.resident_plan(
+                person=self.person_obj(), region=data["region"], year=data["year"], category=data["category"],
+                today=self.today,
+            )
+        except DomainError as error:
+            _add_domain_error(self, error, "year")
+        return data
+
+
+class NewbornEnrollmentForm(_EnrollmentForm):
+    name = NameField(label=_("新生儿姓名"))
+    id_number = IdNumberField(
+        label=_("新生儿身份证号"), help_text=_("户口登记后取得的公民身份号码；出生日期从号码中读取")
+    )
+    relation = forms.ChoiceField(
+        label=_("与您的关系"),
+        choices=[(Relation.CHILD, Relation.CHILD.label), (Relation.GRANDCHILD, Relation.GRANDCHILD.label),
+                 (Relation.MATERNAL_GRANDCHILD, Relation.MATERNAL_GRANDCHILD.label)],
+    )
+    year = forms.TypedChoiceField(label=_("待遇年度"), coerce=int)
+    region = forms.ChoiceField(label=_("参保地（统筹区）"))
+
+    def __init__(self, *args, owner: Person, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.owner = owner
+
+    def clean_id_number(self):
+        number = self.cleaned_data["id_number"]
+        birth = parse_id_number(number).birth_date
+        if (self.today - birth).days > 366:
+            raise ValidationError(
+                _("该身份证号的出生日期为%(date)s，已满一周岁，不属于新生儿；请到“为家人登记”办理。")
+                % {"date": birth.strftime("%Y-%m-%d")}
+            )
+        return number
+
+    def clean(self):
+        data = super().clean()
+        self.plan = None
+        if self.errors:
+            return data
+        parsed = parse_id_number(data["id_number"])
+        child = Person.objects.filter(id_number=parsed.number).first()
+        if child is not None and child.name != data["name"].strip():
+            self.add_error("name", _("姓名与身份证号登记的信息不一致，请核对。"))
+            return data
+        if child is not None and child.pk == self.owner.pk:
+            self.add_error("id_number", _("不能把本人登记为新生儿。"))
+            return data
+        if child is None:
+            child = Person(id_number=parsed.number, name=data["name"], sex=parsed.sex, birth_date=parsed.birth_date)
+        self.child = child
+        self.birth_date = parsed.birth_date
+        try:
+            self.plan = services.resident_plan(
+                person=child, region=data["region"], year=data["year"], category=Category.ORDINARY, is_newborn=True,
+                today=self.today,
+            )
+        except DomainError as error:
+            _add_domain_error(self, error, "id_number")
+        return data
+
+
+class FlexibleEnrollmentForm(_EnrollmentForm):
+    person = forms.ChoiceField(label=_("参保人"))
+    year = forms.TypedChoiceField(label=_("参保年度"), coerce=int)
+    region = forms.ChoiceField(label=_("参保地（统筹区）"))
+    base = forms.DecimalField(
+        label=_("缴费基数（元/月）"), max_digits=10, decimal_places=2, min_value=Decimal("0.01"),
+        help_text=_("可在上年度月平均工资的60%至300%之间选择，见下表"),
+    )
+
+    def clean(self):
+        data = super().clean()
+        self.plan = None
+        if self.errors:
+            return data
+        try:
+            self.plan = services.flexible_plan(
+                person=self.person_obj(), region=data["region"], year=data["year"], base=data["base"], today=self.today
+            )
+        except DomainError as error:
+            _add_domain_error(self, error, "base")
+        return data
