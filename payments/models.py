@@ -3,11 +3,14 @@
 The payment orders, attempts, events, receipts and family bindings live here too.
 """
 
+from decimal import Decimal
+
+from django.conf import settings
 from django.db import models
 from django.db.models import Q
 from django.utils.translation import gettext_lazy as _
 
-from portal.models import Person, Region
+from portal.models import Person, Region, Relation
 
 
 class PersonalAccount(models.Model):
@@ -60,4 +63,374 @@ class AccountEntry(models.Model):
         constraints = [
             models.CheckConstraint(condition=~Q(amount=0), name="entry_amount_not_zero"),
             models.CheckConstraint(condition=Q(balance_after__gte=0), name="entry_balance_after_not_negative"),
+        ]
+
+
+# --- Orders, payment attempts and their events ---------------------------------
+
+
+class OrderKind(models.TextChoices):
+    PREMIUM = "premium", _("缴费")
+    BACKPAY = "backpay", _("补缴")
+    REPAIR = "repair", _("断保修复缴费")
+
+
+class Order(models.Model):
+    """What is paid: one insured person's premium for one period, priced by the
+    server from the policy tables (the client never sends an amount).
+
+    `period` is "2026" for a resident year or the first month "2026-03" of a
+    flexible worker's months; `periods` lists every month an order covers."""
+
+    insured = models.ForeignKey(Person, verbose_name=_("参保人"), on_delete=models.PROTECT, related_name="orders")
+    payer = models.ForeignKey(
+        Person, verbose_name=_("缴费人"), null=True, blank=True, on_delete=models.PROTECT, related_name="orders_paid"
+    )
+    enrollment = models.ForeignKey(
+        "enrollment.Enrollment", verbose_name=_("参保登记"), on_delete=models.PROTECT, related_name="orders"
+    )
+    region = models.ForeignKey(Region, verbose_name=_("统筹区"), on_delete=models.PROTECT, related_name="+")
+    scheme = models.CharField(_("险种"), max_length=10)
+    period = models.CharField(_("缴费期间"), max_length=7)
+    periods = models.JSONField(default=list)
+    kind = models.CharField(_("类型"), max_length=10, choices=OrderKind.choices, default=OrderKind.PREMIUM)
+    category = models.CharField(_("人员类别"), max_length=24, blank=True)
+    months = models.PositiveIntegerField(_("月数"), default=12)
+    personal_amount = models.DecimalField(_("个人缴费"), max_digits=12, decimal_places=2)
+    subsidy = models.DecimalField(_("财政补助（不需缴纳）"), max_digits=12, decimal_places=2, default=0)
+    late_fee = models.DecimalField(_("滞纳金"), max_digits=12, decimal_places=2, default=0)
+    total = models.DecimalField(_("应缴合计"), max_digits=12, decimal_places=2)
+    note = models.CharField(_("说明"), max_length=200, blank=True)
+    idempotency_key = models.CharField(max_length=64, unique=True)
+    created_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["-created_at", "-id"]
+        verbose_name = _("缴费订单")
+        verbose_name_plural = _("缴费订单")
+        constraints = [
+            models.CheckConstraint(
+                condition=Q(personal_amount__gte=0, subsidy__gte=0, late_fee__gte=0), name="order_amounts_not_negative"
+            ),
+            models.CheckConstraint(
+                condition=Q(total=models.F("personal_amount") + models.F("late_fee")), name="order_total_is_sum"
+            ),
+            models.CheckConstraint(condition=Q(period__regex=r"^\d{4}(-\d{2})?$"), name="order_period_shape"),
+        ]
+        indexes = [models.Index(fields=["insured", "scheme", "period"], name="order_insured_period")]
+
+    def __str__(self):
+        return f"{self.insured.name} {self.period} {self.total}"
+
+
+class Channel(models.TextChoices):
+    APP = "app", _("国家医保服务平台App")
+    WECHAT = "wechat", _("微信")
+    ALIPAY = "alipay", _("支付宝")
+    BANK = "bank", _("银行App")
+    COUNTER = "counter", _("经办窗口")
+    ACCOUNT = "account", _("个人账户（家庭共济）")
+
+
+# Channels that answer later through a signed callback (the simulated providers).
+ONLINE_CHANNELS = (Channel.APP, Channel.WECHAT, Channel.ALIPAY, Channel.BANK)
+
+
+class PaymentStatus(models.TextChoices):
+    CREATED = "created", _("已创建")
+    STARTED = "started", _("正在发起支付")
+    SUBMITTED = "submitted", _("等待支付结果")
+    SUCCESS = "success", _("缴费成功")
+    FAILED = "failed", _("缴费失败")
+    CANCELLED = "cancelled", _("已取消")
+    ERROR = "error", _("支付异常")
+    REFUND_PENDING = "refund_pending", _("重复缴费，退费中")
+    REFUNDED = "refunded", _("已退费")
+
+
+S = PaymentStatus
+# The one table of allowed payment transitions (SPEC §7, as GOV.UK Pay). A
+# synchronous channel (counter, personal account) and a callback that arrives
+# before the submit step is recorded go straight from started to an outcome.
+# A charge the channel completes for a period that is already paid (or after
+# the attempt was given up) goes to refund_pending and is refunded (退费).
+PAYMENT_TRANSITIONS: dict[str, frozenset[str]] = {
+    S.CREATED: frozenset({S.STARTED, S.CANCELLED}),
+    S.STARTED: frozenset({S.SUBMITTED, S.SUCCESS, S.FAILED, S.CANCELLED, S.ERROR, S.REFUND_PENDING}),
+    S.SUBMITTED: frozenset({S.SUCCESS, S.FAILED, S.CANCELLED, S.ERROR, S.REFUND_PENDING}),
+    S.SUCCESS: frozenset(),
+    S.FAILED: frozenset({S.REFUND_PENDING}),
+    S.CANCELLED: frozenset({S.REFUND_PENDING}),
+    S.ERROR: frozenset({S.REFUND_PENDING}),
+    S.REFUND_PENDING: frozenset({S.REFUNDED}),
+    S.REFUNDED: frozenset(),
+}
+IN_FLIGHT = (S.CREATED, S.STARTED, S.SUBMITTED)
+FINISHED = (S.SUCCESS, S.FAILED, S.CANCELLED, S.ERROR, S.REFUND_PENDING, S.REFUNDED)
+
+
+class Payment(models.Model):
+    """One attempt to pay an order at one channel. A retry (补扣) is a new row."""
+
+    order = models.ForeignKey(Order, verbose_name=_("订单"), on_delete=models.PROTECT, related_name="payments")
+    # Copied from the order so the database can hold one success per period.
+    insured = models.ForeignKey(Person, on_delete=models.PROTECT, related_name="+")
+    scheme = models.CharField(_("险种"), max_length=10)
+    period = models.CharField(_("缴费期间"), max_length=7)
+    channel = models.CharField(_("缴费渠道"), max_length=10, choices=Channel.choices)
+    amount = models.DecimalField(_("金额"), max_digits=12, decimal_places=2)
+    status = models.CharField(_("状态"), max_length=16, choices=PaymentStatus.choices, default=PaymentStatus.CREATED)
+    idempotency_key = models.CharField(max_length=64, unique=True)
+    reference = models.CharField(_("支付流水号"), max_length=32, unique=True)
+    provider_transaction_id = models.CharField(_("渠道交易号"), max_length=64, null=True, blank=True)
+    last_callback_seq = models.PositiveIntegerField(default=0)
+    failure_reason = models.CharField(_("失败原因"), max_length=200, blank=True)
+    account = models.ForeignKey(
+        PersonalAccount, null=True, blank=True, on_delete=models.PROTECT, related_name="payments"
+    )
+    created_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    # When reconciliation should next ask the channel about this attempt.
+    due_at = models.DateTimeField(null=True, blank=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+    updated_at = models.DateTimeField(auto_now=True)
+    settled_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["-created_at", "-id"]
+        verbose_name = _("支付记录")
+        verbose_name_plural = _("支付记录")
+        constraints = [
+            models.UniqueConstraint(
+                fields=["insured", "scheme", "period"],
+                condition=Q(status="success"),
+                name="payment_one_success_per_period",
+            ),
+            models.UniqueConstraint(
+                fields=["channel", "provider_transaction_id"],
+                condition=Q(provider_transaction_id__isnull=False),
+                name="payment_provider_txn_once",
+            ),
+            models.CheckConstraint(condition=Q(amount__gte=0), name="payment_amount_not_negative"),
+            models.CheckConstraint(condition=Q(status__in=[s.value for s in PaymentStatus]), name="payment_status_known"),
+            models.CheckConstraint(
+                condition=~Q(channel="account") | Q(account__isnull=False), name="payment_account_channel_has_account"
+            ),
+        ]
+        indexes = [
+            models.Index(fields=["due_at"], condition=Q(status__in=["created", "started", "submitted"]),
+                         name="payment_due_unsettled"),
+            models.Index(fields=["insured", "-created_at"], name="payment_insured_recent"),
+        ]
+
+    def __str__(self):
+        return self.reference
+
+    @property
+    def is_finished(self) -> bool:
+        return self.status in FINISHED
+
+
+class PaymentEvent(models.Model):
+    """Append-only log of a payment's changes: who, when, from, to, why."""
+
+    payment = models.ForeignKey(Payment, on_delete=models.CASCADE, related_name="events")
+    from_status = models.CharField(max_length=16, blank=True)
+    to_status = models.CharField(max_length=16)
+    actor = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+")
+    source = models.CharField(max_length=20, blank=True)  # citizen, callback, reconcile, staff, system
+    reason = models.CharField(max_length=200, blank=True)
+    at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["at", "id"]
+        verbose_name = _("支付状态变更")
+        verbose_name_plural = _("支付状态变更")
+
+
+class PaidPeriod(models.Model):
+    """A period (year or month) of one insured person and scheme that is paid.
+    Unique: whichever payment writes it first is the one success."""
+
+    insured = models.ForeignKey(Person, on_delete=models.PROTECT, related_name="+")
+    scheme = models.CharField(max_length=10)
+    period = models.CharField(max_length=7)
+    payment = models.ForeignKey(Payment, on_delete=models.PROTECT, related_name="paid_periods")
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(fields=["insured", "scheme", "period"], name="paid_period_once"),
+        ]
+
+
+class Receipt(models.Model):
+    """电子缴费凭证: a snapshot of a successful payment, verifiable by its code."""
+
+    payment = models.OneToOneField(Payment, on_delete=models.PROTECT, related_name="receipt")
+    number = models.CharField(_("凭证号"), max_length=24, unique=True)
+    verification_code = models.CharField(_("验证码"), max_length=16, unique=True)
+    payer_name = models.CharField(_("缴费人"), max_length=50)
+    insured_name = models.CharField(_("参保人"), max_length=50)
+    insured_id_masked = models.CharField(_("参保人身份证号"), max_length=18)
+    scheme = models.CharField(_("险种"), max_length=40)
+    region_name = models.CharField(_("参保地"), max_length=50)
+    period = models.CharField(_("缴费期间"), max_length=40)
+    amount = models.DecimalField(_("金额"), max_digits=12, decimal_places=2)
+    channel = models.CharField(_("缴费渠道"), max_length=40)
+    transaction_id = models.CharField(_("交易号"), max_length=64)
+    paid_at = models.DateTimeField(_("缴费时间"))
+
+    class Meta:
+        verbose_name = _("电子缴费凭证")
+        verbose_name_plural = _("电子缴费凭证")
+
+    def __str__(self):
+        return self.number
+
+
+class CallbackLog(models.Model):
+    """Every signed callback received; the nonce is unique, so a replay is refused."""
+
+    channel = models.CharField(max_length=10)
+    nonce = models.CharField(max_length=64, unique=True)
+    timestamp = models.BigIntegerField()
+    body = models.TextField()
+    outcome = models.CharField(max_length=40)
+    payment = models.ForeignKey(Payment, null=True, blank=True, on_delete=models.SET_NULL, related_name="callbacks")
+    received_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["-received_at", "-id"]
+        verbose_name = _("渠道回调")
+        verbose_name_plural = _("渠道回调")
+
+
+class RefundStatus(models.TextChoices):
+    PENDING = "pending", _("退费中")
+    DONE = "done", _("已退费")
+
+
+class Refund(models.Model):
+    """退费 (原路退回) of a charge that must not stand, such as a duplicate."""
+
+    payment = models.OneToOneField(Payment, on_delete=models.PROTECT, related_name="refund")
+    amount = models.DecimalField(_("退费金额"), max_digits=12, decimal_places=2)
+    reason = models.CharField(_("退费原因"), max_length=200)
+    status = models.CharField(_("状态"), max_length=10, choices=RefundStatus.choices, default=RefundStatus.PENDING)
+    provider_refund_id = models.CharField(max_length=64, blank=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+    done_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        verbose_name = _("退费")
+        verbose_name_plural = _("退费")
+        constraints = [models.CheckConstraint(condition=Q(amount__gt=0), name="refund_amount_positive")]
+
+
+# --- 家庭共济 ----------------------------------------------------------------------
+
+
+class BindingStatus(models.TextChoices):
+    PENDING = "pending", _("待亲属同意")
+    ACTIVE = "active", _("已绑定")
+    DECLINED = "declined", _("亲属已拒绝")
+    UNBOUND = "unbound", _("已解除")
+
+
+BINDING_TRANSITIONS: dict[str, frozenset[str]] = {
+    BindingStatus.PENDING: frozenset({BindingStatus.ACTIVE, BindingStatus.DECLINED, BindingStatus.UNBOUND}),
+    BindingStatus.ACTIVE: frozenset({BindingStatus.UNBOUND}),
+    BindingStatus.DECLINED: frozenset(),
+    BindingStatus.UNBOUND: frozenset(),
+}
+MAX_BINDINGS = 6
+
+
+class FamilyBinding(models.Model):
+    """家庭共济 binding: an employee-insured authoriser lets a close relative's
+    resident premiums be paid from the authoriser's personal account."""
+
+    authoriser = models.ForeignKey(Person, verbose_name=_("授权人"), on_delete=models.PROTECT, related_name="bindings")
+    relative = models.ForeignKey(Person, verbose_name=_("亲属"), on_delete=models.PROTECT, related_name="bound_by")
+    relation = models.CharField(_("关系"), max_length=24, choices=Relation.choices)
+    status = models.CharField(_("状态"), max_length=10, choices=BindingStatus.choices, default=BindingStatus.PENDING)
+    consented_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    created_at = models.DateTimeField(auto_now_add=True)
+    consented_at = models.DateTimeField(null=True, blank=True)
+    ended_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["-created_at", "-id"]
+        verbose_name = _("家庭共济绑定")
+        verbose_name_plural = _("家庭共济绑定")
+        constraints = [
+            models.UniqueConstraint(
+                fields=["authoriser", "relative"],
+                condition=Q(status__in=["pending", "active"]),
+                name="binding_one_live_per_pair",
+            ),
+            models.CheckConstraint(condition=~Q(authoriser=models.F("relative")), name="binding_not_self"),
+            models.CheckConstraint(
+                condition=Q(relation__in=[r.value for r in Relation]), name="binding_relation_close"
+            ),
+        ]
+
+    def __str__(self):
+        return f"{self.authoriser.name} → {self.relative.name}"
+
+
+# --- The simulated payment providers' own records ---------------------------------
+# These belong to payments/simulator.py, which plays the outside channels. The
+# portal's code never reads them: it learns outcomes only through signed HTTP
+# callbacks and the channel's query function, as it would from a real provider.
+
+
+class SimBehaviour(models.TextChoices):
+    SUCCEED = "succeed", _("成功")
+    DECLINE = "decline", _("拒绝")
+    SILENT = "silent", _("扣款但不回调")
+    NEVER = "never", _("不处理也不回调")
+    TWICE = "twice", _("回调两次")
+    OUT_OF_ORDER = "out_of_order", _("乱序回调")
+
+
+class SimChannelScript(models.Model):
+    """How a simulated channel answers its next request (oldest unused first);
+    with no script left it succeeds after `delay_seconds`."""
+
+    channel = models.CharField(max_length=10)
+    behaviour = models.CharField(max_length=12, choices=SimBehaviour.choices, default=SimBehaviour.SUCCEED)
+    delay_seconds = models.DecimalField(max_digits=6, decimal_places=2, default=Decimal("0.5"))
+    used = models.BooleanField(default=False)
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["created_at", "id"]
+        verbose_name = _("模拟渠道脚本")
+        verbose_name_plural = _("模拟渠道脚本")
+
+
+class SimTransaction(models.Model):
+    """A charge request as the simulated provider recorded it (its own ledger)."""
+
+    channel = models.CharField(max_length=10)
+    merchant_reference = models.CharField(max_length=32)
+    transaction_id = models.CharField(max_length=64, unique=True)
+    amount = models.DecimalField(max_digits=12, decimal_places=2)
+    behaviour = models.CharField(max_length=12)
+    delay_seconds = models.DecimalField(max_digits=6, decimal_places=2, default=0)
+    charged = models.BooleanField(default=False)
+    result = models.CharField(max_length=10, blank=True)  # success / failed / "" while processing
+    refunded_amount = models.DecimalField(max_digits=12, decimal_places=2, default=0)
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(fields=["channel", "merchant_reference"], name="sim_txn_once_per_request"),
         ]

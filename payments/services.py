@@ -1,14 +1,52 @@
 """Every write of the payments app, one transactional function each."""
 
+import datetime as dt
+import json
+import logging
+import secrets
 from decimal import Decimal
 
 from django.db import IntegrityError, transaction
+from django.urls import reverse
+from django.utils import timezone
 from django.utils.translation import gettext as _
 
-from portal.errors import DomainError
-from portal.money import to_money
+from enrollment.models import Enrollment
+from enrollment.services import enrollment_activate, enrollment_flexible_month_paid
+from portal.errors import DomainError, check_transition
+from portal.models import Person
+from portal.money import format_yuan, to_money
+from portal.outbox import enqueue
+from portal.services import notify
 
-from .models import AccountEntry, PersonalAccount
+from .channels import ChannelUnavailable, request_charge
+from .channels import query as channel_query
+from .channels import refund as channel_refund
+from .models import (
+    BINDING_TRANSITIONS,
+    FINISHED,
+    IN_FLIGHT,
+    MAX_BINDINGS,
+    ONLINE_CHANNELS,
+    PAYMENT_TRANSITIONS,
+    AccountEntry,
+    BindingStatus,
+    CallbackLog,
+    Channel,
+    EntryKind,
+    FamilyBinding,
+    Order,
+    OrderKind,
+    PaidPeriod,
+    Payment,
+    PaymentEvent,
+    PaymentStatus,
+    PersonalAccount,
+    Receipt,
+    Refund,
+    RefundStatus,
+)
+from .pricing import Quote, quote_for
 
 
 class InsufficientBalance(DomainError):
@@ -55,3 +93,687 @@ def account_post(*, account_id: int, amount: Decimal, kind: str, reference: str)
 def account_get_or_create(*, person_id: int, region_code: str) -> PersonalAccount:
     account, _created = PersonalAccount.objects.get_or_create(person_id=person_id, region_id=region_code)
     return account
+
+
+# --- Orders and payment attempts ------------------------------------------------------
+
+log = logging.getLogger(__name__)
+
+# How long an online attempt may go without an answer before reconciliation asks
+# the channel, and how long an intent may stay unsent before it is given up.
+QUERY_AFTER = dt.timedelta(seconds=20)
+QUERY_BACKOFF = dt.timedelta(seconds=15)
+INTENT_GIVE_UP_AFTER = dt.timedelta(seconds=60)
+RECEIPT_ALPHABET = "ABCDEFGHJKLMNPQRSTUVWXYZ23456789"
+
+
+class PaymentRefused(DomainError):
+    code = "payment_refused"
+
+
+def _new_reference() -> str:
+    return "P" + secrets.token_hex(8).upper()
+
+
+def paid_periods_for(*, insured_id: int, scheme: str) -> set[str]:
+    return set(PaidPeriod.objects.filter(insured_id=insured_id, scheme=scheme).values_list("period", flat=True))
+
+
+def _lock_person(person_id: int) -> Person:
+    # Every payment decision for one insured person (is the period paid? is an
+    # attempt in flight?) is made under this row lock, so two requests at once
+    # cannot both decide "not paid yet".
+    return Person.objects.select_for_update().get(pk=person_id)
+
+
+def _event(payment: Payment, target: str, *, source: str, actor=None, reason: str = "") -> None:
+    """Move a locked payment to `target` through the table, with its event row."""
+    check_transition(PAYMENT_TRANSITIONS, payment.status, target, what="payment")
+    PaymentEvent.objects.create(
+        payment=payment,
+        from_status=payment.status,
+        to_status=target,
+        actor=actor if getattr(actor, "pk", None) else None,
+        source=source,
+        reason=str(reason)[:200],
+    )
+    payment.status = target
+    if target in FINISHED:
+        payment.settled_at = timezone.now()
+        payment.due_at = None
+
+
+def _save(payment: Payment) -> None:
+    payment.save(
+        update_fields=[
+            "status", "provider_transaction_id", "last_callback_seq", "failure_reason", "due_at", "settled_at",
+            "updated_at",
+        ]
+    )
+
+
+def quote_for_enrollment(*, enrollment_id: int, months_ahead: int = 1, today: dt.date | None = None) -> Quote:
+    enrollment = Enrollment.objects.get(pk=enrollment_id)
+    return quote_for(
+        enrollment=enrollment,
+        paid_periods=paid_periods_for(insured_id=enrollment.person_id, scheme=enrollment.scheme),
+        months_ahead=months_ahead,
+        today=today or timezone.localdate(),
+    )
+
+
+def _refuse_if_paid_or_in_flight(*, insured_id: int, scheme: str, periods: list[str], period: str) -> None:
+    if PaidPeriod.objects.filter(insured_id=insured_id, scheme=scheme, period__in=periods).exists():
+        raise PaymentRefused(_("该期间的保费已缴纳，无需重复缴费。"), code="already_paid")
+    if Payment.objects.filter(insured_id=insured_id, scheme=scheme, period=period, status__in=IN_FLIGHT).exists():
+        raise PaymentRefused(
+            _("该期间已有一笔缴费正在处理中，请等待结果后再操作。"), code="in_flight"
+        )
+
+
+def _attempt_create(*, order: Order, channel: str, idempotency_key: str, actor=None, account=None, source="citizen"):
+    payment = Payment.objects.create(
+        order=order,
+        insured_id=order.insured_id,
+        scheme=order.scheme,
+        period=order.period,
+        channel=channel,
+        amount=order.total,
+        idempotency_key=idempotency_key,
+        reference=_new_reference(),
+        account=account,
+        created_by=actor if getattr(actor, "pk", None) else None,
+    )
+    PaymentEvent.objects.create(payment=payment, from_status="", to_status=PaymentStatus.CREATED, source=source,
+                                actor=payment.created_by)
+    return payment
+
+
+def _run_attempt(payment: Payment, *, actor=None, source: str = "citizen") -> Payment:
+    """Take a created attempt forward: an outside channel gets an intent and a
+    task; the counter and the personal account settle here and now."""
+    if payment.channel in ONLINE_CHANNELS:
+        # The intent (started) is written before the channel is called, so a
+        # crash after the call leaves a row that reconciliation will ask about.
+        _event(payment, PaymentStatus.STARTED, source=source, actor=actor, reason=_("已记录支付意图"))
+        payment.due_at = timezone.now() + QUERY_AFTER
+        _save(payment)
+        enqueue("payments.tasks.payment_submit", payment.pk)
+        return payment
+    _event(payment, PaymentStatus.STARTED, source=source, actor=actor)
+    _save(payment)
+    if payment.channel == Channel.ACCOUNT:
+        try:
+            # A savepoint: a refused debit leaves the failed attempt on record.
+            with transaction.atomic():
+                account_post(
+                    account_id=payment.account_id, amount=-payment.amount, kind=EntryKind.FAMILY_PAYMENT,
+                    reference=f"payment:{payment.reference}",
+                )
+        except InsufficientBalance as error:
+            payment.failure_reason = str(error.message)[:200]
+            _event(payment, PaymentStatus.FAILED, source=source, actor=actor, reason=error.message)
+            _save(payment)
+            return payment
+        payment.provider_transaction_id = f"ACC{payment.reference}"
+    else:  # counter: the clerk has taken the money
+        payment.provider_transaction_id = f"CTR{payment.reference}"
+    _settle_success(payment, source=source, actor=actor)
+    return payment
+
+
+def _account_for_binding(*, payer: Person, insured: Person) -> PersonalAccount:
+    binding = FamilyBinding.objects.filter(
+        authoriser=payer, relative=insured, status=BindingStatus.ACTIVE
+    ).first()
+    if binding is None:
+        raise PaymentRefused(
+            _("您与该参保人没有已生效的家庭共济绑定，不能使用个人账户缴费。"), code="no_binding", field="channel"
+        )
+    account = PersonalAccount.objects.filter(person=payer).order_by("-balance", "pk").first()
+    if account is None:
+        raise PaymentRefused(_("您没有职工医保个人账户。"), code="no_account", field="channel")
+    return account
+
+
+@transaction.atomic
+def payment_checkout(
+    *, user, enrollment_id: int, channel: str, idempotency_key: str, months_ahead: int = 1, source: str = "citizen"
+) -> Payment:
+    """确认缴费: price the order on the server and start one attempt at `channel`.
+
+    A repeated submission with the same key returns the first attempt and
+    changes nothing. A period already paid, or with an attempt in flight, is
+    refused before any money moves."""
+    existing = Payment.objects.filter(idempotency_key=idempotency_key).first()
+    if existing is not None:
+        return existing
+    if channel not in Channel.values or channel == Channel.COUNTER:
+        raise PaymentRefused(_("请选择缴费方式。"), code="channel", field="channel")
+    enrollment = Enrollment.objects.select_related("person").get(pk=enrollment_id)
+    _lock_person(enrollment.person_id)
+    # Checked again under the lock: a simultaneous request with the same key
+    # may have committed while this one waited.
+    existing = Payment.objects.filter(idempotency_key=idempotency_key).first()
+    if existing is not None:
+        return existing
+    quote = quote_for(
+        enrollment=enrollment,
+        paid_periods=paid_periods_for(insured_id=enrollment.person_id, scheme=enrollment.scheme),
+        months_ahead=months_ahead,
+        today=timezone.localdate(),
+    )
+    _refuse_if_paid_or_in_flight(
+        insured_id=enrollment.person_id, scheme=quote.scheme, periods=quote.periods, period=quote.period
+    )
+    payer = getattr(user, "person", None)
+    account = None
+    if channel == Channel.ACCOUNT:
+        if payer is None or quote.scheme != "resident":
+            raise PaymentRefused(_("个人账户只能用于为绑定亲属缴纳居民医保。"), code="account_scope", field="channel")
+        account = _account_for_binding(payer=payer, insured=enrollment.person)
+    order = _order_create(enrollment=enrollment, quote=quote, payer=payer, key=idempotency_key, actor=user)
+    payment = _attempt_create(order=order, channel=channel, idempotency_key=idempotency_key, actor=user,
+                              account=account, source=source)
+    return _run_attempt(payment, actor=user, source=source)
+
+
+def _order_create(*, enrollment: Enrollment, quote: Quote, payer, key: str, actor) -> Order:
+    return Order.objects.create(
+        insured_id=enrollment.person_id,
+        payer=payer,
+        enrollment=enrollment,
+        region_id=enrollment.region_id,
+        scheme=quote.scheme,
+        period=quote.period,
+        periods=quote.periods,
+        kind=quote.kind,
+        category=quote.category,
+        months=quote.months,
+        personal_amount=quote.personal_amount,
+        subsidy=quote.subsidy,
+        late_fee=quote.late_fee,
+        total=quote.total,
+        note=quote.note[:200],
+        idempotency_key=key,
+        created_by=actor if getattr(actor, "pk", None) else None,
+    )
+
+
+@transaction.atomic
+def payment_retry(*, user, payment_id: int, channel: str, idempotency_key: str, source: str = "citizen") -> Payment:
+    """补扣: a new attempt for the order of a failed (or abandoned) attempt."""
+    existing = Payment.objects.filter(idempotency_key=idempotency_key).first()
+    if existing is not None:
+        return existing
+    if channel not in ONLINE_CHANNELS and channel != Channel.ACCOUNT:
+        raise PaymentRefused(_("请选择缴费方式。"), code="channel", field="channel")
+    previous = Payment.objects.select_related("order", "order__insured").get(pk=payment_id)
+    order = previous.order
+    _lock_person(order.insured_id)
+    existing = Payment.objects.filter(idempotency_key=idempotency_key).first()
+    if existing is not None:
+        return existing
+    previous.refresh_from_db()
+    if previous.status not in (PaymentStatus.FAILED, PaymentStatus.ERROR, PaymentStatus.CANCELLED):
+        raise PaymentRefused(_("只有失败的缴费可以重新支付。"), code="not_failed")
+    _refuse_if_paid_or_in_flight(
+        insured_id=order.insured_id, scheme=order.scheme, periods=order.periods, period=order.period
+    )
+    account = None
+    if channel == Channel.ACCOUNT:
+        payer = getattr(user, "person", None)
+        if payer is None or order.scheme != "resident":
+            raise PaymentRefused(_("个人账户只能用于为绑定亲属缴纳居民医保。"), code="account_scope", field="channel")
+        account = _account_for_binding(payer=payer, insured=order.insured)
+    payment = _attempt_create(order=order, channel=channel, idempotency_key=idempotency_key, actor=user,
+                              account=account, source=source)
+    return _run_attempt(payment, actor=user, source=source)
+
+
+@transaction.atomic
+def payment_counter(*, staff, enrollment_id: int, idempotency_key: str, months_ahead: int = 1) -> Payment:
+    """窗口缴费: a clerk takes the money at the counter; settled at once."""
+    existing = Payment.objects.filter(idempotency_key=idempotency_key).first()
+    if existing is not None:
+        return existing
+    enrollment = Enrollment.objects.select_related("person").get(pk=enrollment_id)
+    if not staff.is_superuser and staff.region_id != enrollment.region_id:
+        raise PaymentRefused(_("只能为本统筹区的参保人办理窗口缴费。"), code="region")
+    if getattr(staff, "role", "") == "auditor":
+        raise PaymentRefused(_("审计员不能办理缴费。"), code="auditor")
+    _lock_person(enrollment.person_id)
+    existing = Payment.objects.filter(idempotency_key=idempotency_key).first()
+    if existing is not None:
+        return existing
+    quote = quote_for(
+        enrollment=enrollment,
+        paid_periods=paid_periods_for(insured_id=enrollment.person_id, scheme=enrollment.scheme),
+        months_ahead=months_ahead,
+        today=timezone.localdate(),
+    )
+    _refuse_if_paid_or_in_flight(
+        insured_id=enrollment.person_id, scheme=quote.scheme, periods=quote.periods, period=quote.period
+    )
+    order = _order_create(enrollment=enrollment, quote=quote, payer=enrollment.person, key=idempotency_key,
+                          actor=staff)
+    payment = _attempt_create(order=order, channel=Channel.COUNTER, idempotency_key=idempotency_key, actor=staff,
+                              source="staff")
+    return _run_attempt(payment, actor=staff, source="staff")
+
+
+def _settle_success(payment: Payment, *, source: str, actor=None) -> None:
+    """The channel has the money. With the insured person locked: record the
+    paid periods, activate the enrollment, issue the receipt, notify; or, when
+    the period is already paid, send the charge back (退费)."""
+    order = Order.objects.select_related("enrollment", "insured", "payer", "region").get(pk=payment.order_id)
+    enrollment = order.enrollment
+    if PaidPeriod.objects.filter(insured_id=order.insured_id, scheme=order.scheme, period__in=order.periods).exists():
+        _refund_open(payment, reason=_("该期间已由另一笔缴费缴纳，重复扣款原路退回"), source=source, actor=actor)
+        return
+    if enrollment.status not in ("registered", "active"):
+        _refund_open(payment, reason=_("参保登记已不可缴费，扣款原路退回"), source=source, actor=actor)
+        return
+    _event(payment, PaymentStatus.SUCCESS, source=source, actor=actor)
+    _save(payment)
+    PaidPeriod.objects.bulk_create(
+        [PaidPeriod(insured_id=order.insured_id, scheme=order.scheme, period=p, payment=payment) for p in order.periods]
+    )
+    paid_on = timezone.localdate()
+    if order.scheme == "resident":
+        enrollment_activate(enrollment_id=enrollment.pk, paid_on=paid_on, reference=payment.reference)
+    else:
+        for period in order.periods:
+            enrollment_flexible_month_paid(
+                enrollment_id=enrollment.pk, period=period, paid_on=paid_on,
+                reference=f"{payment.reference}:{period}", restores_gap=order.kind == OrderKind.BACKPAY,
+            )
+    receipt = _receipt_create(payment=payment, order=order)
+    url = reverse("payments:receipt", args=[payment.pk])
+    subject = _("缴费成功：%(name)s %(period)s %(amount)s") % {
+        "name": order.insured.name, "period": order.period, "amount": format_yuan(payment.amount)
+    }
+    body = _("电子缴费凭证号 %(number)s，验证码 %(code)s。") % {
+        "number": receipt.number, "code": receipt.verification_code
+    }
+    notify(person=order.insured, subject=subject, body=body, url=url)
+    if order.payer_id and order.payer_id != order.insured_id:
+        notify(person=order.payer, subject=subject, body=body, url=url)
+
+
+def _receipt_create(*, payment: Payment, order: Order) -> Receipt:
+    from enrollment.models import Scheme
+
+    insured = order.insured
+    payer = order.payer or insured
+    period = order.period if order.months <= 1 or order.scheme == "resident" else f"{order.periods[0]}～{order.periods[-1]}"
+    for _attempt in range(5):
+        number = f"{timezone.localdate():%Y%m%d}{secrets.randbelow(10**10):010d}"
+        code = "".join(secrets.choice(RECEIPT_ALPHABET) for _i in range(12))
+        try:
+            with transaction.atomic():
+                return Receipt.objects.create(
+                    payment=payment,
+                    number=number,
+                    verification_code=code,
+                    payer_name=payer.name,
+                    insured_name=insured.name,
+                    insured_id_masked=insured.id_masked,
+                    scheme=str(Scheme(order.scheme).label),
+                    region_name=order.region.name,
+                    period=period,
+                    amount=payment.amount,
+                    channel=str(Channel(payment.channel).label),
+                    transaction_id=payment.provider_transaction_id or payment.reference,
+                    paid_at=payment.settled_at or timezone.now(),
+                )
+        except IntegrityError:
+            continue  # a number or code collided: draw again
+    raise RuntimeError("could not draw a unique receipt number")
+
+
+def _refund_open(payment: Payment, *, reason, source: str, actor=None) -> Refund:
+    _event(payment, PaymentStatus.REFUND_PENDING, source=source, actor=actor, reason=reason)
+    _save(payment)
+    refund, _created = Refund.objects.get_or_create(
+        payment=payment, defaults={"amount": payment.amount, "reason": str(reason)[:200]}
+    )
+    enqueue("payments.tasks.refund_process", refund.pk)
+    return refund
+
+
+def _apply_outcome(payment: Payment, *, status: str, transaction_id: str, source: str, reason: str = "") -> str:
+    """Apply what a channel says about a locked payment. Returns what happened."""
+    if transaction_id and not payment.provider_transaction_id:
+        payment.provider_transaction_id = transaction_id
+    if status == "processing":
+        if payment.status == PaymentStatus.STARTED:
+            _event(payment, PaymentStatus.SUBMITTED, source=source, reason=reason)
+            _save(payment)
+            return "submitted"
+        _save(payment)
+        return "no_change"
+    if status == "success":
+        if payment.status in IN_FLIGHT:
+            if payment.status == PaymentStatus.CREATED:
+                _event(payment, PaymentStatus.STARTED, source=source)
+            _settle_success(payment, source=source)
+            return payment.status
+        if payment.status in (PaymentStatus.FAILED, PaymentStatus.CANCELLED, PaymentStatus.ERROR):
+            # The channel took the money after the attempt was given up: send it back.
+            _refund_open(payment, reason=_("放弃的支付被渠道扣款，原路退回"), source=source)
+            return payment.status
+        return "no_change"
+    if status == "failed":
+        if payment.status in IN_FLIGHT:
+            payment.failure_reason = str(reason or _("渠道拒绝支付"))[:200]
+            _event(payment, PaymentStatus.FAILED, source=source, reason=payment.failure_reason)
+            _save(payment)
+            return payment.status
+        return "no_change"
+    raise ValueError(f"unknown channel status {status!r}")
+
+
+class CallbackRejected(DomainError):
+    code = "callback_rejected"
+    status = 400
+
+
+@transaction.atomic
+def callback_receive(*, channel: str, nonce: str, timestamp: int, body: bytes) -> str:
+    """A verified (signed, fresh) callback from `channel`. Refuses a replayed
+    nonce and an amount that does not match; a second callback that says the
+    same as the first changes nothing. Returns the outcome, logged with the nonce."""
+    try:
+        with transaction.atomic():
+            entry = CallbackLog.objects.create(
+                channel=channel, nonce=nonce, timestamp=timestamp, body=body.decode("utf-8", "replace")[:4000],
+                outcome="received",
+            )
+    except IntegrityError:
+        raise CallbackRejected("replayed nonce", code="replay") from None
+    try:
+        data = json.loads(body)
+        reference = str(data["reference"])
+        status = str(data["status"])
+        amount = to_money(str(data["amount"]))
+        seq = int(data.get("seq", 0))
+        transaction_id = str(data.get("transaction_id", ""))[:64]
+        reason = str(data.get("reason", ""))[:200]
+    except (ValueError, KeyError, TypeError, UnicodeDecodeError):
+        entry.outcome = "malformed"
+        entry.save(update_fields=["outcome"])
+        raise CallbackRejected("malformed body", code="malformed") from None
+    if status not in ("processing", "success", "failed"):
+        entry.outcome = "malformed"
+        entry.save(update_fields=["outcome"])
+        raise CallbackRejected("unknown status", code="malformed")
+    found = Payment.objects.filter(reference=reference, channel=channel).values_list("pk", "insured_id").first()
+    if found is None:
+        entry.outcome = "unknown_payment"
+        entry.save(update_fields=["outcome"])
+        raise CallbackRejected("unknown payment", code="unknown_payment")
+    payment_id, insured_id = found
+    _lock_person(insured_id)
+    payment = Payment.objects.select_for_update().get(pk=payment_id)
+    entry.payment = payment
+    if amount != payment.amount:
+        # Nothing about the payment changes; the log keeps the evidence.
+        entry.outcome = "amount_mismatch"
+        entry.save(update_fields=["outcome", "payment"])
+        log.warning("callback amount mismatch for %s", payment.reference)
+        raise CallbackRejected("amount does not match", code="amount_mismatch")
+    if seq and seq <= payment.last_callback_seq:
+        # An older message arriving after a newer one (out of order): ignored.
+        entry.outcome = "stale"
+        entry.save(update_fields=["outcome", "payment"])
+        return "stale"
+    payment.last_callback_seq = max(seq, payment.last_callback_seq)
+    outcome = _apply_outcome(payment, status=status, transaction_id=transaction_id, source="callback", reason=reason)
+    entry.outcome = outcome
+    entry.save(update_fields=["outcome", "payment"])
+    return outcome
+
+
+def payment_submit(*, payment_id: int) -> str:
+    """Send a started attempt to its channel (the outside call, outside any
+    transaction), then record that it was submitted. Safe to run twice: the
+    channel keys the request on the payment's reference."""
+    payment = Payment.objects.filter(pk=payment_id).first()
+    if payment is None or payment.status != PaymentStatus.STARTED:
+        return "skipped"
+    try:
+        transaction_id = request_charge(channel=payment.channel, reference=payment.reference, amount=payment.amount)
+    except ChannelUnavailable:
+        return "unavailable"  # still started: reconciliation asks again later
+    with transaction.atomic():
+        _lock_person(payment.insured_id)
+        payment = Payment.objects.select_for_update().get(pk=payment_id)
+        if not payment.provider_transaction_id:
+            payment.provider_transaction_id = transaction_id
+        if payment.status == PaymentStatus.STARTED:
+            _event(payment, PaymentStatus.SUBMITTED, source="system", reason=_("已提交支付渠道"))
+            payment.due_at = timezone.now() + QUERY_AFTER
+        _save(payment)
+    return payment.status
+
+
+@transaction.atomic
+def payment_query(*, payment_id: int, source: str = "reconcile") -> str:
+    """Ask the channel what became of an unsettled attempt and settle it."""
+    found = Payment.objects.filter(pk=payment_id).values_list("insured_id", flat=True).first()
+    if found is None:
+        return "missing"
+    _lock_person(found)
+    payment = Payment.objects.select_for_update().get(pk=payment_id)
+    if payment.status not in IN_FLIGHT or payment.channel not in ONLINE_CHANNELS:
+        return "no_change"
+    answer = channel_query(channel=payment.channel, reference=payment.reference)
+    if answer.status == "unknown":
+        if timezone.now() - payment.created_at >= INTENT_GIVE_UP_AFTER:
+            # The intent never reached the channel (a crash before the call):
+            # nothing was charged, so the attempt ends and may be retried.
+            payment.failure_reason = str(_("支付请求未送达渠道，未扣款，请重新支付"))
+            _event(payment, PaymentStatus.ERROR, source=source, reason=payment.failure_reason)
+            _save(payment)
+            return payment.status
+        if payment.status == PaymentStatus.STARTED:
+            # Resend the intent: the channel keys it on our reference.
+            enqueue("payments.tasks.payment_submit", payment.pk)
+        payment.due_at = timezone.now() + QUERY_BACKOFF
+        _save(payment)
+        return "unknown"
+    if answer.amount is not None and to_money(answer.amount) != payment.amount:
+        log.error("channel reports another amount for %s", payment.reference)
+        payment.due_at = timezone.now() + QUERY_BACKOFF
+        _save(payment)
+        return "amount_mismatch"
+    outcome = _apply_outcome(payment, status=answer.status, transaction_id=answer.transaction_id, source=source)
+    if payment.status in IN_FLIGHT:
+        payment.due_at = timezone.now() + QUERY_BACKOFF
+        _save(payment)
+    return outcome
+
+
+def payments_reconcile(*, batch: int = 50) -> int:
+    """Claim unsettled attempts that are due and ask their channels; resend
+    refunds left pending. Several reconcilers may run: skip_locked claims."""
+    now = timezone.now()
+    with transaction.atomic():
+        ids = list(
+            Payment.objects.select_for_update(skip_locked=True)
+            .filter(status__in=[PaymentStatus.STARTED, PaymentStatus.SUBMITTED], due_at__lte=now)
+            .order_by("due_at")
+            .values_list("pk", flat=True)[:batch]
+        )
+        # Push the claimed rows forward so the next scan does not take them again
+        # while these are being asked about.
+        Payment.objects.filter(pk__in=ids).update(due_at=now + QUERY_BACKOFF)
+    for payment_id in ids:
+        try:
+            payment_query(payment_id=payment_id)
+        except ChannelUnavailable:
+            continue
+    stale = list(
+        Refund.objects.filter(status=RefundStatus.PENDING, created_at__lte=now - QUERY_BACKOFF)
+        .values_list("pk", flat=True)[:batch]
+    )
+    for refund_id in stale:
+        refund_process(refund_id=refund_id)
+    return len(ids)
+
+
+def refund_process(*, refund_id: int) -> str:
+    """退费: send the money back the way it came, then mark the attempt refunded.
+    The channel call is idempotent per payment reference, so running twice is safe."""
+    refund = Refund.objects.select_related("payment").filter(pk=refund_id).first()
+    if refund is None or refund.status == RefundStatus.DONE:
+        return "done"
+    payment = refund.payment
+    if payment.channel == Channel.ACCOUNT:
+        refund_id_text = f"account:{payment.reference}"
+    elif payment.channel in ONLINE_CHANNELS:
+        try:
+            refund_id_text = channel_refund(channel=payment.channel, reference=payment.reference, amount=refund.amount)
+        except ChannelUnavailable:
+            return "unavailable"
+    else:
+        refund_id_text = f"counter:{payment.reference}"
+    with transaction.atomic():
+        _lock_person(payment.insured_id)
+        refund = Refund.objects.select_for_update().get(pk=refund_id)
+        if refund.status == RefundStatus.DONE:
+            return "done"
+        payment = Payment.objects.select_for_update().select_related("order__insured", "order__payer").get(
+            pk=payment.pk
+        )
+        if payment.channel == Channel.ACCOUNT:
+            account_post(account_id=payment.account_id, amount=refund.amount, kind=EntryKind.REFUND,
+                         reference=f"refund:{payment.reference}")
+        refund.status = RefundStatus.DONE
+        refund.provider_refund_id = refund_id_text[:64]
+        refund.done_at = timezone.now()
+        refund.save(update_fields=["status", "provider_refund_id", "done_at"])
+        _event(payment, PaymentStatus.REFUNDED, source="system", reason=refund.reason)
+        _save(payment)
+        order = payment.order
+        subject = _("退费已原路退回：%(amount)s") % {"amount": format_yuan(refund.amount)}
+        body = _("支付流水号 %(reference)s：%(reason)s。") % {"reference": payment.reference, "reason": refund.reason}
+        url = reverse("payments:detail", args=[payment.pk])
+        notify(person=order.payer or order.insured, subject=subject, body=body, url=url)
+    return "done"
+
+
+@transaction.atomic
+def refund_request(*, payment_id: int, staff=None) -> Refund:
+    """Staff start (or restart) the refund of an attempt that is waiting for one."""
+    payment = Payment.objects.get(pk=payment_id)
+    _lock_person(payment.insured_id)
+    payment = Payment.objects.select_for_update().get(pk=payment_id)
+    if payment.status != PaymentStatus.REFUND_PENDING:
+        raise PaymentRefused(_("只有待退费的缴费可以退费。"), code="not_refundable")
+    refund = Refund.objects.get(payment=payment)
+    enqueue("payments.tasks.refund_process", refund.pk)
+    return refund
+
+
+# --- 家庭共济 bindings ---------------------------------------------------------------------
+
+
+def _province_of(person: Person) -> str:
+    return person.region.province_code if person.region_id else person.id_number[:2]
+
+
+def _is_normal(person: Person) -> bool:
+    latest = person.enrollments.order_by("-year", "-id").values_list("status", flat=True).first()
+    return latest not in ("suspended", "terminated")
+
+
+@transaction.atomic
+def binding_request(*, authoriser: Person, id_number: str, name: str, relation: str) -> FamilyBinding:
+    """An employee-insured person asks to bind a close relative (the relative
+    or their guardian then consents in their own account)."""
+    from portal.models import Relation
+    from portal.services import person_get_or_create
+
+    if relation not in Relation.values:
+        raise DomainError(_("请选择与亲属的关系。"), code="relation", field="relation")
+    authoriser = _lock_person(authoriser.pk)
+    relative = person_get_or_create(id_number=id_number, name=name)
+    if relative.pk == authoriser.pk:
+        raise DomainError(_("不能绑定本人。"), code="self", field="id_number")
+    if not PersonalAccount.objects.filter(person=authoriser).exists() or not authoriser.enrollments.filter(
+        scheme__in=["employee", "flexible"], status="active"
+    ).exists():
+        raise DomainError(_("只有正常参保的职工医保参保人才能开通家庭共济。"), code="not_employee")
+    if not (_is_normal(authoriser) and _is_normal(relative)):
+        raise DomainError(_("双方都应处于正常参保状态。"), code="not_normal")
+    if _province_of(authoriser) != _province_of(relative):
+        raise DomainError(_("家庭共济仅限同一省份内的近亲属。"), code="province", field="id_number")
+    live = FamilyBinding.objects.filter(
+        authoriser=authoriser, status__in=[BindingStatus.PENDING, BindingStatus.ACTIVE]
+    )
+    if live.filter(relative=relative).exists():
+        raise DomainError(_("已绑定该亲属或正在等待其同意。"), code="exists", field="id_number")
+    if live.count() >= MAX_BINDINGS:
+        raise DomainError(_("最多可绑定%(n)d名亲属。") % {"n": MAX_BINDINGS}, code="limit")
+    binding = FamilyBinding.objects.create(authoriser=authoriser, relative=relative, relation=relation)
+    notify(
+        person=relative,
+        subject=_("%(name)s 申请与您绑定家庭共济") % {"name": authoriser.name},
+        body=_("同意后，对方可以用其职工医保个人账户为您缴纳居民医保费。"),
+        url=reverse("payments:family"),
+    )
+    return binding
+
+
+def binding_may_consent(*, user, binding: FamilyBinding) -> bool:
+    """The relative, or for a minor a guardian who has them as a family member."""
+    person_id = getattr(user, "person_id", None)
+    if person_id is None:
+        return False
+    if binding.relative_id == person_id:
+        return True
+    relative = binding.relative
+    if relative.age_on(timezone.localdate()) < 18:
+        from portal.models import FamilyLink
+
+        return FamilyLink.objects.filter(owner_id=person_id, relative=relative, relation="child").exists()
+    return False
+
+
+@transaction.atomic
+def binding_consent(*, user, binding_id: int, accept: bool) -> FamilyBinding:
+    binding = FamilyBinding.objects.select_for_update().select_related("relative", "authoriser").get(pk=binding_id)
+    if not binding_may_consent(user=user, binding=binding):
+        raise FamilyBinding.DoesNotExist
+    target = BindingStatus.ACTIVE if accept else BindingStatus.DECLINED
+    if binding.status == target:
+        return binding
+    check_transition(BINDING_TRANSITIONS, binding.status, target, what="binding")
+    binding.status = target
+    binding.consented_by = user
+    binding.consented_at = timezone.now()
+    binding.save(update_fields=["status", "consented_by", "consented_at"])
+    notify(
+        person=binding.authoriser,
+        subject=(_("%(name)s 已同意家庭共济绑定") if accept else _("%(name)s 拒绝了家庭共济绑定"))
+        % {"name": binding.relative.name},
+        url=reverse("payments:family"),
+    )
+    return binding
+
+
+@transaction.atomic
+def binding_unbind(*, user, binding_id: int) -> FamilyBinding:
+    """解除绑定, by either side; past payments stay as they are."""
+    binding = FamilyBinding.objects.select_for_update().get(pk=binding_id)
+    if getattr(user, "person_id", None) not in (binding.authoriser_id, binding.relative_id):
+        raise FamilyBinding.DoesNotExist
+    if binding.status == BindingStatus.UNBOUND:
+        return binding
+    check_transition(BINDING_TRANSITIONS, binding.status, BindingStatus.UNBOUND, what="binding")
+    binding.status = BindingStatus.UNBOUND
+    binding.ended_at = timezone.now()
+    binding.save(update_fields=["status", "ended_at"])
+    return binding
