@@ -66,5 +66,17 @@ faults: setup var
 	DATABASE_URL=$(SERVICES_DATABASE_URL) CELERY_BROKER_URL=$(SERVICES_BROKER_URL) CELERY_TASK_ALWAYS_EAGER=false \
 	  $(PY) -m pytest tests/faults -q
 
+# Benchmarks (issue 7): one run measures every case against its baseline and
+# writes bench/results/latest.json and docs/PERFORMANCE.md. BENCH_PERSONS=1000000
+# for a city's scale. Needs PostgreSQL and Redis; installs wrk if missing.
+BENCH_PERSONS ?= 20000
+BENCH_DURATION ?= 5
+bench: $(STAMP)
+	@command -v wrk >/dev/null || { \
+	  if [ "$$(id -u)" = 0 ]; then (apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq wrk >/dev/null); \
+	  else echo "wrk is missing: apt-get install wrk (as root)"; exit 2; fi; }
+	@command -v pgbench >/dev/null || { echo "pgbench is missing (postgresql-contrib / postgresql-client)"; exit 2; }
+	BENCH_PERSONS=$(BENCH_PERSONS) BENCH_DURATION=$(BENCH_DURATION) $(PY) bench/run.py
+
 clean:
 	rm -rf var staticfiles db.sqlite3
