@@ -97,6 +97,17 @@ class StaffAdminMixin:
             return False
         return super().has_delete_permission(request, obj)
 
+    def get_actions(self, request):
+        actions = super().get_actions(request)
+        if is_auditor(request.user):
+            # An action that does not declare itself view-only may change
+            # something: auditors never get it.
+            actions = {
+                name: entry for name, entry in actions.items()
+                if tuple(getattr(entry[0], "allowed_permissions", ())) == ("view",)
+            }
+        return actions
+
 
 class RegionScopedAdmin(StaffAdminMixin, admin.ModelAdmin):
     """A ModelAdmin whose lists, searches, forms and actions see only rows of the

@@ -35,7 +35,7 @@ AUDITED: dict[str, dict] = {
     "enrollment.Enrollment": {"exclude_fields": NOISE},
     "payments.PersonalAccount": {"exclude_fields": NOISE},
     "payments.Payment": {"exclude_fields": NOISE},
-    "payments.PaymentOrder": {"exclude_fields": NOISE},
+    "payments.Order": {"exclude_fields": NOISE},
     "payments.Refund": {"exclude_fields": NOISE},
     "payments.FamilyBinding": {"exclude_fields": NOISE},
     "transfers.Transfer": {"exclude_fields": NOISE},

@@ -24,6 +24,7 @@ urlpatterns = [
     path("enrollment/", include("enrollment.urls")),
     path("payments/", include("payments.urls")),
     path("transfers/", include("transfers.urls")),
+    path("admin/staff/", include("portal.staff.urls")),
     path("admin/", admin.site.urls),
     path("healthz", views.healthz, name="healthz"),
     path("readyz", views.readyz, name="readyz"),

@@ -1,0 +1,157 @@
+"""Staff pages beside the admin: the regional dashboard, its CSV exports and
+counter work. Every view is wrapped by admin.site.admin_view (staff only,
+login through the admin) and scoped to the staff member's region."""
+
+from __future__ import annotations
+
+import csv
+import datetime as dt
+
+from django.contrib import admin, messages
+from django.core.exceptions import PermissionDenied
+from django.http import HttpResponse, Http404
+from django.shortcuts import redirect
+from django.template.response import TemplateResponse
+from django.urls import reverse
+from django.utils import timezone
+from django.utils.translation import gettext as _
+
+from portal.admin_base import has_no_scope, is_auditor
+from portal.errors import DomainError
+from portal.models import Region
+
+from . import charts, reports
+from .forms import CounterPersonForm
+from .services import person_register_at_counter
+
+
+def _parse_date(value, default: dt.date) -> dt.date:
+    try:
+        return dt.date.fromisoformat(value) if value else default
+    except ValueError:
+        return default
+
+
+def _scope(request) -> tuple[str | None, list[Region]]:
+    """(region code or None for all, regions the user may choose among)."""
+    user = request.user
+    if has_no_scope(user) and not user.is_superuser:
+        raise PermissionDenied
+    if user.is_superuser or is_auditor(user):
+        regions = list(Region.objects.order_by("code"))
+        code = request.GET.get("region") or None
+        if code and code not in {r.code for r in regions}:
+            code = None
+        return code, regions
+    return user.region_id, []
+
+
+def _filters(request):
+    today = timezone.localdate()
+    end = _parse_date(request.GET.get("end"), today)
+    start = _parse_date(request.GET.get("start"), end - dt.timedelta(days=29))
+    if start > end:
+        start, end = end, start
+    if (end - start).days > 366:
+        start = end - dt.timedelta(days=366)
+    try:
+        year = int(request.GET.get("year") or end.year)
+    except ValueError:
+        year = end.year
+    return start, end, year
+
+
+def dashboard(request):
+    region_code, regions = _scope(request)
+    start, end, year = _filters(request)
+    panels = reports.dashboard(region_code=region_code, start=start, end=end, year=year)
+    by_key = {panel.key: panel for panel in panels}
+    chart_svgs = {
+        "premiums": charts.stacked_columns(
+            [(row[0].isoformat(), row[1], row[3]) for row in by_key["premiums"].rows], title=by_key["premiums"].title
+        ),
+        "enrollments": charts.horizontal_bars(
+            [(f"{row[1]} · {row[2]}", row[3]) for row in by_key["enrollments"].rows], title=by_key["enrollments"].title
+        ),
+        "transfers": charts.horizontal_bars(
+            [(row[0], round(row[3] * 100 / row[2], 1) if row[2] else 0.0) for row in by_key["transfers"].rows],
+            title=by_key["transfers"].title, unit="%", max_value=100,
+        ),
+        "failed": "",
+    }
+    query = request.GET.copy()
+    context = {
+        **admin.site.each_context(request),
+        "title": _("经办数据看板"),
+        "panels": [(panel, chart_svgs.get(panel.key, "")) for panel in panels],
+        "region_code": region_code,
+        "region": Region.objects.filter(pk=region_code).first() if region_code else None,
+        "regions": regions,
+        "start": start,
+        "end": end,
+        "year": year,
+        "query": query.urlencode(),
+    }
+    return TemplateResponse(request, "staff/dashboard.html", context)
+
+
+def export_csv(request, panel_key: str):
+    if panel_key not in reports.PANELS:
+        raise Http404
+    region_code, _regions = _scope(request)
+    start, end, year = _filters(request)
+    panel = reports.PANELS[panel_key](region_code=region_code, start=start, end=end, year=year)
+    response = HttpResponse(content_type="text/csv; charset=utf-8")
+    filename = f"{panel_key}-{region_code or 'all'}-{start:%Y%m%d}-{end:%Y%m%d}.csv"
+    response["Content-Disposition"] = f'attachment; filename="{filename}"'
+    response.write("\ufeff")  # so that spreadsheet programs read UTF-8 Chinese correctly
+    writer = csv.writer(response)
+    writer.writerow(panel.columns)
+    for row in panel.rows:
+        writer.writerow([_csv_cell(value) for value in row])
+    return response
+
+
+def _csv_cell(value):
+    text = value.isoformat() if isinstance(value, dt.date) else str(value)
+    # Neutralise spreadsheet formulas (CSV injection).
+    return "'" + text if text[:1] in ("=", "+", "-", "@") and not _is_number(text) else text
+
+
+def _is_number(text: str) -> bool:
+    try:
+        float(text)
+    except ValueError:
+        return False
+    return True
+
+
+def counter_person(request):
+    """窗口登记: register a person without an account."""
+    user = request.user
+    if is_auditor(user) or user.region_id is None or not user.has_perm("portal.add_person"):
+        raise PermissionDenied
+    form = CounterPersonForm(request.POST or None)
+    status = 200
+    if request.method == "POST":
+        if form.is_valid():
+            data = form.cleaned_data
+            try:
+                person, created = person_register_at_counter(
+                    staff=user, id_number=data["id_number"], name=data["name"], mobile=data["mobile"]
+                )
+            except DomainError as error:
+                form.add_error(error.field if error.field in form.fields else None, error.message)
+            else:
+                if created:
+                    messages.success(request, _("已登记参保人 %(name)s。") % {"name": person.name})
+                else:
+                    messages.info(request, _("%(name)s 已有登记信息，已为您打开。") % {"name": person.name})
+                return redirect(reverse("admin:portal_person_change", args=[person.pk]))
+        status = 400
+    context = {
+        **admin.site.each_context(request),
+        "title": _("窗口登记参保人"),
+        "form": form,
+    }
+    return TemplateResponse(request, "staff/counter_person.html", context, status=status)
