@@ -186,6 +186,8 @@ CELERY_BEAT_SCHEDULE = {
 # --- The portal's own settings ----------------------------------------------------
 # Simulated time: one working day of the regional offices lasts this many seconds.
 SIMULATED_SECONDS_PER_WORKING_DAY = env.float("SIMULATED_SECONDS_PER_WORKING_DAY", default=10.0)
+# How long the transfer engine's scan holds a claimed step before another scan may retry it.
+TRANSFER_CLAIM_LEASE_SECONDS = env.float("TRANSFER_CLAIM_LEASE_SECONDS", default=30.0)
 # Where the simulated payment channels send their callbacks.
 PORTAL_BASE_URL = env("PORTAL_BASE_URL", default="http://127.0.0.1:8000")
 # Shared secret of the (simulated) payment channels' signed callbacks.
