@@ -3,4 +3,18 @@ from django.urls import path
 from . import views
 
 app_name = "payments"
-urlpatterns = []
+urlpatterns = [
+    path("", views.history, name="history"),
+    path("pay/<int:enrollment_id>/", views.pay, name="pay"),
+    path("proxy/", views.proxy, name="proxy"),
+    path("p/<int:pk>/", views.detail, name="detail"),
+    path("p/<int:pk>/status/", views.status_json, name="status"),
+    path("p/<int:pk>/retry/", views.retry, name="retry"),
+    path("p/<int:pk>/receipt/", views.receipt, name="receipt"),
+    path("p/<int:pk>/receipt.pdf", views.receipt_download, name="receipt_pdf"),
+    path("verify/", views.verify, name="verify"),
+    path("callback/<str:channel>/", views.callback, name="callback"),
+    path("family/", views.family, name="family"),
+    path("family/<int:pk>/consent/", views.binding_consent, name="binding_consent"),
+    path("family/<int:pk>/unbind/", views.binding_unbind, name="binding_unbind"),
+]

@@ -1,1 +1,302 @@
+"""Thin views: parse, call a service or selector, render."""
 
+import datetime as dt
+import logging
+import time
+
+from django.conf import settings
+from django.contrib import messages
+from django.contrib.auth.decorators import login_required
+from django.http import Http404, HttpResponse, JsonResponse
+from django.shortcuts import redirect, render
+from django.urls import reverse
+from django.utils import timezone
+from django.utils.translation import gettext as _
+from django.views.decorators.csrf import csrf_exempt
+from django.views.decorators.http import require_POST
+
+from enrollment.models import Enrollment
+from portal.access import person_ids_for_user
+from portal.errors import DomainError
+from portal.models import Person
+from portal.views import form_error_from
+
+from . import receipt_pdf, selectors, services
+from .forms import BindForm, MonthsForm, PayForm, ProxyForm
+from .models import FINISHED, IN_FLIGHT, Channel, FamilyBinding, PaymentStatus
+from .signing import TIMESTAMP_WINDOW_SECONDS, signature_valid
+
+log = logging.getLogger(__name__)
+PROXY_SESSION_KEY = "payments_proxy_enrollments"
+
+
+def _int_or_none(value):
+    try:
+        return int(value)
+    except (TypeError, ValueError):
+        return None
+
+
+def _need_person(request):
+    if request.user.person_id is None:
+        raise Http404
+    return request.user.person
+
+
+@login_required
+def history(request):
+    """缴费记录 by person and year, for oneself and the family one acts for."""
+    me = _need_person(request)
+    ids = person_ids_for_user(request.user)
+    persons = {p.pk: p for p in Person.objects.filter(pk__in=ids)}
+    person_id = _int_or_none(request.GET.get("person"))
+    if person_id is not None and person_id not in persons:
+        person_id = None
+    year = _int_or_none(request.GET.get("year"))
+    if year is not None and not 2000 <= year <= 2100:
+        year = None
+    payments = selectors.history_for_user(user=request.user, person_id=person_id, year=year)
+    payable = selectors.payable_enrollments_for_user(user=request.user)
+    context = {
+        "me": me,
+        "persons": [persons[i] for i in ids if i in persons],
+        "person_id": person_id,
+        "year": year,
+        "years": sorted({int(p.period[:4]) for p in payments}, reverse=True),
+        "payments": payments,
+        "payable": payable,
+    }
+    return render(request, "payments/history.html", context)
+
+
+def _allow_account(request, enrollment: Enrollment) -> bool:
+    return enrollment.scheme == "resident" and enrollment.person_id in selectors.active_binding_relative_ids(
+        person_id=request.user.person_id
+    )
+
+
+@login_required
+def pay(request, enrollment_id):
+    """Check your answers: the server's price with its breakdown, then 确认缴费."""
+    _need_person(request)
+    enrollment = selectors.enrollment_get_for_payment(
+        user=request.user, pk=enrollment_id, proxy_ids=request.session.get(PROXY_SESSION_KEY, [])
+    )
+    months_form = MonthsForm(request.GET or None)
+    months = months_form.cleaned_data["months"] if months_form.is_valid() else 1
+    allow_account = _allow_account(request, enrollment)
+    form = PayForm(request.POST or None, allow_account=allow_account, initial={"months": months})
+    status = 200
+    if request.method == "POST":
+        if form.is_valid():
+            months = form.cleaned_data.get("months") or 1
+            try:
+                payment = services.payment_checkout(
+                    user=request.user, enrollment_id=enrollment.pk, channel=form.cleaned_data["channel"],
+                    idempotency_key=form.cleaned_data["idempotency_key"], months_ahead=months,
+                )
+            except DomainError as error:
+                form_error_from(form, error)
+                status = error.status
+            else:
+                return redirect("payments:detail", payment.pk)
+        else:
+            status = 400
+    quote = None
+    quote_error = None
+    try:
+        quote = services.quote_for_enrollment(enrollment_id=enrollment.pk, months_ahead=months)
+    except DomainError as error:
+        quote_error = error.message
+        status = status if status != 200 else 409
+    account = selectors.accounts_for_person(person_id=request.user.person_id) if allow_account else []
+    context = {"enrollment": enrollment, "quote": quote, "quote_error": quote_error, "form": form,
+               "months_form": months_form, "months": months, "accounts": account}
+    return render(request, "payments/pay.html", context, status=status)
+
+
+@login_required
+def detail(request, pk):
+    """Where a payment is: pending (the page updates itself), or its outcome."""
+    payment = selectors.payment_get_for_user(user=request.user, pk=pk)
+    retry_form = None
+    if payment.status in (PaymentStatus.FAILED, PaymentStatus.ERROR, PaymentStatus.CANCELLED):
+        retry_form = PayForm(allow_account=_allow_account(request, payment.order.enrollment),
+                             initial={"channel": payment.channel})
+    return render(request, "payments/detail.html", {"payment": payment, "order": payment.order,
+                                                    "retry_form": retry_form, "pending": payment.status in IN_FLIGHT})
+
+
+@login_required
+def status_json(request, pk):
+    payment = selectors.payment_get_for_user(user=request.user, pk=pk)
+    return JsonResponse({
+        "status": payment.status,
+        "label": str(payment.get_status_display()),
+        "finished": payment.status in FINISHED,
+    })
+
+
+@login_required
+@require_POST
+def retry(request, pk):
+    """补扣: a new attempt after a failed one."""
+    payment = selectors.payment_get_for_user(user=request.user, pk=pk)
+    form = PayForm(request.POST, allow_account=_allow_account(request, payment.order.enrollment))
+    if form.is_valid():
+        try:
+            new = services.payment_retry(
+                user=request.user, payment_id=payment.pk, channel=form.cleaned_data["channel"],
+                idempotency_key=form.cleaned_data["idempotency_key"],
+            )
+        except DomainError as error:
+            form_error_from(form, error)
+        else:
+            return redirect("payments:detail", new.pk)
+    return render(request, "payments/detail.html", {"payment": payment, "order": payment.order,
+                                                    "retry_form": form, "pending": False}, status=400)
+
+
+def _receipt_for(request, pk):
+    payment = selectors.payment_get_for_user(user=request.user, pk=pk)
+    receipt = getattr(payment, "receipt", None) if payment.status == PaymentStatus.SUCCESS else None
+    if receipt is None:
+        raise Http404
+    return payment, receipt
+
+
+def _verify_url(request, receipt) -> str:
+    return request.build_absolute_uri(reverse("payments:verify") + f"?code={receipt.verification_code}")
+
+
+@login_required
+def receipt(request, pk):
+    payment, receipt_obj = _receipt_for(request, pk)
+    return render(request, "payments/receipt.html", {"payment": payment, "receipt": receipt_obj,
+                                                     "verify_url": _verify_url(request, receipt_obj)})
+
+
+@login_required
+def receipt_download(request, pk):
+    _payment, receipt_obj = _receipt_for(request, pk)
+    content = receipt_pdf.render(receipt_obj, verify_url=_verify_url(request, receipt_obj))
+    response = HttpResponse(content, content_type="application/pdf")
+    response["Content-Disposition"] = f'attachment; filename="receipt-{receipt_obj.number}.pdf"'
+    return response
+
+
+def verify(request):
+    """Public: given a verification code, the receipt's fields (insured person masked), nothing else."""
+    code = (request.GET.get("code") or "").strip()
+    receipt_obj = selectors.receipt_by_code(code=code) if code else None
+    status = 404 if code and receipt_obj is None else 200
+    masked_name = ""
+    if receipt_obj is not None:
+        name = receipt_obj.insured_name
+        masked_name = name[0] + "*" * (len(name) - 1) if len(name) > 1 else name
+    return render(request, "payments/verify.html", {"code": code[:32], "receipt": receipt_obj,
+                                                    "masked_name": masked_name}, status=status)
+
+
+@csrf_exempt
+@require_POST
+def callback(request, channel):
+    """A channel's signed answer. 200 when handled (also for a repeat), 4xx when refused."""
+    if channel not in Channel.values or channel in (Channel.COUNTER, Channel.ACCOUNT):
+        return JsonResponse({"error": "unknown channel"}, status=404)
+    timestamp = request.headers.get("X-Timestamp", "")
+    nonce = request.headers.get("X-Nonce", "")
+    signature = request.headers.get("X-Signature", "")
+    body = request.body
+    if not (timestamp.isdigit() and 8 <= len(nonce) <= 64) or not signature_valid(
+        secret=settings.PAYMENT_CALLBACK_SECRET, timestamp=timestamp, nonce=nonce, body=body, signature=signature
+    ):
+        return JsonResponse({"error": "bad signature"}, status=403)
+    if abs(time.time() - int(timestamp)) > TIMESTAMP_WINDOW_SECONDS:
+        return JsonResponse({"error": "stale timestamp"}, status=400)
+    try:
+        outcome = services.callback_receive(channel=channel, nonce=nonce, timestamp=int(timestamp), body=body)
+    except services.CallbackRejected as error:
+        status = 409 if error.code == "replay" else 400
+        return JsonResponse({"error": error.code}, status=status)
+    return JsonResponse({"result": outcome})
+
+
+@login_required
+def proxy(request):
+    """代缴: find a resident's enrollment by identity number and name (which must match)."""
+    _need_person(request)
+    form = ProxyForm(request.POST or None, initial={"year": timezone.localdate().year})
+    if request.method == "POST" and form.is_valid():
+        data = form.cleaned_data
+        person = Person.objects.filter(id_number=data["id_number"]).first()
+        if person is None or person.name != data["name"].strip():
+            form.add_error("name", _("身份证号与姓名不匹配，或该人员尚未参保登记，请核对。"))
+        else:
+            enrollment = Enrollment.objects.filter(
+                person=person, year=data["year"], scheme="resident", status__in=["registered", "active"]
+            ).first()
+            if enrollment is None:
+                form.add_error("year", _("该人员在所选年度没有城乡居民医保参保登记，请先办理参保登记。"))
+            else:
+                allowed = list(request.session.get(PROXY_SESSION_KEY, []))[-20:]
+                if enrollment.pk not in allowed:
+                    allowed.append(enrollment.pk)
+                request.session[PROXY_SESSION_KEY] = allowed
+                return redirect("payments:pay", enrollment.pk)
+    return render(request, "payments/proxy.html", {"form": form}, status=400 if form.errors else 200)
+
+
+@login_required
+def family(request):
+    """家庭共济: the personal account, bindings made, and requests awaiting consent."""
+    me = _need_person(request)
+    form = BindForm(request.POST or None)
+    if request.method == "POST" and form.is_valid():
+        try:
+            binding = services.binding_request(
+                authoriser=me, id_number=form.cleaned_data["id_number"], name=form.cleaned_data["name"],
+                relation=form.cleaned_data["relation"],
+            )
+        except DomainError as error:
+            form_error_from(form, error)
+        else:
+            messages.success(request, _("已向 %(name)s 发出绑定申请，待其在本人账号中同意后生效。")
+                             % {"name": binding.relative.name})
+            return redirect("payments:family")
+    made, received = selectors.bindings_for_person(person_id=me.pk)
+    context = {
+        "form": form,
+        "made": made,
+        "received": received,
+        "guardian": selectors.bindings_awaiting_guardian(user=request.user),
+        "accounts": selectors.accounts_for_person(person_id=me.pk),
+    }
+    return render(request, "payments/family.html", context, status=400 if form.errors else 200)
+
+
+@login_required
+@require_POST
+def binding_consent(request, pk):
+    try:
+        services.binding_consent(user=request.user, binding_id=_int_or_none(pk),
+                                 accept=request.POST.get("accept") == "1")
+    except FamilyBinding.DoesNotExist:
+        raise Http404 from None
+    except DomainError as error:
+        messages.error(request, error.message)
+    return redirect("payments:family")
+
+
+@login_required
+@require_POST
+def binding_unbind(request, pk):
+    try:
+        services.binding_unbind(user=request.user, binding_id=_int_or_none(pk))
+    except FamilyBinding.DoesNotExist:
+        raise Http404 from None
+    except DomainError as error:
+        messages.error(request, error.message)
+    else:
+        messages.success(request, _("已解除家庭共济绑定；已完成的缴费不受影响。"))
+    return redirect("payments:family")

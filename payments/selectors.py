@@ -1,0 +1,118 @@
+"""Reads the payment pages need, scoped to the acting user, in a fixed number of queries."""
+
+from django.db.models import Q
+from django.http import Http404
+
+from enrollment.models import Enrollment
+from portal.access import person_ids_for_user
+
+from .models import BindingStatus, FamilyBinding, Payment, PersonalAccount, Receipt
+
+
+def _visible(user) -> Q | None:
+    """Payments a citizen may see: for persons they act for, or paid by them."""
+    ids = person_ids_for_user(user)
+    if not ids:
+        return None
+    return Q(insured_id__in=ids) | Q(order__payer_id=user.person_id)
+
+
+def payment_get_for_user(*, user, pk) -> Payment:
+    """The attempt `pk` if the user is its payer or acts for its insured person; else 404."""
+    try:
+        pk = int(pk)
+    except (TypeError, ValueError):
+        raise Http404 from None
+    condition = _visible(user)
+    if condition is None:
+        raise Http404
+    payment = (
+        Payment.objects.filter(condition, pk=pk)
+        .select_related("order", "order__insured", "order__payer", "order__region", "order__enrollment", "receipt",
+                        "refund")
+        .first()
+    )
+    if payment is None:
+        raise Http404
+    return payment
+
+
+def history_for_user(*, user, person_id: int | None = None, year: int | None = None, limit: int = 200):
+    """缴费记录: attempts for the people the user acts for and those they paid,
+    newest first, with order, persons and receipt joined (one query)."""
+    condition = _visible(user)
+    if condition is None:
+        return []
+    qs = Payment.objects.filter(condition).exclude(status__in=["created"])
+    if person_id is not None:
+        qs = qs.filter(insured_id=person_id)
+    if year is not None:
+        qs = qs.filter(period__startswith=str(year))
+    return list(
+        qs.select_related("order", "order__insured", "order__payer", "receipt").order_by("-created_at", "-id")[:limit]
+    )
+
+
+def payable_enrollments_for_user(*, user):
+    """Registered or active enrollments of the people the user acts for (one query)."""
+    ids = person_ids_for_user(user)
+    return list(
+        Enrollment.objects.filter(person_id__in=ids, status__in=["registered", "active"], scheme__in=["resident", "flexible"])
+        .select_related("person", "region")
+        .order_by("-year", "person_id")
+    )
+
+
+def enrollment_get_for_payment(*, user, pk, proxy_ids=()) -> Enrollment:
+    """An enrollment the user may pay for: their own or family's, or one they
+    found for 代缴 by identity number and name (kept in their session)."""
+    try:
+        pk = int(pk)
+    except (TypeError, ValueError):
+        raise Http404 from None
+    enrollment = Enrollment.objects.select_related("person", "region").filter(pk=pk).first()
+    if enrollment is None:
+        raise Http404
+    if enrollment.person_id in person_ids_for_user(user) or pk in proxy_ids:
+        return enrollment
+    raise Http404
+
+
+def receipt_by_code(*, code: str) -> Receipt | None:
+    code = (code or "").strip().upper()
+    if not code or len(code) > 16:
+        return None
+    return Receipt.objects.filter(verification_code=code).first()
+
+
+def bindings_for_person(*, person_id: int):
+    """Both sides of 家庭共济: bindings this person made, and those awaiting their consent."""
+    made = list(
+        FamilyBinding.objects.filter(authoriser_id=person_id).select_related("relative").order_by("-created_at")
+    )
+    received = list(
+        FamilyBinding.objects.filter(relative_id=person_id).select_related("authoriser").order_by("-created_at")
+    )
+    return made, received
+
+
+def bindings_awaiting_guardian(*, user):
+    """Pending bindings of minors the user is a parent of (they consent for them)."""
+    ids = person_ids_for_user(user)[1:]
+    return list(
+        FamilyBinding.objects.filter(relative_id__in=ids, status=BindingStatus.PENDING).select_related(
+            "authoriser", "relative"
+        )
+    )
+
+
+def accounts_for_person(*, person_id: int):
+    return list(PersonalAccount.objects.filter(person_id=person_id).select_related("region"))
+
+
+def active_binding_relative_ids(*, person_id: int) -> set[int]:
+    return set(
+        FamilyBinding.objects.filter(authoriser_id=person_id, status=BindingStatus.ACTIVE).values_list(
+            "relative_id", flat=True
+        )
+    )
