@@ -84,6 +84,7 @@ class PaymentAdmin(RegionScopedAdmin):
     inlines = [PaymentEventInline]
     actions = ["action_retry", "action_query", "action_refund"]
     ordering = ["-created_at"]
+    change_list_template = "payments/admin_payment_change_list.html"
 
     @admin.display(description=gettext_lazy("参保人"))
     def insured_name(self, obj):
