@@ -479,16 +479,35 @@ class CallbackRejected(DomainError):
     status = 400
 
 
-@transaction.atomic
 def callback_receive(*, channel: str, nonce: str, timestamp: int, body: bytes) -> str:
     """A verified (signed, fresh) callback from `channel`. Refuses a replayed
-    nonce and an amount that does not match; a second callback that says the
-    same as the first changes nothing. Returns the outcome, logged with the nonce."""
+    nonce and an amount that does not match (nothing about the payment
+    changes); a second callback that says the same as the first changes
+    nothing. Returns the outcome; every callback is logged with its nonce."""
+    text = body.decode("utf-8", "replace")[:4000]
+    try:
+        return _callback_apply(channel=channel, nonce=nonce, timestamp=timestamp, body=body, text=text)
+    except CallbackRejected as error:
+        if error.code == "replay":
+            raise
+        # The processing rolled back; keep the evidence (and spend the nonce).
+        try:
+            with transaction.atomic():
+                CallbackLog.objects.create(channel=channel, nonce=nonce, timestamp=timestamp, body=text,
+                                           outcome=error.code, payment_id=getattr(error, "payment_id", None))
+        except IntegrityError:
+            pass
+        raise
+
+
+@transaction.atomic
+def _callback_apply(*, channel: str, nonce: str, timestamp: int, body: bytes, text: str) -> str:
+    # The nonce row is written in the same transaction as the change it causes:
+    # a replay finds it and is refused; a crash leaves neither.
     try:
         with transaction.atomic():
             entry = CallbackLog.objects.create(
-                channel=channel, nonce=nonce, timestamp=timestamp, body=body.decode("utf-8", "replace")[:4000],
-                outcome="received",
+                channel=channel, nonce=nonce, timestamp=timestamp, body=text, outcome="received"
             )
     except IntegrityError:
         raise CallbackRejected("replayed nonce", code="replay") from None
@@ -500,31 +519,25 @@ def callback_receive(*, channel: str, nonce: str, timestamp: int, body: bytes) -
         seq = int(data.get("seq", 0))
         transaction_id = str(data.get("transaction_id", ""))[:64]
         reason = str(data.get("reason", ""))[:200]
-    except (ValueError, KeyError, TypeError, UnicodeDecodeError):
-        entry.outcome = "malformed"
-        entry.save(update_fields=["outcome"])
+    except (ValueError, KeyError, TypeError, AttributeError, UnicodeDecodeError):
         raise CallbackRejected("malformed body", code="malformed") from None
     if status not in ("processing", "success", "failed"):
-        entry.outcome = "malformed"
-        entry.save(update_fields=["outcome"])
         raise CallbackRejected("unknown status", code="malformed")
     found = Payment.objects.filter(reference=reference, channel=channel).values_list("pk", "insured_id").first()
     if found is None:
-        entry.outcome = "unknown_payment"
-        entry.save(update_fields=["outcome"])
         raise CallbackRejected("unknown payment", code="unknown_payment")
     payment_id, insured_id = found
     _lock_person(insured_id)
     payment = Payment.objects.select_for_update().get(pk=payment_id)
     entry.payment = payment
     if amount != payment.amount:
-        # Nothing about the payment changes; the log keeps the evidence.
-        entry.outcome = "amount_mismatch"
-        entry.save(update_fields=["outcome", "payment"])
         log.warning("callback amount mismatch for %s", payment.reference)
-        raise CallbackRejected("amount does not match", code="amount_mismatch")
+        error = CallbackRejected("amount does not match", code="amount_mismatch")
+        error.payment_id = payment.pk
+        raise error
     if seq and seq <= payment.last_callback_seq:
-        # An older message arriving after a newer one (out of order): ignored.
+        # An older message arriving after a newer one (out of order), or the
+        # same message again: nothing changes.
         entry.outcome = "stale"
         entry.save(update_fields=["outcome", "payment"])
         return "stale"
