@@ -34,6 +34,8 @@ class Context:
     family_sessions: list[str] = field(default_factory=list)
     clerk_sessions: list[str] = field(default_factory=list)
     family_owner_id: int = 0
+    persons: int = 0
+    owner_sessions: dict = field(default_factory=dict)
 
     def prepare(self):
         from django.contrib.auth import get_user_model
@@ -48,6 +50,9 @@ class Context:
         self.csrf = secrets.token_hex(16)  # 32 characters: a valid unmasked CSRF secret
         self.family_sessions = [session_for(owner) for _ in range(SESSIONS_PER_CASE)]
         self.clerk_sessions = [session_for(clerk) for _ in range(SESSIONS_PER_CASE)]
+        from portal.models import Person
+
+        self.persons = Person.objects.count()
         from django.db import connection
 
         connection.close()
@@ -237,12 +242,75 @@ def build_admin_search(ctx) -> Spec:
     return Spec(path=path, rows=rows)
 
 
+def _owner_sessions(ctx, owner_person_ids) -> dict[int, str]:
+    """A logged-in session per family owner (made once, reused by later passes)."""
+    from django.contrib.auth import get_user_model
+
+    missing = [pk for pk in owner_person_ids if pk not in ctx.owner_sessions]
+    for user in get_user_model().objects.filter(person_id__in=missing):
+        ctx.owner_sessions[user.person_id] = session_for(user)
+    return ctx.owner_sessions
+
+
 def build_payment_submit(ctx) -> Spec:
-    raise NotReady("payment submission view not found (payments.urls has no submission URL yet)")
+    """确认缴费 of a 2027 premium: one POST per still-unpaid enrollment, by the
+    family owner's session (order + attempt + events + outbox row)."""
+    from django.db import connection
+
+    from bench.seeding import YEAR_IN_FLIGHT, family_range
+    from enrollment.models import Enrollment
+
+    path = first_url("payments:pay", kwargs={"enrollment_id": 1})
+    first, last = family_range("submit", ctx.persons)
+    pending = list(
+        Enrollment.objects.filter(year=YEAR_IN_FLIGHT, status="registered", person__id__range=(first, last),
+                                  orders__isnull=True).order_by("person_id").values_list("pk", "person_id")
+    )
+    if not pending:
+        raise NotReady("no unpaid 2027 enrollments left in the submit group: reseed (seed_bench --reset)")
+    owners = {(person_id - 1) // 3 * 3 + 1 for _pk, person_id in pending}
+    sessions = _owner_sessions(ctx, owners)
+    connection.close()
+    rows = []
+    for pk, person_id in pending:
+        owner = (person_id - 1) // 3 * 3 + 1
+        body = f"channel=wechat&months=1&idempotency_key={secrets.token_urlsafe(24)}"
+        rows.append(("POST", path.replace("/1/", f"/{pk}/"), {**ctx.headers(sessions[owner]), **FORM}, body))
+    return Spec(path=rows[0][1], method="POST", rows=rows, expect=302)
 
 
 def build_callback(ctx) -> Spec:
-    raise NotReady("payment callback endpoint not found (payments.urls has no callback URL yet)")
+    """A channel's signed success callback for a submitted WeChat payment (settles
+    it: paid period, enrollment activation, receipt, notification)."""
+    import json
+    import time
+
+    from django.conf import settings
+    from django.db import connection
+
+    from bench.seeding import SUBMIT_REFERENCE
+    from payments.models import Payment
+    from payments.signing import sign
+
+    path = first_url("payments:callback", kwargs={"channel": "wechat"})
+    pending = list(Payment.objects.filter(status="submitted", channel="wechat",
+                                          reference__startswith=SUBMIT_REFERENCE)
+                   .order_by("pk").values_list("pk", "reference", "amount"))
+    connection.close()
+    if not pending:
+        raise NotReady("no submitted payments left for the callback case: reseed (seed_bench --reset)")
+    timestamp = str(int(time.time()))
+    rows = []
+    for pk, reference, amount in pending:
+        body = json.dumps({"amount": str(amount), "reference": reference, "seq": 2, "status": "success",
+                           "transaction_id": f"WXCB{pk:014d}", "reason": ""}, sort_keys=True)
+        nonce = secrets.token_hex(16)
+        signature = sign(secret=settings.PAYMENT_CALLBACK_SECRET, timestamp=timestamp, nonce=nonce,
+                         body=body.encode())
+        headers = {"Content-Type": "application/json", "X-Timestamp": timestamp, "X-Nonce": nonce,
+                   "X-Signature": signature}
+        rows.append(("POST", path, headers, body))
+    return Spec(path=path, method="POST", rows=rows, expect=200)
 
 
 CASES = [

@@ -355,6 +355,8 @@ def main(argv=None) -> int:
     from bench import cases as case_module
 
     port = free_port()
+    # The simulated payment channels call back into this gunicorn.
+    ENV["PORTAL_BASE_URL"] = f"http://127.0.0.1:{port}"
     logdir = Path(tempfile.mkdtemp(prefix="bench-logs-"))
     services = Services(port, logdir)
     results: list[dict] = []
@@ -372,7 +374,12 @@ def main(argv=None) -> int:
         run_wrk(f"{ctx.base_url}/bench/read/{ctx.read_pk}/", duration=2)
         for case in selected:
             log(f"case {case.name}")
-            result = case.measure(ctx, args.duration)
+            try:
+                result = case.measure(ctx, args.duration)
+            except Exception as error:  # noqa: BLE001 - one broken case must not lose the run
+                result = {"name": case.name, "kind": "page", "baseline": case.baseline, "rps": None,
+                          "p50_ms": None, "p99_ms": None, "errors": None,
+                          "note": f"case failed: {type(error).__name__}: {str(error)[:300]}"}
             results.append(result)
             log(f"  → {json.dumps({k: result.get(k) for k in ('rps', 'p50_ms', 'p99_ms', 'errors', 'note')}, ensure_ascii=False)}")
         # Baselines again at the end: the machine is shared, so a ratio uses the

@@ -45,6 +45,7 @@ BENCH_OWNER_USERNAME = "bench_family"
 BENCH_STAFF_USERNAME = "bench_clerk"
 BENCH_PASSWORD = "bench-password-2026"
 RECENT_YEARS = (2024, 2025, 2026)
+LATEST_BIRTH = dt.date(2025, 12, 31)
 FAMILY_YEARS = tuple(range(2017, 2027))  # the bench family: ten years
 
 
@@ -138,6 +139,8 @@ class Command(BaseCommand):
             self._say("truncated", started)
 
         rng = random.Random(seed)
+        self.persons = persons
+        self.notes = {}
         self._reference_data()
         with transaction.atomic(), connection.cursor() as cursor:
             raw = cursor.cursor  # the psycopg 3 cursor, for COPY
@@ -147,6 +150,7 @@ class Command(BaseCommand):
             self._say("enrollments", started)
             for name, seeder in self._optional_seeders():
                 note = seeder(cursor, raw, rng)
+                self.notes[name] = note
                 self._say(f"{name}: {note}", started)
             self._bench_users(cursor)
         with connection.cursor() as cursor:
@@ -220,7 +224,8 @@ class Command(BaseCommand):
                 for birth, male in members:
                     if pk >= count:
                         break
-                    birth = min(birth, dt.date(2025, 12, 31))
+                    if birth > LATEST_BIRTH:  # a child not born yet: born some day this century
+                        birth = dt.date(2000, 1, 1) + dt.timedelta(days=rng.randrange(365 * 25))
                     pk += 1
                     persons.write(pk, id_for(county, birth, male), name(), "M" if male else "F", birth,
                                   f"139{pk:08d}", city, now)
@@ -279,7 +284,7 @@ class Command(BaseCommand):
         field defaults (as literals) for the rest."""
         names, exprs = [], []
         for field in model._meta.concrete_fields:
-            if field.primary_key:
+            if field.primary_key and field.name not in overrides:
                 continue
             names.append(connection.ops.quote_name(field.column))
             if field.name in overrides:
@@ -314,7 +319,7 @@ class Command(BaseCommand):
         for name in ("payments", "transfers"):
             seeder = getattr(optional, f"seed_{name}")
             if optional.available(name):
-                found.append((name, lambda cursor, raw, rng, seeder=seeder: seeder(self, cursor, raw, rng)))
+                found.append((name, lambda cursor, raw, rng, seeder=seeder: optional.guarded(seeder, self, cursor)))
             else:
                 self.stdout.write(f"seed_bench: {name}: models not there yet, skipped")
         return found
