@@ -190,12 +190,16 @@ def verify(request):
     code = (request.GET.get("code") or "").strip()
     receipt_obj = selectors.receipt_by_code(code=code) if code else None
     status = 404 if code and receipt_obj is None else 200
-    masked_name = ""
+    names = {}
     if receipt_obj is not None:
-        name = receipt_obj.insured_name
-        masked_name = name[0] + "*" * (len(name) - 1) if len(name) > 1 else name
-    return render(request, "payments/verify.html", {"code": code[:32], "receipt": receipt_obj,
-                                                    "masked_name": masked_name}, status=status)
+        names = {"masked_name": _mask_name(receipt_obj.insured_name), "masked_payer": _mask_name(receipt_obj.payer_name)}
+    return render(request, "payments/verify.html", {"code": code[:32], "receipt": receipt_obj, **names},
+                  status=status)
+
+
+def _mask_name(name: str) -> str:
+    """张三丰 → 张**: enough to recognise one's own receipt, not to identify a stranger."""
+    return name[0] + "*" * (len(name) - 1) if len(name) > 1 else name
 
 
 @csrf_exempt
