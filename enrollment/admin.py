@@ -1,0 +1,220 @@
+"""Staff site for enrollment: the policy tables (supervisors edit, clerks read)
+and the enrollments of the staff member's region (read-only; status changes go
+through the services, category verification through an action)."""
+
+from decimal import Decimal
+
+from django import forms
+from django.contrib import admin, messages
+from django.utils.translation import gettext_lazy as _
+from django.utils.translation import ngettext
+
+from portal.admin_base import RegionScopedAdmin
+from portal.errors import DomainError
+from portal.models import Role
+
+from . import services
+from .models import Enrollment, EnrollmentEvent, Policy, PolicyCategory, Verification
+
+BASE_RATIO_MIN, BASE_RATIO_MAX = Decimal("0.60"), Decimal("3.00")
+
+
+def _may_edit_policy(request) -> bool:
+    """Supervisors edit their region's policy tables; clerks only read them."""
+    user = request.user
+    return user.is_superuser or getattr(user, "role", None) == Role.SUPERVISOR
+
+
+class PolicyForm(forms.ModelForm):
+    class Meta:
+        model = Policy
+        fields = "__all__"
+
+    def clean(self):
+        data = super().clean()
+        start, end = data.get("window_start"), data.get("window_end")
+        if start and end and start > end:
+            self.add_error("window_end", _("集中参保期结束日期不能早于开始日期。"))
+        b_start, b_end = data.get("benefit_start"), data.get("benefit_end")
+        if b_start and b_end and b_start > b_end:
+            self.add_error("benefit_end", _("待遇期结束日期不能早于开始日期。"))
+        low, high = data.get("base_min_ratio"), data.get("base_max_ratio")
+        if low is not None and low < BASE_RATIO_MIN:
+            self.add_error("base_min_ratio", _("缴费基数下限不能低于上年度月平均工资的60%（0.60）。"))
+        if high is not None and high > BASE_RATIO_MAX:
+            self.add_error("base_max_ratio", _("缴费基数上限不能高于上年度月平均工资的300%（3.00）。"))
+        if low is not None and high is not None and low > high:
+            self.add_error("base_max_ratio", _("缴费基数上限比例不能低于下限比例。"))
+        wage = data.get("average_wage")
+        if wage is not None and wage <= 0:
+            self.add_error("average_wage", _("上年度月平均工资应大于0。"))
+        rate = data.get("flexible_rate")
+        if rate is not None and not Decimal("0") < rate < Decimal("0.2"):
+            self.add_error("flexible_rate", _("缴费费率应大于0且小于0.2（20%）。"))
+        fee = data.get("late_fee_daily_rate")
+        if fee is not None and fee < 0:
+            self.add_error("late_fee_daily_rate", _("滞纳金日费率不能为负数。"))
+        region = data.get("region")
+        if region and start and end and start <= end:
+            overlapping = Policy.objects.filter(region=region, window_start__lte=end, window_end__gte=start)
+            if self.instance.pk:
+                overlapping = overlapping.exclude(pk=self.instance.pk)
+            other = overlapping.first()
+            if other is not None:
+                self.add_error(
+                    "window_start",
+                    _("与%(year)d年度的集中参保期（%(start)s至%(end)s）重叠，同一统筹区的参保期不能重叠。")
+                    % {"year": other.year, "start": other.window_start, "end": other.window_end},
+                )
+        return data
+
+
+class PolicyCategoryForm(forms.ModelForm):
+    class Meta:
+        model = PolicyCategory
+        fields = "__all__"
+
+    def clean(self):
+        data = super().clean()
+        for field in ("personal_amount", "subsidy"):
+            value = data.get(field)
+            if value is not None and value < 0:
+                self.add_error(field, _("金额不能为负数。"))
+        return data
+
+
+class PolicyCategoryInline(admin.TabularInline):
+    model = PolicyCategory
+    form = PolicyCategoryForm
+    extra = 0
+
+    def has_add_permission(self, request, obj=None):
+        return _may_edit_policy(request) and super().has_add_permission(request, obj)
+
+    def has_change_permission(self, request, obj=None):
+        return _may_edit_policy(request) and super().has_change_permission(request, obj)
+
+    def has_delete_permission(self, request, obj=None):
+        return request.user.is_superuser
+
+
+@admin.register(Policy)
+class PolicyAdmin(RegionScopedAdmin):
+    """参保政策: one region's figures for one benefit year."""
+
+    form = PolicyForm
+    inlines = [PolicyCategoryInline]
+    list_display = ("region", "year", "window_start", "window_end", "average_wage", "flexible_rate", "newborn_days")
+    list_filter = ("year", "region")
+    list_select_related = ("region",)
+    ordering = ("region", "-year")
+    fieldsets = (
+        (None, {"fields": ("region", "year")}),
+        (_("城乡居民医保"), {"fields": (
+            ("window_start", "window_end"), ("benefit_start", "benefit_end"), "newborn_days",
+            ("waiting_fixed_months", "waiting_per_gap_year"), ("long_gap_years", "long_gap_min_months"),
+        )}),
+        (_("灵活就业人员职工医保"), {"fields": (
+            "average_wage", ("base_min_ratio", "base_max_ratio"), "flexible_rate", "flexible_waiting_months",
+            "backpay_max_months", ("late_fee_enabled", "late_fee_daily_rate"),
+        )}),
+    )
+
+    def has_add_permission(self, request):
+        return _may_edit_policy(request) and super().has_add_permission(request)
+
+    def has_change_permission(self, request, obj=None):
+        return _may_edit_policy(request) and super().has_change_permission(request, obj)
+
+    def has_delete_permission(self, request, obj=None):
+        return request.user.is_superuser  # enrollments refer to a policy's year
+
+
+class EnrollmentEventInline(admin.TabularInline):
+    model = EnrollmentEvent
+    extra = 0
+    can_delete = False
+    fields = ("at", "from_status", "to_status", "actor", "reason")
+    readonly_fields = fields
+
+    def has_add_permission(self, request, obj=None):
+        return False
+
+    def has_change_permission(self, request, obj=None):
+        return False
+
+
+class PendingVerificationFilter(admin.SimpleListFilter):
+    title = _("类别审核")
+    parameter_name = "verification"
+
+    def lookups(self, request, model_admin):
+        return Verification.choices
+
+    def queryset(self, request, queryset):
+        if self.value() in Verification.values:
+            return queryset.filter(verification=self.value())
+        return queryset
+
+
+@admin.register(Enrollment)
+class EnrollmentAdmin(RegionScopedAdmin):
+    """参保登记 of the region: read-only here; a reduced category is approved
+    or rejected by the actions below."""
+
+    region_field = "region"
+    person_field = "person"
+    list_display = ("reference", "person", "region", "scheme", "year", "status", "category", "verification",
+                    "waiting_months", "coverage_start")
+    list_filter = (PendingVerificationFilter, "status", "scheme", "year", "region")
+    list_select_related = ("person", "region")
+    search_fields = ("=person__id_number", "person__name")
+    ordering = ("-year", "-id")
+    inlines = [EnrollmentEventInline]
+    actions = ["approve_category", "reject_category"]
+    readonly_fields = (
+        "reference", "person", "region", "scheme", "year", "status", "category", "verification", "verification_note",
+        "is_newborn", "contribution_base", "gap_years", "repaired_years", "waiting_months", "waiting_reason",
+        "coverage_start", "coverage_end", "registered_by", "created_at", "updated_at",
+    )
+    fields = readonly_fields
+
+    @admin.display(description=_("登记编号"))
+    def reference(self, obj):
+        return obj.reference
+
+    def has_add_permission(self, request):
+        return False  # registrations are made through the citizen pages or the counter service
+
+    def has_delete_permission(self, request, obj=None):
+        return False
+
+    def has_change_permission(self, request, obj=None):
+        # The record itself is read-only (status changes only through services);
+        # the list keeps "change" so the verification actions are offered.
+        if obj is not None:
+            return False
+        return super().has_change_permission(request, obj)
+
+    def _verify(self, request, queryset, *, approve: bool):
+        done = 0
+        for enrollment_id in queryset.filter(verification=Verification.PENDING).values_list("pk", flat=True):
+            try:
+                services.enrollment_verify_category(
+                    actor=request.user, enrollment_id=enrollment_id, approve=approve,
+                    note="" if approve else str(_("经办审核未通过，按普通居民标准缴费")),
+                )
+            except DomainError as error:
+                self.message_user(request, f"{enrollment_id}: {error.message}", messages.ERROR)
+            else:
+                done += 1
+        self.message_user(request, ngettext("已审核 %(count)d 条参保登记。", "已审核 %(count)d 条参保登记。", done)
+                          % {"count": done}, messages.SUCCESS)
+
+    @admin.action(description=_("审核通过所选的人员类别"), permissions=["change"])
+    def approve_category(self, request, queryset):
+        self._verify(request, queryset, approve=True)
+
+    @admin.action(description=_("审核不通过（改按普通居民标准）"), permissions=["change"])
+    def reject_category(self, request, queryset):
+        self._verify(request, queryset, approve=False)
