@@ -217,6 +217,46 @@ class StaffAccessAdmin(ReadOnlyMixin, RegionScopedAdmin):
     ordering = ["-at"]
 
 
+class SuperuserOnlyMixin:
+    """Pages that manage logins and their permissions: the superuser's alone."""
+
+    def _superuser_only(self, request):
+        return request.user.is_active and request.user.is_superuser
+
+    def has_module_permission(self, request):
+        return self._superuser_only(request)
+
+    def has_view_permission(self, request, obj=None):
+        return self._superuser_only(request)
+
+    def has_add_permission(self, request, *args):
+        return self._superuser_only(request)
+
+    def has_change_permission(self, request, obj=None):
+        return self._superuser_only(request)
+
+    def has_delete_permission(self, request, obj=None):
+        return self._superuser_only(request)
+
+    def get_actions(self, request):
+        return super().get_actions(request) if self._superuser_only(request) else {}
+
+
+def _superuser_only_admins(app_labels=("auth", "axes")):
+    """The admins of third-party apps that manage logins (role groups, login
+    lockouts): re-registered so that only the superuser sees them. Role groups
+    are rebuilt from portal.roles after every migrate anyway."""
+    for model, model_admin in list(admin.site._registry.items()):
+        if model._meta.app_label not in app_labels or isinstance(model_admin, SuperuserOnlyMixin):
+            continue
+        cls = type(model_admin)
+        admin.site.unregister(model)
+        admin.site.register(model, type(f"SuperuserOnly{cls.__name__}", (SuperuserOnlyMixin, cls), {}))
+
+
+_superuser_only_admins()
+
+
 def _register_audit_log_admin():
     """Replace auditlog's admin with one nobody can edit or delete from, seen by
     auditors and the superuser."""

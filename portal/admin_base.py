@@ -99,6 +99,8 @@ class StaffAdminMixin:
 
     def get_actions(self, request):
         actions = super().get_actions(request)
+        if has_no_scope(request.user) and not request.user.is_superuser:
+            return {}
         if is_auditor(request.user):
             # An action that does not declare itself view-only may change
             # something: auditors never get it.

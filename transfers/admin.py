@@ -220,8 +220,7 @@ class TransferAdmin(RegionScopedAdmin):
         ]
 
     def add_view(self, request, form_url="", extra_context=None):
-        info = self.model._meta.app_label, self.model._meta.model_name
-        return redirect(reverse("admin:%s_%s_counter" % info))
+        return redirect(reverse("admin:transfers_transfer_counter"))  # the queues' add URLs too
 
     def counter_apply_view(self, request):
         """窗口申请: staff of either region apply on a person's behalf."""
