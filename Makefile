@@ -30,7 +30,8 @@ system-deps:
 	fi
 
 messages: $(STAMP)
-	@if command -v msgfmt >/dev/null; then $(PY) manage.py compilemessages --ignore=.venv -v 0; fi
+	@if command -v msgfmt >/dev/null && [ -n "$$(find . -path ./.venv -prune -o -name '*.po' -print)" ]; then \
+	  $(PY) manage.py compilemessages --ignore=.venv -v 0; fi
 
 var:
 	mkdir -p var/broker/out var/broker/processed var/media
