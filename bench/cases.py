@@ -112,6 +112,7 @@ class Spec:
 
 class WebCase:
     profilable = True
+    method_post = False
 
     def __init__(self, name, *, baseline=None, rps_target=None, p99_target=None, build=None, describe=""):
         self.name = name
@@ -121,6 +122,7 @@ class WebCase:
         self.build = build
         self.describe = describe
         self._spec = None
+        self.method_post = build in (build_payment_submit, build_callback, build_baseline_insert)
 
     def spec(self, ctx) -> Spec:
         if self._spec is None or self._spec.rows is not None:
@@ -320,16 +322,16 @@ CASES = [
             describe="minimal POST: one row inserted in atomic(), CSRF-checked, anonymous"),
     WebCase("baseline_read_logged_in", baseline="baseline_read", build=build_baseline_read_logged_in,
             describe="the read baseline with a logged-in session (session load + user load + session save)"),
-    WebCase("payment_submit", baseline="baseline_insert", rps_target=0.5, build=build_payment_submit,
-            describe="order + payment creation by a logged-in citizen"),
-    WebCase("payment_callback", baseline="baseline_insert", build=build_callback,
-            describe="signed channel callback settling a submitted payment"),
     WebCase("history_page", baseline="baseline_read", rps_target=0.6, p99_target=2.5, build=build_history,
             describe="缴费记录 of a family with 10 years of payments"),
     WebCase("coverage_page", baseline="baseline_read", rps_target=0.6, p99_target=2.5, build=build_coverage,
             describe="参保信息 of a family with 10 years of enrollments and payments"),
     WebCase("admin_person_search", baseline="baseline_read", build=build_admin_search,
             describe="staff changelist search by full identity number (a 合肥 clerk)"),
+    WebCase("payment_submit", baseline="baseline_insert", rps_target=0.5, build=build_payment_submit,
+            describe="order + payment creation by a logged-in citizen"),
+    WebCase("payment_callback", baseline="baseline_insert", build=build_callback,
+            describe="signed channel callback settling a submitted payment"),
 ]
 BASELINES = ("baseline_read", "baseline_insert")
 
