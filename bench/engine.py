@@ -155,6 +155,8 @@ def measure(ctx, duration: float) -> list[dict]:
         steps = end_count - start_count
         rate = steps / (end - started) if started and end > started else 0.0
         remaining = _due_left()
+        if getattr(ctx, "profile", False) and remaining:
+            engine.update(_profile_workers(services, app, seconds=6))
         connection.close()
         app.control.purge()
         engine.update(rps=round(rate, 1), p50_ms=None, p99_ms=None, errors=_failed_steps(services) - before_errors,
@@ -165,6 +167,36 @@ def measure(ctx, duration: float) -> list[dict]:
     finally:
         runner.ENV.pop("SIMULATED_SECONDS_PER_WORKING_DAY", None)
     return [engine, scan_1x, scan]
+
+
+def _profile_workers(services, app, *, seconds: float) -> dict:
+    """Keep feeding scans while py-spy samples the pool processes."""
+    import subprocess
+
+    from bench import run as runner
+
+    pyspy = runner.VENV_BIN / "py-spy"
+    if not pyspy.exists():
+        return {"profile": "py-spy not installed"}
+    outs, procs = [], []
+    for pid in services.worker_processes():
+        out = runner.RESULTS / "profiles" / f"transfer_engine.{pid}.txt"
+        out.parent.mkdir(parents=True, exist_ok=True)
+        outs.append(out)
+        procs.append(subprocess.Popen(
+            [str(pyspy), "record", "--pid", str(pid), "--duration", str(round(seconds)), "--rate", "250",
+             "--nonblocking", "--format", "raw", "--output", str(out)],
+            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL))
+    stop_at = time.monotonic() + seconds + 0.5
+    while time.monotonic() < stop_at:
+        app.send_task("transfers.tasks.transfers_scan")
+        time.sleep(0.5)
+    for proc in procs:
+        try:
+            proc.wait(timeout=seconds + 30)
+        except subprocess.TimeoutExpired:
+            proc.kill()
+    return runner.summarise_profile(outs, runner.RESULTS / "profiles" / "transfer_engine.summary.txt")
 
 
 def _due_left() -> int:
