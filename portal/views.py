@@ -51,6 +51,12 @@ class LoginView(auth_views.LoginView):
     form_class = LoginForm
     template_name = "registration/login.html"
 
+    def form_invalid(self, form):
+        # A refused login is bad input like any other form: 400, errors shown.
+        response = super().form_invalid(form)
+        response.status_code = 400
+        return response
+
 
 @login_required
 def family(request):

@@ -94,6 +94,12 @@ def test_citizen_logs_in_with_the_mobile_number_and_out(client):
     assert not client.get(reverse("portal:home")).context["user"].is_authenticated
 
 
+def test_empty_login_form_is_an_error_beside_each_field(client):
+    response = client.post(reverse("portal:login"), {"username": "", "password": ""})
+    assert response.status_code == 400
+    assert errors(response, "username") and errors(response, "password")
+
+
 def test_staff_log_in_with_their_username(client):
     staff = factories.StaffFactory(username="hf_clerk_test")
     response = client.post(reverse("portal:login"), {"username": "hf_clerk_test", "password": "pass-Word-123"})
@@ -104,7 +110,7 @@ def test_staff_log_in_with_their_username(client):
 def test_wrong_password_is_an_error_and_not_a_login(client):
     user = factories.UserFactory()
     response = client.post(reverse("portal:login"), {"username": user.mobile, "password": "wrong"})
-    assert response.status_code == 200 and response.context["form"].errors
+    assert response.status_code == 400 and response.context["form"].non_field_errors()
     assert not response.wsgi_request.user.is_authenticated
 
 
