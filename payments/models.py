@@ -398,6 +398,7 @@ class SimBehaviour(models.TextChoices):
     NEVER = "never", _("不处理也不回调")
     TWICE = "twice", _("回调两次")
     OUT_OF_ORDER = "out_of_order", _("乱序回调")
+    LATE_CHARGE = "late_charge", _("先拒绝，稍后又扣款")
 
 
 class SimChannelScript(models.Model):

@@ -75,10 +75,12 @@ def provider_query(*, channel: str, merchant_reference: str) -> dict | None:
     txn = SimTransaction.objects.filter(channel=channel, merchant_reference=merchant_reference).first()
     if txn is None:
         return None
-    if txn.behaviour in (SimBehaviour.SUCCEED, SimBehaviour.TWICE, SimBehaviour.OUT_OF_ORDER, SimBehaviour.SILENT):
+    if txn.charged or txn.behaviour in (
+        SimBehaviour.SUCCEED, SimBehaviour.TWICE, SimBehaviour.OUT_OF_ORDER, SimBehaviour.SILENT
+    ):
         _charge(txn)  # the money moved when the customer confirmed, answered or not
         return {"status": "success", "transaction_id": txn.transaction_id, "amount": txn.amount}
-    if txn.behaviour == SimBehaviour.DECLINE:
+    if txn.behaviour in (SimBehaviour.DECLINE, SimBehaviour.LATE_CHARGE) and not txn.charged:
         return {"status": "failed", "transaction_id": txn.transaction_id, "amount": txn.amount}
     return {"status": "processing", "transaction_id": txn.transaction_id, "amount": txn.amount}
 
@@ -138,9 +140,12 @@ def provider_answer(self, txn_id: int):
     if txn is None:
         return "missing"
     behaviour = txn.behaviour
-    if behaviour == SimBehaviour.DECLINE:
+    if behaviour in (SimBehaviour.DECLINE, SimBehaviour.LATE_CHARGE):
         SimTransaction.objects.filter(pk=txn.pk).update(result="failed")
         messages = [_payload(txn, "failed", 2)]
+        if behaviour == SimBehaviour.LATE_CHARGE:
+            # The provider later takes the money anyway (a duplicate the portal must refund).
+            provider_late_charge.apply_async(args=[txn.pk], countdown=float(txn.delay_seconds) + 2.0)
     else:
         _charge(txn)
         if behaviour == SimBehaviour.SILENT:
@@ -157,3 +162,15 @@ def provider_answer(self, txn_id: int):
     if any(code >= 500 for code in codes):
         raise self.retry(countdown=1)
     return codes
+
+
+@shared_task(bind=True, acks_late=True, ignore_result=True, max_retries=8)
+def provider_late_charge(self, txn_id: int):
+    txn = SimTransaction.objects.filter(pk=txn_id).first()
+    if txn is None:
+        return "missing"
+    SimTransaction.objects.filter(pk=txn.pk).update(charged=True, result="success")
+    try:
+        return send_callback(channel=txn.channel, payload=_payload(txn, "success", 3))
+    except requests.RequestException as exc:
+        raise self.retry(exc=exc, countdown=1) from exc
