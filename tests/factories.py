@@ -88,6 +88,7 @@ class EnrollmentFactory(factory.django.DjangoModelFactory):
 
     class Meta:
         model = Enrollment
+        skip_postgeneration_save = True
 
     person = factory.SubFactory(PersonFactory)
     region = factory.LazyFunction(lambda: region("340100"))

@@ -1,7 +1,7 @@
 """Settings for the test suite."""
 
 from .base import *  # noqa: F401,F403
-from .base import env
+from .base import VAR_DIR, env
 
 SECRET_KEY = "test-key-not-secret-0123456789-abcdefghijklmnopqrstuvwxyz"
 DEBUG = False
@@ -16,3 +16,7 @@ STORAGES = {
     "staticfiles": {"BACKEND": "django.contrib.staticfiles.storage.StaticFilesStorage"},
 }
 AXES_ENABLED = env.bool("AXES_ENABLED", default=True)
+# WhiteNoise warns when STATIC_ROOT is missing; tests serve from the finders.
+STATIC_ROOT = VAR_DIR / "test-static"
+STATIC_ROOT.mkdir(parents=True, exist_ok=True)
+WHITENOISE_USE_FINDERS = True
