@@ -52,3 +52,47 @@ def apply_args(person, *, kind="e2e", out=OUT, into=IN):
 
 def set_processing(code, mode):
     Region.objects.filter(code=code).update(transfer_processing=mode)
+
+
+def bulk_ready(count: int, *, first_birth=None) -> list:
+    """`count` persons ready to transfer e2e from OUT to IN, written in bulk (fast
+    set-up for the engine tests): person i has a balance of 100 + i yuan,
+    12 + i % 7 actual and i % 3 deemed months at OUT."""
+    import datetime as dt
+
+    from enrollment.models import ContributionMonths
+    from payments.models import AccountEntry, PersonalAccount
+    from portal.identity import make_id_number
+    from portal.models import Person
+
+    factories.region(OUT)
+    factories.region(IN)
+    factories.policy(OUT, 2026)
+    factories.policy(IN, 2026)
+    first_birth = first_birth or dt.date(1970, 1, 1)
+    persons = Person.objects.bulk_create(
+        Person(id_number=make_id_number("340104", first_birth + dt.timedelta(days=i), (2 * i + 1) % 1000),
+               name=f"转移{i}", sex="M", birth_date=first_birth + dt.timedelta(days=i), region_id=OUT)
+        for i in range(count)
+    )
+    Enrollment.objects.bulk_create(
+        [Enrollment(person=p, region_id=OUT, scheme=Scheme.EMPLOYEE, year=2026, status=EnrollmentStatus.SUSPENDED)
+         for p in persons]
+        + [Enrollment(person=p, region_id=IN, scheme=Scheme.EMPLOYEE, year=2026, status=EnrollmentStatus.ACTIVE)
+           for p in persons]
+    )
+    accounts = PersonalAccount.objects.bulk_create(
+        PersonalAccount(person=p, region_id=OUT, balance=Decimal("100.00") + i) for i, p in enumerate(persons)
+    )
+    AccountEntry.objects.bulk_create(
+        AccountEntry(account=a, amount=a.balance, kind=EntryKind.CONTRIBUTION, reference=f"seed:{a.person_id}",
+                     balance_after=a.balance)
+        for a in accounts
+    )
+    ContributionMonths.objects.bulk_create(
+        [ContributionMonths(person=p, region_id=OUT, kind=MonthsKind.ACTUAL, months=12 + i % 7,
+                            reference=f"seed:{p.pk}:actual") for i, p in enumerate(persons)]
+        + [ContributionMonths(person=p, region_id=OUT, kind=MonthsKind.DEEMED, months=i % 3,
+                              reference=f"seed:{p.pk}:deemed") for i, p in enumerate(persons) if i % 3]
+    )
+    return persons
