@@ -44,7 +44,7 @@ run: setup var
 	@echo "  医保网上服务大厅 → http://127.0.0.1:$(PORT)/   staff site → http://127.0.0.1:$(PORT)/admin/"
 	@$(PY) manage.py seed_demo --print-logins
 	@echo ""
-	PORT=$(PORT) $(VENV)/bin/honcho start -f Procfile
+	WEB_PORT=$(PORT) $(VENV)/bin/honcho start -f Procfile
 
 seed: $(STAMP) var
 	$(PY) manage.py migrate --noinput
