@@ -1,0 +1,148 @@
+"""Citizen pages: apply (check your answers, confirmation), list, detail with the
+timeline and its polling endpoint, cancel, and the information sheet."""
+
+import re
+
+import pytest
+from django.urls import reverse
+
+from tests import factories
+from transfers import services
+from transfers.models import Transfer
+
+from .scenario import IN, OUT, apply_args, ready_person, set_processing
+
+pytestmark = pytest.mark.django_db
+
+
+@pytest.fixture
+def citizen(client):
+    user = factories.UserFactory(person__name="张三")
+    ready_person(person=user.person)
+    client.force_login(user)
+    return user
+
+
+def form_data(person, **changes):
+    data = {"person": str(person.pk), "name": person.name, "id_number": person.id_number, "kind": "e2e",
+            "outgoing_region": OUT, "incoming_region": IN}
+    data.update(changes)
+    return data
+
+
+def test_pages_need_a_login(client):
+    response = client.get(reverse("transfers:list"))
+    assert response.status_code == 302 and "/login/" in response["Location"]
+
+
+def test_apply_shows_check_your_answers_before_anything_is_written(client, citizen):
+    response = client.post(reverse("transfers:apply"), form_data(citizen.person))
+    assert response.status_code == 200
+    body = response.content.decode()
+    assert "核对申请信息" in body and "确认提交申请" in body and "修改" in body
+    assert Transfer.objects.count() == 0
+
+
+def test_confirming_creates_the_transfer_and_shows_the_reference_and_the_deadline(client, citizen):
+    set_processing(OUT, "manual")
+    response = client.post(reverse("transfers:apply"), {**form_data(citizen.person), "confirm": "1"})
+    transfer = Transfer.objects.get()
+    assert response.status_code == 302 and response["Location"] == reverse("transfers:confirmation", args=[transfer.pk])
+    page = client.get(response["Location"]).content.decode()
+    assert transfer.reference in page
+    assert re.search(r"转出地将在 \d{4}年\d{1,2}月\d{1,2}日 前办理完毕", page)
+    assert transfer.channel == "online" and transfer.applicant == citizen
+
+
+def test_a_refused_precondition_is_shown_beside_its_field_with_400(client, citizen):
+    data = form_data(citizen.person, name=citizen.person.name + "乙")
+    response = client.post(reverse("transfers:apply"), {**data, "confirm": "1"})
+    assert response.status_code == 400
+    body = response.content.decode()
+    assert "姓名或身份证号与参保记录不一致" in body and "error-summary" in body
+    assert Transfer.objects.count() == 0
+
+
+def test_an_invalid_form_answers_400_and_writes_nothing(client, citizen):
+    response = client.post(reverse("transfers:apply"), form_data(citizen.person, id_number="340104199001011237"))
+    assert response.status_code == 400
+    assert Transfer.objects.count() == 0
+
+
+def test_someone_elses_person_cannot_be_chosen(client, citizen):
+    other, _o, _i = ready_person()
+    response = client.post(reverse("transfers:apply"), {**form_data(other), "confirm": "1"})
+    assert response.status_code == 400
+    assert Transfer.objects.count() == 0
+
+
+def test_detail_shows_the_timeline_with_the_current_step_and_working_days_left(client, citizen):
+    set_processing(OUT, "manual")
+    transfer = services.transfer_apply(**apply_args(citizen.person), applicant=citizen)
+    body = client.get(reverse("transfers:detail", args=[transfer.pk])).content.decode()
+    assert 'aria-current="step"' in body
+    assert "当前环节" in body and "剩余" in body and "转出地" in body and "转入地" in body
+    assert "js/transfers.js" in body and "<script>" not in body
+    assert "撤销申请" in body
+
+
+def test_status_endpoint_gives_what_the_page_polls(client, citizen):
+    transfer = services.transfer_apply(**apply_args(citizen.person))
+    data = client.get(reverse("transfers:status", args=[transfer.pk])).json()
+    assert data["status"] == "submitted" and data["open"] is True and data["version"]
+
+
+def test_another_citizens_transfer_is_not_found(client, citizen):
+    other, _o, _i = ready_person()
+    transfer = services.transfer_apply(**apply_args(other))
+    for name in ("transfers:detail", "transfers:status", "transfers:confirmation"):
+        assert client.get(reverse(name, args=[transfer.pk])).status_code == 404
+    assert client.post(reverse("transfers:cancel", args=[transfer.pk])).status_code == 404
+
+
+def test_list_shows_only_my_transfers(client, citizen):
+    mine = services.transfer_apply(**apply_args(citizen.person))
+    other, _o, _i = ready_person()
+    theirs = services.transfer_apply(**apply_args(other))
+    body = client.get(reverse("transfers:list")).content.decode()
+    assert mine.reference in body and theirs.reference not in body
+
+
+def test_cancel_before_acceptance(client, citizen):
+    set_processing(OUT, "manual")
+    transfer = services.transfer_apply(**apply_args(citizen.person))
+    response = client.post(reverse("transfers:cancel", args=[transfer.pk]))
+    assert response.status_code == 302
+    assert Transfer.objects.get(pk=transfer.pk).status == "cancelled"
+
+
+def test_a_rejection_shows_the_reason_and_what_to_do_next(client, citizen):
+    set_processing(OUT, "manual")
+    transfer = services.transfer_apply(**apply_args(citizen.person))
+    services.transfer_reject(transfer_id=transfer.pk, code="arrears", text="2025年12月")
+    body = client.get(reverse("transfers:detail", args=[transfer.pk])).content.decode()
+    assert "转出地存在欠费（2025年12月）" in body
+    assert "请先在转出地补缴欠费" in body
+
+
+def test_the_sheet_opens_for_the_citizen_masked_and_downloads(client, citizen):
+    transfer = services.transfer_apply(**apply_args(citizen.person))
+    assert client.get(reverse("transfers:sheet", args=[transfer.pk])).status_code == 404
+    services.transfer_issue_sheet(transfer_id=transfer.pk)
+    page = client.get(reverse("transfers:sheet", args=[transfer.pk])).content.decode()
+    assert "参保人员基本医疗保险信息表" in page
+    assert citizen.person.id_masked in page and citizen.person.id_number not in page
+    assert "¥1,234.56" in page and OUT in page and IN in page
+    download = client.get(reverse("transfers:sheet", args=[transfer.pk]) + "?download=1")
+    assert download["Content-Disposition"].startswith("attachment;")
+    assert "实际缴费月数" in download.content.decode()
+
+
+def test_the_sheet_opens_for_staff_of_both_regions_only(client):
+    person, _o, _i = ready_person()
+    transfer = services.transfer_apply(**apply_args(person))
+    services.transfer_issue_sheet(transfer_id=transfer.pk)
+    url = reverse("transfers:sheet", args=[transfer.pk])
+    for code, expected in ((OUT, 200), (IN, 200), ("370200", 404)):
+        client.force_login(factories.StaffFactory(region=factories.region(code)))
+        assert client.get(url).status_code == expected, code
