@@ -40,6 +40,18 @@ class PersonCoverage:
         return self.relation == ""
 
     @property
+    def upcoming(self) -> list:
+        """Enrollments of this benefit year and later (shown in full)."""
+        year = timezone.localdate().year
+        return [enrollment for enrollment in self.enrollments if enrollment.year >= year]
+
+    @property
+    def past(self) -> list:
+        """Enrollments of benefit years already over (shown folded)."""
+        year = timezone.localdate().year
+        return [enrollment for enrollment in self.enrollments if enrollment.year < year]
+
+    @property
     def current(self):
         """The enrollment that matters now: the newest live one, else the newest."""
         for enrollment in self.enrollments:
