@@ -11,6 +11,7 @@ from django.core.exceptions import FieldDoesNotExist
 from django.core.paginator import Paginator
 from django.db import connections
 from django.db.models import Q
+from django.utils import timezone
 from django.utils.functional import cached_property
 
 from .access import staff_region_filter
@@ -130,6 +131,9 @@ class RegionScopedAdmin(StaffAdminMixin, admin.ModelAdmin):
     # log; the Person admin itself is handled without it.
     person_field: str | None = None
 
+    def _is_auditor(self, request) -> bool:
+        return is_auditor(request.user)
+
     # --- scope ---------------------------------------------------------------
 
     def get_queryset(self, request):
@@ -225,12 +229,19 @@ class RegionScopedAdmin(StaffAdminMixin, admin.ModelAdmin):
         @functools.wraps(func)
         def run(modeladmin, request, queryset):
             person_ids = self._person_ids_of_queryset(queryset)
+            started = timezone.now()
             result = func(modeladmin, request, queryset)
             if person_ids and request.user.is_authenticated:
+                # An action that recorded its own, more precise rows keeps them.
+                recorded = set(
+                    StaffAccess.objects.filter(
+                        staff=request.user, action=StaffAccess.Action.ACTION, at__gte=started, person_id__in=person_ids
+                    ).values_list("person_id", flat=True)
+                )
                 StaffAccess.objects.bulk_create(
                     StaffAccess(person_id=pid, staff=request.user, action=StaffAccess.Action.ACTION,
                                 what=str(description)[:200])
-                    for pid in person_ids
+                    for pid in person_ids if pid not in recorded
                 )
             return result
 

@@ -75,6 +75,8 @@ def test_every_admin_scopes_every_role(client, staff, regions, model, model_admi
     else:
         in_hefei, in_beijing_only = listed, []
 
+    sample = [*in_hefei[:1], *in_beijing_only[:1]] or listed[:1]
+
     for role in ROLES:
         user = staff[role]
         client.force_login(user)
@@ -87,7 +89,8 @@ def test_every_admin_scopes_every_role(client, staff, regions, model, model_admi
             for obj in listed:
                 assert shown.filter(pk=obj.pk).exists() == _sees(user, role, model_admin, obj), (role, label, obj.pk)
 
-        for obj in listed:
+        # One row of each region is enough to open (rendering a change form is the slow part).
+        for obj in sample:
             response = client.get(_url(model, "change", quote(obj.pk)))
             if not may_open:
                 assert response.status_code in (302, 403) and b"csrfmiddlewaretoken" not in response.content
@@ -101,7 +104,7 @@ def test_every_admin_scopes_every_role(client, staff, regions, model, model_admi
                 assert _index_redirect(response), (role, label, obj.pk, "other region's object was opened")
 
         # Typing another region's id into a change form's POST changes nothing.
-        for obj in in_beijing_only if role in ("clerk", "supervisor", "auditor", "no_region") else []:
+        for obj in in_beijing_only[:1] if role in ("clerk", "supervisor", "auditor", "no_region") else []:
             before = model_to_dict(model._default_manager.get(pk=obj.pk))
             response = client.post(_url(model, "change", quote(obj.pk)), {})
             assert response.status_code in (302, 403), (role, label)
@@ -135,7 +138,7 @@ def test_every_admin_scopes_every_role(client, staff, regions, model, model_admi
         # A 北京 clerk running any action on a 合肥 row changes nothing.
         if role == "clerk_bj":
             for name in actions:
-                for obj in in_hefei:
+                for obj in in_hefei[:2]:
                     if "110000" in region_codes_of(model_admin, obj) or not isinstance(model_admin, RegionScopedAdmin):
                         continue
                     before = model_to_dict(model._default_manager.get(pk=obj.pk))
