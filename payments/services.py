@@ -657,7 +657,7 @@ def refund_process(*, refund_id: int) -> str:
         refund = Refund.objects.select_for_update().get(pk=refund_id)
         if refund.status == RefundStatus.DONE:
             return "done"
-        payment = Payment.objects.select_for_update().select_related("order__insured", "order__payer").get(
+        payment = Payment.objects.select_for_update(of=("self",)).select_related("order__insured", "order__payer").get(
             pk=payment.pk
         )
         if payment.channel == Channel.ACCOUNT:

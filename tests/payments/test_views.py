@@ -202,15 +202,15 @@ def _count_queries(client, user, url):
     with CaptureQueriesContext(connection) as ctx:
         response = client.get(url)
     assert response.status_code == 200
-    return len(ctx.captured_queries)
+    return [q["sql"][:120] for q in ctx.captured_queries]
 
 
 @pytest.mark.parametrize("url_name", ["payments:history", "payments:family"])
 def test_pages_keep_a_fixed_query_count_for_1_or_20_years_and_1_or_10_relatives(client, url_name):
     small = _count_queries(client, _history_with(years=1, family=1), reverse(url_name))
     large = _count_queries(client, _history_with(years=20, family=10), reverse(url_name))
-    assert small == large
-    assert large <= 15
+    assert len(small) == len(large), (small, large)
+    assert len(large) <= 15
 
 
 def test_payment_detail_and_receipt_pages_keep_a_fixed_query_count(client):
@@ -221,7 +221,7 @@ def test_payment_detail_and_receipt_pages_keep_a_fixed_query_count(client):
             Payment.objects.filter(order__payer=small_user.person).first().pk]))
         large = _count_queries(client, large_user, reverse(f"payments:{name}", args=[
             Payment.objects.filter(order__payer=large_user.person).first().pk]))
-        assert small == large
+        assert len(small) == len(large), (small, large)
 
 
 def test_flexible_quote_page_recalculates_months(client, citizen):
