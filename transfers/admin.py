@@ -4,7 +4,6 @@ through the services, counter applications, and each transfer's history."""
 
 from __future__ import annotations
 
-from django import forms
 from django.contrib import admin, messages
 from django.db.models import Case, DateField, F, When
 from django.shortcuts import redirect
