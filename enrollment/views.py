@@ -98,7 +98,7 @@ def resident(request):
     """Enroll oneself or a family member in residents' insurance."""
     context = _form_context(request)
     initial = {} if request.method == "POST" else _initial(request, context["persons"])
-    form = ResidentEnrollmentForm(request.POST or None, initial=initial, **context)
+    form = ResidentEnrollmentForm(request.POST if request.method == "POST" else None, initial=initial, **context)
 
     def register(form):
         data = form.cleaned_data
@@ -120,7 +120,7 @@ def newborn(request):
     context = _form_context(request)
     owner = context["persons"][0][0]
     initial = {} if request.method == "POST" else _initial(request, context["persons"])
-    form = NewbornEnrollmentForm(request.POST or None, initial=initial, owner=owner, **context)
+    form = NewbornEnrollmentForm(request.POST if request.method == "POST" else None, initial=initial, owner=owner, **context)
 
     def register(form):
         data = form.cleaned_data
@@ -142,7 +142,7 @@ def flexible(request):
     context = _form_context(request, flexible=True)
     initial = {} if request.method == "POST" else _initial(request, context["persons"])
     initial.setdefault("year", context["today"].year)
-    form = FlexibleEnrollmentForm(request.POST or None, initial=initial, **context)
+    form = FlexibleEnrollmentForm(request.POST if request.method == "POST" else None, initial=initial, **context)
     policies = Policy.objects.filter(year__in=context["years"]).select_related("region").order_by("year", "region")
     ranges = [
         {

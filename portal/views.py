@@ -31,7 +31,7 @@ def home(request):
 def signup(request):
     if request.user.is_authenticated:
         return redirect("portal:home")
-    form = SignupForm(request.POST or None)
+    form = SignupForm(request.POST if request.method == "POST" else None)
     if request.method == "POST" and form.is_valid():
         data = form.cleaned_data
         try:
@@ -63,7 +63,7 @@ def family(request):
     person = request.user.person
     if person is None:
         return redirect("portal:home")
-    form = FamilyMemberForm(request.POST or None)
+    form = FamilyMemberForm(request.POST if request.method == "POST" else None)
     if request.method == "POST" and form.is_valid():
         try:
             link = services.family_member_add(

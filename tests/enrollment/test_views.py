@@ -237,3 +237,20 @@ def test_pages_need_a_login(client):
 def test_staff_without_a_person_are_sent_home(client, hefei):
     client.force_login(factories.StaffFactory())
     assert client.get(reverse("enrollment:resident")).status_code == 302
+
+
+@pytest.mark.parametrize("url_name", ["enrollment:resident", "enrollment:newborn", "enrollment:flexible"])
+@pytest.mark.parametrize(
+    "junk",
+    [
+        {},
+        {"step": "confirm"},
+        {"person": "1 OR 1=1", "year": "2027", "region": "340100", "category": "ordinary", "step": "confirm"},
+        {"person": "９", "year": "二〇二七", "region": "x" * 5000, "base": "1e400", "id_number": "\x00" * 18,
+         "name": "<script>", "relation": "child", "step": "confirm"},
+    ],
+)
+def test_junk_input_is_400_and_writes_nothing(signed_in, url_name, junk):
+    response = signed_in.post(reverse(url_name), junk)
+    assert response.status_code == 400
+    assert not Enrollment.objects.exists() and Person.objects.count() == 1

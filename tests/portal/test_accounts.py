@@ -194,3 +194,12 @@ def test_family_next_only_goes_to_this_site(signed_in):
     data = {"name": "张小明", "id_number": number, "relation": "child"}
     response = signed_in.post(reverse("portal:family") + "?next=https://evil.example/", data)
     assert response.status_code == 302 and response.url == reverse("portal:family")
+
+
+@pytest.mark.parametrize("url_name", ["portal:signup", "portal:family", "portal:login"])
+def test_an_empty_post_is_400_not_a_blank_form(client, url_name):
+    if url_name == "portal:family":
+        client.force_login(factories.UserFactory())
+    response = client.post(reverse(url_name), {})
+    assert response.status_code == 400 and response.context["form"].errors
+    assert not FamilyLink.objects.exists()
