@@ -17,6 +17,8 @@ from django.db.models.functions import TruncDate
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
+from portal.money import to_money
+
 
 def _model(app_label: str, name: str, *fields: str):
     """The model, if it exists and has these fields (lookup paths allowed)."""
@@ -76,7 +78,7 @@ def premiums_by_day_and_channel(*, region_code: str | None, start: dt.date, end:
         .annotate(count=Count("id"), total=Sum("amount"))
         .order_by("day", "channel")
     )
-    panel.rows = [[r["day"], labels.get(r["channel"], r["channel"]), r["count"], r["total"]] for r in rows]
+    panel.rows = [[r["day"], labels.get(r["channel"], r["channel"]), r["count"], to_money(r["total"])] for r in rows]
     return panel
 
 
@@ -154,7 +156,7 @@ def failed_payments(*, region_code: str | None, start: dt.date, end: dt.date, li
         .order_by("-created_at", "-id")[:limit]
     )
     panel.rows = [
-        [p.reference, str(p.insured), p.period, channels.get(p.channel, p.channel), p.amount,
+        [p.reference, str(p.insured), p.period, channels.get(p.channel, p.channel), to_money(p.amount),
          statuses.get(p.status, p.status), p.failure_reason, timezone.localtime(p.created_at).strftime("%Y-%m-%d %H:%M")]
         for p in rows
     ]
