@@ -16,6 +16,7 @@ import random
 import time
 
 from django.conf import settings
+from django.core.exceptions import ValidationError
 from django.db import IntegrityError, transaction
 from django.db.models import Sum
 from django.urls import reverse
@@ -69,8 +70,8 @@ def transfer_check(
     or raise DomainError with its own code and a message that says what to do."""
     try:
         parsed = parse_id_number(id_number)
-    except Exception:  # noqa: BLE001 - ValidationError of any shape: the number is not the person's
-        parsed = None
+    except ValidationError:
+        parsed = None  # not a valid number, so not the person's
     if parsed is None or parsed.number != person.id_number or name.strip() != person.name:
         raise DomainError(
             _("姓名或身份证号与参保记录不一致，请核对后重新填写；如记录有误，请到参保地经办窗口更正。"),
@@ -144,15 +145,23 @@ def transfer_check(
 
 
 def _lock(transfer_id: int) -> Transfer:
-    return Transfer.objects.select_for_update(of=("self",)).select_related("person").get(pk=transfer_id)
+    # Only the transfer row is locked; the person and regions are read along with it.
+    return (
+        Transfer.objects.select_for_update(of=("self",))
+        .select_related("person", "outgoing_region", "incoming_region")
+        .get(pk=transfer_id)
+    )
 
 
 def _today() -> dt.date:
     return timezone.localdate()
 
 
-def _region_auto(region_code: str) -> bool:
-    return Region.objects.filter(code=region_code, transfer_processing="auto").exists()
+def _region_auto(region) -> bool:
+    """Whether a region's steps are done by the simulated office (else by staff)."""
+    if not isinstance(region, Region):
+        region = Region.objects.get(code=region)
+    return region.transfer_processing == "auto"
 
 
 def _simulated_delay(step: str) -> dt.timedelta:
@@ -320,7 +329,7 @@ def _accept(transfer: Transfer, actor=None) -> None:
     HandoffMessage.objects.filter(transfer=transfer, kind=MessageKind.APPLICATION).update(
         received_at=now, processed_at=now
     )
-    _schedule(transfer, Step.ISSUE_SHEET, auto=_region_auto(transfer.outgoing_region_id))
+    _schedule(transfer, Step.ISSUE_SHEET, auto=_region_auto(transfer.outgoing_region))
     transfer.save()
     _notify(transfer, _("转出地已受理您的转移接续申请"),
             _("转出地将在 %(date)s 前出具参保信息表并转出个人账户。") % {"date": _date(deadline.date)})
@@ -413,7 +422,7 @@ def _receive(transfer: Transfer, actor=None) -> None:
     transfer.received_at = now
     transfer.incoming_deadline = deadline.date
     transfer.incoming_deadline_estimated = deadline.estimated
-    _schedule(transfer, Step.COMPLETE, auto=_region_auto(transfer.incoming_region_id))
+    _schedule(transfer, Step.COMPLETE, auto=_region_auto(transfer.incoming_region))
     transfer.save()
     _notify(transfer, _("转入地已收到您的参保信息表"),
             _("转入地将在 %(date)s 前办结。") % {"date": _date(deadline.date)})

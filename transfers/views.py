@@ -46,7 +46,11 @@ def transfer_apply(request):
     if not form.is_valid():
         return render(request, "transfers/apply.html", {"form": form}, status=400)
     if "edit" in request.POST:
-        return render(request, "transfers/apply.html", {"form": form, "focus": request.POST.get("edit")})
+        # "修改" on the check page: back to the form, on the field to change.
+        field = form.fields.get(request.POST.get("edit"))
+        if field is not None:
+            field.widget.attrs["autofocus"] = True
+        return render(request, "transfers/apply.html", {"form": form})
     data = form.cleaned_data
     person = form.person_obj
     args = {

@@ -146,3 +146,26 @@ def test_the_sheet_opens_for_staff_of_both_regions_only(client):
     for code, expected in ((OUT, 200), (IN, 200), ("370200", 404)):
         client.force_login(factories.StaffFactory(region=factories.region(code)))
         assert client.get(url).status_code == expected, code
+
+
+def test_list_and_detail_use_a_fixed_number_of_queries(client, citizen, django_assert_max_num_queries):
+    from django.db import connection
+    from django.test.utils import CaptureQueriesContext
+
+    from portal.models import FamilyLink
+
+    set_processing(OUT, "manual")
+    services.transfer_apply(**apply_args(citizen.person))
+    with CaptureQueriesContext(connection) as one:
+        client.get(reverse("transfers:list"))
+    for _ in range(4):
+        relative, _o, _i = ready_person()
+        FamilyLink.objects.create(owner=citizen.person, relative=relative, relation="child")
+        services.transfer_apply(**apply_args(relative))
+    with CaptureQueriesContext(connection) as five:
+        body = client.get(reverse("transfers:list")).content.decode()
+    assert body.count("/transfers/") >= 5
+    assert len(five) == len(one)
+    transfer = Transfer.objects.filter(person=citizen.person).get()
+    with django_assert_max_num_queries(len(one) + 4):
+        client.get(reverse("transfers:detail", args=[transfer.pk]))
