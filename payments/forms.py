@@ -28,6 +28,7 @@ class IdempotentForm(forms.Form):
 class PayForm(IdempotentForm):
     channel = forms.ChoiceField(label=_("缴费方式"), widget=forms.RadioSelect)
     months = forms.IntegerField(widget=forms.HiddenInput, min_value=1, max_value=12, initial=1, required=False)
+    repair = forms.IntegerField(widget=forms.HiddenInput, min_value=0, max_value=30, initial=0, required=False)
 
     def __init__(self, *args, allow_account=False, **kwargs):
         super().__init__(*args, **kwargs)
@@ -40,10 +41,11 @@ class PayForm(IdempotentForm):
 
 
 class MonthsForm(forms.Form):
-    months = forms.IntegerField(label=_("预缴月数"), min_value=1, max_value=12, initial=1,
+    months = forms.IntegerField(label=_("预缴月数"), min_value=1, max_value=12, initial=1, required=False,
                                 error_messages={"min_value": _("预缴月数应为1至12个月。"),
                                                 "max_value": _("预缴月数应为1至12个月。"),
                                                 "invalid": _("请填写1至12之间的整数。")})
+    repair = forms.IntegerField(label=_("修复年数"), min_value=0, max_value=30, required=False)
 
 
 class ProxyForm(forms.Form):

@@ -64,12 +64,8 @@ def month_last_day(period: str) -> dt.date:
     return dt.date(year, month, calendar.monthrange(year, month)[1])
 
 
-def quote_resident(*, enrollment: Enrollment, paid_periods: set[str]) -> Quote:
-    """A resident's yearly premium for the enrollment's category; a reduced
-    category's price applies only once staff have approved it."""
-    period = str(enrollment.year)
-    if period in paid_periods:
-        raise DomainError(_("%(year)s年度的保费已缴纳，无需重复缴费。") % {"year": enrollment.year}, code="already_paid")
+def _resident_row(enrollment: Enrollment):
+    """The category row whose price applies, and a note when it is not the one asked for."""
     rows = {
         row.category: row
         for row in PolicyCategory.objects.filter(
@@ -83,6 +79,36 @@ def quote_resident(*, enrollment: Enrollment, paid_periods: set[str]) -> Quote:
     if row.needs_verification and enrollment.verification != Verification.APPROVED:
         row = rows[Category.ORDINARY]
         note = _("人员类别尚未审核通过，暂按普通居民标准缴费；审核通过前也可等待后再缴费。")
+    return row, str(note)
+
+
+def quote_repair(*, enrollment: Enrollment, paid_periods: set[str], years: int) -> Quote:
+    """断保修复: each past gap year paid at the current personal amount removes
+    one added month of the waiting period (SPEC §4). The period is the gap year."""
+    gap_years = [str(enrollment.year - k) for k in range(1, enrollment.gap_years + 1)]
+    open_years = sorted(y for y in gap_years if y not in paid_periods)[: max(enrollment.gap_years - enrollment.repaired_years, 0)]
+    if not open_years:
+        raise DomainError(_("该参保登记没有可修复的断保年度。"), code="nothing_to_repair")
+    if not 1 <= years <= len(open_years):
+        raise DomainError(
+            _("可修复的年数为1至%(n)d年。") % {"n": len(open_years)}, code="repair_years", field="repair"
+        )
+    chosen = open_years[-years:]  # the most recent gap years first
+    row, note = _resident_row(enrollment)
+    personal = to_money(row.personal_amount * years)
+    return Quote(
+        scheme=Scheme.RESIDENT, kind=OrderKind.REPAIR, period=chosen[0], periods=chosen, category=row.category,
+        months=0, personal_amount=personal, subsidy=ZERO, late_fee=ZERO, total=personal, note=note,
+    )
+
+
+def quote_resident(*, enrollment: Enrollment, paid_periods: set[str]) -> Quote:
+    """A resident's yearly premium for the enrollment's category; a reduced
+    category's price applies only once staff have approved it."""
+    period = str(enrollment.year)
+    if period in paid_periods or enrollment.status == EnrollmentStatus.ACTIVE:
+        raise DomainError(_("%(year)s年度的保费已缴纳，无需重复缴费。") % {"year": enrollment.year}, code="already_paid")
+    row, note = _resident_row(enrollment)
     personal = to_money(row.personal_amount)
     return Quote(
         scheme=Scheme.RESIDENT,
@@ -95,7 +121,7 @@ def quote_resident(*, enrollment: Enrollment, paid_periods: set[str]) -> Quote:
         subsidy=to_money(row.subsidy),
         late_fee=ZERO,
         total=personal,
-        note=str(note),
+        note=note,
     )
 
 
@@ -114,6 +140,7 @@ def quote_flexible(
     if current < first_of_year:
         current = first_of_year
     lines: list[MonthLine] = []
+    paid_periods = paid_periods | _months_covered(enrollment)
     year_paid = sorted(p for p in paid_periods if "-" in p)
     if year_paid and year_paid[-1] < current:
         # Months missed since the last paid one, if few enough to back-pay.
@@ -159,9 +186,27 @@ def quote_flexible(
     )
 
 
-def quote_for(*, enrollment: Enrollment, paid_periods: set[str], months_ahead: int = 1, today: dt.date) -> Quote:
+def _months_covered(enrollment: Enrollment) -> set[str]:
+    """Months paid before this app recorded them (月缴月享: coverage to month M+1
+    means month M is paid), so a quote never charges them again."""
+    if enrollment.coverage_end is None:
+        return set()
+    end = enrollment.coverage_end
+    last = month_label(end.year, end.month)
+    months, month = set(), month_label(enrollment.year, 1)
+    while month_next(month) <= last:
+        months.add(month)
+        month = month_next(month)
+    return months
+
+
+def quote_for(
+    *, enrollment: Enrollment, paid_periods: set[str], months_ahead: int = 1, today: dt.date, repair_years: int = 0
+) -> Quote:
     if enrollment.status not in (EnrollmentStatus.REGISTERED, EnrollmentStatus.ACTIVE):
         raise DomainError(_("该参保登记当前状态不能缴费。"), code="enrollment_status")
+    if repair_years and enrollment.scheme == Scheme.RESIDENT:
+        return quote_repair(enrollment=enrollment, paid_periods=paid_periods, years=repair_years)
     if enrollment.scheme == Scheme.RESIDENT:
         return quote_resident(enrollment=enrollment, paid_periods=paid_periods)
     if enrollment.scheme == Scheme.FLEXIBLE:

@@ -12,7 +12,7 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 
 from enrollment.models import Enrollment
-from enrollment.services import enrollment_activate, enrollment_flexible_month_paid
+from enrollment.services import enrollment_activate, enrollment_flexible_month_paid, enrollment_repair_years
 from portal.errors import DomainError, check_transition
 from portal.models import Person
 from portal.money import format_yuan, to_money
@@ -152,13 +152,16 @@ def _save(payment: Payment) -> None:
     )
 
 
-def quote_for_enrollment(*, enrollment_id: int, months_ahead: int = 1, today: dt.date | None = None) -> Quote:
+def quote_for_enrollment(
+    *, enrollment_id: int, months_ahead: int = 1, repair_years: int = 0, today: dt.date | None = None
+) -> Quote:
     enrollment = Enrollment.objects.get(pk=enrollment_id)
     return quote_for(
         enrollment=enrollment,
         paid_periods=paid_periods_for(insured_id=enrollment.person_id, scheme=enrollment.scheme),
         months_ahead=months_ahead,
         today=today or timezone.localdate(),
+        repair_years=repair_years,
     )
 
 
@@ -238,7 +241,8 @@ def _account_for_binding(*, payer: Person, insured: Person) -> PersonalAccount:
 
 @transaction.atomic
 def payment_checkout(
-    *, user, enrollment_id: int, channel: str, idempotency_key: str, months_ahead: int = 1, source: str = "citizen"
+    *, user, enrollment_id: int, channel: str, idempotency_key: str, months_ahead: int = 1, repair_years: int = 0,
+    source: str = "citizen",
 ) -> Payment:
     """确认缴费: price the order on the server and start one attempt at `channel`.
 
@@ -262,6 +266,7 @@ def payment_checkout(
         paid_periods=paid_periods_for(insured_id=enrollment.person_id, scheme=enrollment.scheme),
         months_ahead=months_ahead,
         today=timezone.localdate(),
+        repair_years=repair_years,
     )
     _refuse_if_paid_or_in_flight(
         insured_id=enrollment.person_id, scheme=quote.scheme, periods=quote.periods, period=quote.period
@@ -380,7 +385,9 @@ def _settle_success(payment: Payment, *, source: str, actor=None) -> None:
         [PaidPeriod(insured_id=order.insured_id, scheme=order.scheme, period=p, payment=payment) for p in order.periods]
     )
     paid_on = timezone.localdate()
-    if order.scheme == "resident":
+    if order.kind == OrderKind.REPAIR:
+        enrollment_repair_years(enrollment_id=enrollment.pk, years=len(order.periods), reference=payment.reference)
+    elif order.scheme == "resident":
         enrollment_activate(enrollment_id=enrollment.pk, paid_on=paid_on, reference=payment.reference)
     else:
         for period in order.periods:

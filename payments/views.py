@@ -83,17 +83,20 @@ def pay(request, enrollment_id):
         user=request.user, pk=enrollment_id, proxy_ids=request.session.get(PROXY_SESSION_KEY, [])
     )
     months_form = MonthsForm(request.GET or None)
-    months = months_form.cleaned_data["months"] if months_form.is_valid() else 1
-    allow_account = _allow_account(request, enrollment)
-    form = PayForm(request.POST or None, allow_account=allow_account, initial={"months": months})
+    valid = months_form.is_valid()
+    months = (months_form.cleaned_data.get("months") if valid else None) or 1
+    repair = (months_form.cleaned_data.get("repair") if valid else None) or 0
+    allow_account = _allow_account(request, enrollment) and not repair
+    form = PayForm(request.POST or None, allow_account=allow_account, initial={"months": months, "repair": repair})
     status = 200
     if request.method == "POST":
         if form.is_valid():
             months = form.cleaned_data.get("months") or 1
+            repair = form.cleaned_data.get("repair") or 0
             try:
                 payment = services.payment_checkout(
                     user=request.user, enrollment_id=enrollment.pk, channel=form.cleaned_data["channel"],
-                    idempotency_key=form.cleaned_data["idempotency_key"], months_ahead=months,
+                    idempotency_key=form.cleaned_data["idempotency_key"], months_ahead=months, repair_years=repair,
                 )
             except DomainError as error:
                 form_error_from(form, error)
@@ -105,13 +108,14 @@ def pay(request, enrollment_id):
     quote = None
     quote_error = None
     try:
-        quote = services.quote_for_enrollment(enrollment_id=enrollment.pk, months_ahead=months)
+        quote = services.quote_for_enrollment(enrollment_id=enrollment.pk, months_ahead=months, repair_years=repair)
     except DomainError as error:
         quote_error = error.message
         status = status if status != 200 else 409
     account = selectors.accounts_for_person(person_id=request.user.person_id) if allow_account else []
     context = {"enrollment": enrollment, "quote": quote, "quote_error": quote_error, "form": form,
-               "months_form": months_form, "months": months, "accounts": account}
+               "months_form": months_form, "months": months, "repair": repair, "accounts": account,
+               "repairable": max(enrollment.gap_years - enrollment.repaired_years, 0) if not repair else 0}
     return render(request, "payments/pay.html", context, status=status)
 
 

@@ -95,3 +95,29 @@ def test_employee_scheme_is_not_paid_here():
     enrollment = EnrollmentFactory(person=PersonFactory(), scheme=Scheme.EMPLOYEE, category="")
     with pytest.raises(DomainError):
         quote_for(enrollment=enrollment, paid_periods=set(), today=TODAY)
+
+
+def test_repair_prices_each_gap_year_at_the_current_personal_amount():
+    enrollment = resident()
+    enrollment.gap_years = 3
+    enrollment.save()
+    quote = quote_for(enrollment=enrollment, paid_periods=set(), today=TODAY, repair_years=2)
+    assert quote.kind == "repair" and quote.periods == ["2024", "2025"] and quote.total == D("840.00")
+    with pytest.raises(DomainError):
+        quote_for(enrollment=enrollment, paid_periods=set(), today=TODAY, repair_years=4)
+
+
+def test_an_active_resident_year_is_not_charged_again():
+    enrollment = resident()
+    enrollment.status = "active"
+    enrollment.save()
+    with pytest.raises(DomainError):
+        quote_for(enrollment=enrollment, paid_periods=set(), today=TODAY)
+
+
+def test_flexible_months_already_covered_are_not_charged_again():
+    enrollment = flexible()
+    enrollment.coverage_end = dt.date(2026, 6, 30)  # months up to May paid
+    enrollment.save()
+    quote = quote_for(enrollment=enrollment, paid_periods=set(), months_ahead=1, today=TODAY)
+    assert quote.periods == ["2026-06"]

@@ -275,3 +275,13 @@ def test_callback_log_keeps_every_received_nonce(
 ):
     checkout(citizen, resident_enrollment, capture=django_capture_on_commit_callbacks)
     assert CallbackLog.objects.count() == len(callbacks_via_client) >= 1
+
+
+def test_repair_payment_shortens_the_waiting_period(
+    citizen, callbacks_via_client, django_capture_on_commit_callbacks
+):
+    enrollment = EnrollmentFactory(person=citizen.person, gap_years=2, waiting_months=5)
+    payment = checkout(citizen, enrollment, repair_years=2, capture=django_capture_on_commit_callbacks)
+    assert payment.status == PaymentStatus.SUCCESS and payment.order.kind == "repair"
+    enrollment.refresh_from_db()
+    assert enrollment.repaired_years == 2 and enrollment.waiting_months < 5
