@@ -1,0 +1,89 @@
+"""Demo payments for `make run` (called by seed_demo): 赵敏 (login 13800000006),
+a flexible worker (灵活就业, employee insurance) with a personal account balance
+of ¥2,000.00, bound by 家庭共济 to her mother 孙桂兰 (login 13800000007), who
+consented in her own account. The mother's 2025 premium was paid at the 合肥
+counter (a receipt to download and verify); her current year waits to be paid
+from 赵敏's personal account.
+
+Idempotent: nothing is added when 赵敏 already exists. Everything goes through
+the services, as citizens and staff would.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from decimal import Decimal
+
+from django.db import transaction
+from django.utils import timezone
+
+PASSWORD = "Demo-2026-yibao"
+DAUGHTER = ("13800000006", "赵敏", "340103", dt.date(1986, 4, 18), 262)
+MOTHER = ("13800000007", "孙桂兰", "340103", dt.date(1958, 9, 9), 284)
+
+
+def _user(mobile, name, county, birth, seq):
+    from portal import services
+    from portal.identity import make_id_number
+    from portal.models import Person
+
+    user = services.user_signup(name=name, id_number=make_id_number(county, birth, seq), mobile=mobile,
+                                password=PASSWORD)
+    Person.objects.filter(pk=user.person_id).update(region_id="340100")
+    user.person.refresh_from_db()
+    return user
+
+
+def seed() -> None:
+    from enrollment import services as enrollment
+    from portal.models import FamilyLink, User
+    from portal.services import family_member_add
+
+    from . import services
+    from .forms import new_key
+    from .models import EntryKind
+
+    if User.objects.filter(mobile=DAUGHTER[0]).exists():
+        return
+    today = timezone.localdate()
+    year = today.year
+    with transaction.atomic():
+        daughter = _user(*DAUGHTER)
+        mother = _user(*MOTHER)
+        person = daughter.person
+        flexible = enrollment.enrollment_register_flexible(
+            actor=daughter, person=person, region="340100", year=year, base=Decimal("6000.00"),
+            today=dt.date(year, 1, 5),
+        )
+        for month in range(1, today.month):
+            period = f"{year}-{month:02d}"
+            enrollment.enrollment_flexible_month_paid(
+                enrollment_id=flexible.pk, period=period, paid_on=dt.date(year, month, 10),
+                reference=f"DEMO-PAY-{person.pk}-{period}",
+            )
+        if today.month == 1:
+            enrollment.enrollment_flexible_month_paid(
+                enrollment_id=flexible.pk, period=f"{year}-01", paid_on=today, reference=f"DEMO-PAY-{person.pk}-first"
+            )
+        account = services.account_get_or_create(person_id=person.pk, region_code="340100")
+        services.account_post(account_id=account.pk, amount=Decimal("2000.00"), kind=EntryKind.CONTRIBUTION,
+                              reference=f"DEMO-PAY-{person.pk}-account")
+        if not FamilyLink.objects.filter(owner=person, relative=mother.person).exists():
+            family_member_add(owner=person, id_number=mother.person.id_number, name=mother.person.name,
+                              relation="parent")
+        binding = services.binding_request(authoriser=person, id_number=mother.person.id_number,
+                                           name=mother.person.name, relation="parent")
+        services.binding_consent(user=mother, binding_id=binding.pk, accept=True)
+    with transaction.atomic():
+        past = enrollment.enrollment_register_resident(
+            actor=mother, person=mother.person, region="340100", year=year - 1, category="ordinary",
+            today=dt.date(year - 2, 10, 8),
+        )
+        clerk = User.objects.filter(username="hf_clerk").first()
+        if clerk is not None:
+            services.payment_counter(staff=clerk, enrollment_id=past.pk, idempotency_key=new_key())
+    with transaction.atomic():
+        enrollment.enrollment_register_resident(
+            actor=mother, person=mother.person, region="340100", year=year, category="ordinary",
+            today=dt.date(year - 1, 10, 8),
+        )
