@@ -1,6 +1,5 @@
 """Thin views: parse, call a service or selector, render."""
 
-import datetime as dt
 import logging
 import time
 
