@@ -7,7 +7,7 @@ class PortalConfig(AppConfig):
     verbose_name = _("基础信息")
 
     def ready(self):
-        from . import audit, roles
+        from . import audit, roles, signals  # noqa: F401 - signals registers receivers
 
         roles.connect()
         audit.register()

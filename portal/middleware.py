@@ -4,7 +4,6 @@ clear 503 page when the database is unreachable."""
 from django.conf import settings
 from django.db import DatabaseError, InterfaceError, OperationalError
 from django.shortcuts import render
-from django.utils import translation
 
 CSP = (
     "default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' data:; "
@@ -31,17 +30,19 @@ class ContentSecurityPolicyMiddleware:
 
 
 class UserLanguageMiddleware:
-    """The language a signed-in user chose last, remembered on their account; it
-    applies before LocaleMiddleware reads the session/cookie."""
+    """Chinese first: the page is in zh-hans unless the visitor chose English
+    with the switcher (cookie) or on their account. The browser's
+    Accept-Language is not consulted. Runs before LocaleMiddleware."""
 
     def __init__(self, get_response):
         self.get_response = get_response
 
     def __call__(self, request):
-        user = getattr(request, "user", None)
-        cookie = request.COOKIES.get(settings.LANGUAGE_COOKIE_NAME)
-        if not cookie and user is not None and user.is_authenticated and user.language:
-            translation.activate(user.language)
+        request.META.pop("HTTP_ACCEPT_LANGUAGE", None)
+        if settings.LANGUAGE_COOKIE_NAME not in request.COOKIES:
+            chosen = request.session.get("account_language") if hasattr(request, "session") else None
+            if chosen in dict(settings.LANGUAGES):
+                request.COOKIES[settings.LANGUAGE_COOKIE_NAME] = chosen
         return self.get_response(request)
 
 

@@ -115,9 +115,11 @@ def set_language(request):
 
     response = django_set_language(request)
     language = request.POST.get("language")
-    if request.user.is_authenticated and language in dict(settings.LANGUAGES):
-        request.user.language = language
-        request.user.save(update_fields=["language"])
+    if language in dict(settings.LANGUAGES):
+        request.session["account_language"] = language
+        if request.user.is_authenticated:
+            request.user.language = language
+            request.user.save(update_fields=["language"])
     return response
 
 
