@@ -232,3 +232,12 @@ def test_flexible_quote_page_recalculates_months(client, citizen):
     assert "¥1,200.00" in response.content.decode()
     bad = client.get(reverse("payments:pay", args=[enrollment.pk]), {"months": "abc"})
     assert bad.status_code == 200
+
+
+def test_pay_page_keeps_a_fixed_query_count(client):
+    counts = []
+    for years, family in ((1, 1), (20, 10)):
+        user = _history_with(years=years, family=family)
+        unpaid = EnrollmentFactory(person=user.person, year=2027)
+        counts.append(_count_queries(client, user, reverse("payments:pay", args=[unpaid.pk])))
+    assert len(counts[0]) == len(counts[1]), counts
