@@ -28,6 +28,7 @@ from enrollment.models import ContributionMonths, Enrollment, EnrollmentEvent, E
 from enrollment.services import enrollment_suspend, enrollment_transition, months_add
 from payments.models import EntryKind, PersonalAccount
 from payments.services import account_get_or_create, account_post
+from portal.access import person_ids_for_user
 from portal.errors import DomainError, check_transition
 from portal.identity import parse_id_number
 from portal.models import Person, Region
@@ -260,6 +261,9 @@ def transfer_apply(
             outgoing_region_code, incoming_region_code
         ):
             raise DomainError(_("窗口申请只能由转出地或转入地的经办人员代为提交。"), code="wrong_region")
+    if channel == Channel.ONLINE and applicant is not None and not applicant.is_superuser:
+        if person.pk not in person_ids_for_user(applicant):
+            raise DomainError(_("您只能为本人或已添加的家庭成员申请。"), code="not_family", field="person")
     outgoing, incoming = transfer_check(
         person=person, name=name, id_number=id_number, kind=kind,
         outgoing_region_code=outgoing_region_code, incoming_region_code=incoming_region_code,

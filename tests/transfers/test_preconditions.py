@@ -112,3 +112,11 @@ def test_counter_application_only_by_staff_of_either_region():
     clerk = factories.StaffFactory(region=factories.region(IN))
     transfer = services.transfer_apply(**apply_args(person), applicant=clerk, channel="counter")
     assert transfer.channel == "counter" and transfer.applicant == clerk
+
+
+def test_online_application_only_for_oneself_or_family():
+    person, _out, _in = ready_person()
+    stranger = factories.UserFactory()
+    with pytest.raises(DomainError) as info:
+        services.transfer_apply(**apply_args(person), applicant=stranger)
+    assert info.value.code == "not_family"
