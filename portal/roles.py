@@ -26,7 +26,7 @@ from .models import Role
 # Apps whose models the staff site shows.
 STAFF_APPS = ("portal", "enrollment", "payments", "transfers")
 # Never shown to clerks, supervisors or auditors through model permissions.
-HIDDEN = {"portal.user", "portal.outboxmessage"}
+HIDDEN = {"portal.user", "portal.outboxmessage", "payments.simchannelscript", "payments.simtransaction"}
 # Reference tables: supervisors edit them, clerks only read them.
 SUPERVISOR_TABLES = {
     "portal.region",

@@ -35,7 +35,8 @@ def horizontal_bars(items: list[tuple[str, object]], *, title: str, unit: str = 
     top = top or 1.0
     height = row * len(items) + 10
     parts = [
-        f'<svg class="staff-chart" role="img" aria-label="{escape(title)}" viewBox="0 0 {label_w + bar_w + 120} {height}" '
+        f'<svg class="staff-chart" role="img" aria-label="{escape(title)}" width="{label_w + bar_w + 120}" '
+        f'viewBox="0 0 {label_w + bar_w + 120} {height}" '
         f'xmlns="http://www.w3.org/2000/svg"><title>{escape(title)}</title>'
     ]
     for index, (label, value) in enumerate(items):
@@ -70,7 +71,8 @@ def stacked_columns(rows: list[tuple[str, str, object]], *, title: str) -> str:
     legend_y = chart_h + bottom
     height = legend_y + 22 * len(series) + 10
     parts = [
-        f'<svg class="staff-chart" role="img" aria-label="{escape(title)}" viewBox="0 0 {max(width, 420)} {height}" '
+        f'<svg class="staff-chart" role="img" aria-label="{escape(title)}" width="{max(width, 420)}" '
+        f'viewBox="0 0 {max(width, 420)} {height}" '
         f'xmlns="http://www.w3.org/2000/svg"><title>{escape(title)}</title>',
         f'<line x1="{left}" y1="{chart_h + 10}" x2="{width}" y2="{chart_h + 10}" stroke="#6c757d"/>',
         f'<text x="{left - 6}" y="20" text-anchor="end" font-size="12" fill="#212529">{escape(_label(Decimal(str(round(top, 2)))))}</text>',

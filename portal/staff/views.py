@@ -74,7 +74,8 @@ def dashboard(request):
             [(f"{row[1]} · {row[2]}", row[3]) for row in by_key["enrollments"].rows], title=by_key["enrollments"].title
         ),
         "transfers": charts.horizontal_bars(
-            [(row[0], round(row[3] * 100 / row[2], 1) if row[2] else 0.0) for row in by_key["transfers"].rows],
+            # A leg with nothing finished in the period has no rate (not 0%).
+            [(row[0], round(row[3] * 100 / row[2], 1)) for row in by_key["transfers"].rows if row[2]],
             title=by_key["transfers"].title, unit="%", max_value=100,
         ),
         "failed": "",
