@@ -70,6 +70,8 @@ class StaffAdminMixin:
     nothing for staff without a region, nothing but viewing for auditors."""
 
     show_full_result_count = False  # no COUNT(*) over a million rows
+    # Filter facets count every option of every filter: never on these tables.
+    show_facets = admin.ShowFacets.NEVER
     paginator = CappedCountPaginator
     list_per_page = 50
 

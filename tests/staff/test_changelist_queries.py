@@ -54,3 +54,18 @@ def test_region_lists_count_at_most_a_capped_number_of_rows(client, staff, regio
     counts = [q for q in sql if "COUNT(" in q.upper()]
     # Every COUNT runs over a LIMITed subquery (CappedCountPaginator), never the table.
     assert all("LIMIT" in q.upper() for q in counts), counts
+
+
+@pytest.mark.parametrize(("model", "model_admin"), [
+    (m, a) for m, a in ADMINS if isinstance(a, RegionScopedAdmin)
+], ids=[m._meta.label for m, a in ADMINS if isinstance(a, RegionScopedAdmin)])
+def test_filter_facets_cannot_be_switched_on(client, staff, regions, model, model_admin):
+    # ?_facets=True would COUNT every option of every filter over the table.
+    client.force_login(staff["superuser"])
+    url = reverse(f"admin:{model._meta.app_label}_{model._meta.model_name}_changelist")
+    with CaptureQueriesContext(connection) as plain:
+        client.get(url)
+    with CaptureQueriesContext(connection) as asked:
+        response = client.get(url, {"_facets": "True"})
+    assert response.status_code in (200, 302)
+    assert len(asked) <= len(plain)
