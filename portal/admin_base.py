@@ -7,12 +7,14 @@ from __future__ import annotations
 import functools
 
 from django.contrib import admin
+from django.contrib.admin.options import IS_POPUP_VAR
 from django.core.exceptions import FieldDoesNotExist
 from django.core.paginator import Paginator
 from django.db import connections
 from django.db.models import Q
 from django.utils import timezone
 from django.utils.functional import cached_property
+from django.utils.translation import gettext_lazy as _
 
 from .access import staff_region_filter
 from .models import Person, Region, Role, StaffAccess
@@ -217,8 +219,18 @@ class RegionScopedAdmin(StaffAdminMixin, admin.ModelAdmin):
         self._record_access(request, obj, StaffAccess.Action.CHANGE)
         super().delete_model(request, obj)
 
+    # Every list offers "export the selected rows as CSV" (view-only, so
+    # auditors have it too); set False on an admin that must not.
+    csv_export = True
+
     def get_actions(self, request):
         actions = super().get_actions(request)
+        if (
+            self.csv_export and self.actions is not None and IS_POPUP_VAR not in request.GET
+            and not (has_no_scope(request.user) and not request.user.is_superuser)
+            and self.has_view_permission(request)
+        ):
+            actions.setdefault("export_csv", (export_selected_csv, "export_csv", export_selected_csv.short_description))
         return {
             name: (self._recording_action(func, description), action_name, description)
             for name, (func, action_name, description) in actions.items()
@@ -233,16 +245,16 @@ class RegionScopedAdmin(StaffAdminMixin, admin.ModelAdmin):
             person_ids = self._person_ids_of_queryset(queryset)
             started = timezone.now()
             result = func(modeladmin, request, queryset)
+            kind = getattr(func, "access_action", StaffAccess.Action.ACTION)
             if person_ids and request.user.is_authenticated:
                 # An action that recorded its own, more precise rows keeps them.
                 recorded = set(
                     StaffAccess.objects.filter(
-                        staff=request.user, action=StaffAccess.Action.ACTION, at__gte=started, person_id__in=person_ids
+                        staff=request.user, action=kind, at__gte=started, person_id__in=person_ids
                     ).values_list("person_id", flat=True)
                 )
                 StaffAccess.objects.bulk_create(
-                    StaffAccess(person_id=pid, staff=request.user, action=StaffAccess.Action.ACTION,
-                                what=str(description)[:200])
+                    StaffAccess(person_id=pid, staff=request.user, action=kind, what=str(description)[:200])
                     for pid in person_ids if pid not in recorded
                 )
             return result
@@ -258,6 +270,17 @@ class RegionScopedAdmin(StaffAdminMixin, admin.ModelAdmin):
             return []
         return sorted({pid for pid in queryset.values_list(path, flat=True) if pid is not None})
 
+
+@admin.action(description=_("导出所选记录（CSV）"), permissions=["view"])
+def export_selected_csv(modeladmin, request, queryset):
+    """The selected rows with the list's columns, numbers masked as shown."""
+    from .staff.export import admin_rows_csv
+
+    return admin_rows_csv(modeladmin, request, queryset)
+
+
+# Exporting a person's row is looking at it, not acting on it.
+export_selected_csv.access_action = StaffAccess.Action.VIEW
 
 _ALL = object()
 

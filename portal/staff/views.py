@@ -4,12 +4,11 @@ login through the admin) and scoped to the staff member's region."""
 
 from __future__ import annotations
 
-import csv
 import datetime as dt
 
 from django.contrib import admin, messages
 from django.core.exceptions import PermissionDenied
-from django.http import HttpResponse, Http404
+from django.http import Http404
 from django.shortcuts import redirect
 from django.template.response import TemplateResponse
 from django.urls import reverse
@@ -21,6 +20,7 @@ from portal.errors import DomainError
 from portal.models import Region
 
 from . import charts, reports
+from .export import csv_response
 from .forms import CounterPersonForm
 from .services import person_register_at_counter
 
@@ -102,29 +102,8 @@ def export_csv(request, panel_key: str):
     region_code, _regions = _scope(request)
     start, end, year = _filters(request)
     panel = reports.PANELS[panel_key](region_code=region_code, start=start, end=end, year=year)
-    response = HttpResponse(content_type="text/csv; charset=utf-8")
     filename = f"{panel_key}-{region_code or 'all'}-{start:%Y%m%d}-{end:%Y%m%d}.csv"
-    response["Content-Disposition"] = f'attachment; filename="{filename}"'
-    response.write("\ufeff")  # so that spreadsheet programs read UTF-8 Chinese correctly
-    writer = csv.writer(response)
-    writer.writerow(panel.columns)
-    for row in panel.rows:
-        writer.writerow([_csv_cell(value) for value in row])
-    return response
-
-
-def _csv_cell(value):
-    text = value.isoformat() if isinstance(value, dt.date) else str(value)
-    # Neutralise spreadsheet formulas (CSV injection).
-    return "'" + text if text[:1] in ("=", "+", "-", "@") and not _is_number(text) else text
-
-
-def _is_number(text: str) -> bool:
-    try:
-        float(text)
-    except ValueError:
-        return False
-    return True
+    return csv_response(filename, panel.columns, panel.rows)
 
 
 def counter_person(request):

@@ -101,3 +101,32 @@ def test_index_names_the_role_and_region_and_links_staff_pages(client, staff, re
     page = client.get(reverse("admin:index")).content.decode()
     assert reverse("staff:dashboard") not in page
     assert reverse("admin:portal_person_changelist") not in page
+
+
+def _csv_rows(response):
+    import csv
+    import io
+
+    return list(csv.reader(io.StringIO(b"".join(response.streaming_content).decode("utf-8-sig"))))
+
+
+def test_selected_rows_export_as_csv_masked_and_within_the_region(client, staff, regions):
+    from portal.models import StaffAccess
+
+    mine = PersonFactory(region=regions[0], name="钱七", mobile="13812345678")
+    theirs = PersonFactory(region=regions[1], name="孙八")
+    for role in ("clerk", "auditor"):
+        client.force_login(staff[role])
+        response = client.post(reverse("admin:portal_person_changelist"),
+                               {"action": "export_csv", "_selected_action": [mine.pk, theirs.pk]})
+        assert response.status_code == 200 and response["Content-Type"].startswith("text/csv")
+        rows = _csv_rows(response)
+        body = "\n".join(",".join(r) for r in rows)
+        assert rows[0][:2] == ["姓名", "身份证号"]
+        assert mine.id_masked in body and mine.id_number not in body and "138****5678" in body
+        if role == "clerk":
+            assert len(rows) == 2 and "孙八" not in body  # the 北京 id in the selection is dropped
+        else:
+            assert len(rows) == 3  # auditors read every region
+    assert StaffAccess.objects.filter(person=mine, staff=staff["clerk"], action="view").exists()
+    assert not StaffAccess.objects.filter(person=theirs, staff=staff["clerk"]).exists()
