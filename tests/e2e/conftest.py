@@ -87,3 +87,13 @@ def shot(tmp_path):
 
 def no_horizontal_scroll(page) -> bool:
     return page.evaluate("document.documentElement.scrollWidth <= window.innerWidth + 1")
+
+
+def overflowing(page) -> list[str]:
+    """The elements that stick out to the right of the viewport (for messages)."""
+    return page.evaluate(
+        """() => [...document.querySelectorAll('body *')]
+            .filter(e => e.getBoundingClientRect().right > window.innerWidth + 1)
+            .slice(0, 8)
+            .map(e => e.tagName + '.' + e.className + ' «' + (e.innerText || '').slice(0, 40) + '»')"""
+    )

@@ -8,7 +8,7 @@ import time_machine
 
 from portal.identity import make_id_number
 from tests import factories
-from tests.e2e.conftest import PHONE, no_horizontal_scroll
+from tests.e2e.conftest import PHONE, no_horizontal_scroll, overflowing
 
 pytestmark = pytest.mark.django_db(transaction=True)
 
@@ -88,5 +88,5 @@ def test_pages_fit_a_phone_in_both_languages(new_page, shot, hefei_2027):
             for path, name in (("/", "home"), ("/enrollment/", "enroll-start"), ("/enrollment/coverage/", "coverage"),
                                ("/family/", "family")):
                 page.goto(path)
-                assert no_horizontal_scroll(page), f"{path} scrolls sideways at 390 px ({language})"
+                assert no_horizontal_scroll(page), f"{path} scrolls sideways at 390 px ({language}): {overflowing(page)}"
                 shot(page, f"{name}-{language}-390")
