@@ -54,7 +54,8 @@ def targets(results: list[dict]) -> list[tuple[str, str, str]]:
     p99_row("coverage_page", 2.5)
     web = [r for r in results if r.get("kind") in ("page", "baseline") and r.get("rps") is not None]
     errors = sum(r.get("errors") or 0 for r in web)
-    missing = [r["name"] for r in results if r.get("kind") in ("page", "engine") and r.get("rps") is None]
+    missing = [r["name"] for r in results
+               if r.get("kind") in ("page", "engine") and r.get("rps") is None and r.get("p50_ms") is None]
     rows.append(("no errors in any measured case", f"{errors} errors" + (f"; not measured: {', '.join(missing)}" if missing else ""),
                  verdict(errors == 0 if web else None)))
     ratio_row("transfer_engine", 0.5, "transfer engine step transitions/s")
@@ -138,6 +139,13 @@ def markdown(results: list[dict]) -> str:
     ]
     for r in cases:
         note = r.get("note") or r.get("describe") or ""
+        if r.get("queries") is not None:
+            note += f"; {r['queries']} SQL queries per request"
+        if r.get("steps") is not None:
+            note += (f"; {r['steps']} steps in {r.get('seconds')} s, {r.get('due')} due and "
+                     f"{r.get('not_yet_due')} not-yet-due transfers")
+        if r.get("passes"):
+            note += "; mean of two passes: " + ", ".join(f"{p['rps']}/s p99 {p['p99_ms']} ms" for p in r["passes"])
         if r.get("bad_statuses"):
             note += f" (wrong statuses: {r['bad_statuses']})"
         if r.get("profile"):
