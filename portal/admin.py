@@ -1,6 +1,7 @@
 """Staff-site pages of the shared records: regions, persons, logins, the
 working-day calendar, the site inbox, the "who looked" log and the audit log."""
 
+from django import forms
 from django.contrib import admin, messages
 from django.contrib.auth.admin import UserAdmin as DjangoUserAdmin
 from django.http import HttpResponseRedirect
@@ -32,6 +33,18 @@ class RegionAdmin(RegionScopedAdmin):
         return ["code", "name", "province"]
 
 
+class PersonForm(forms.ModelForm):
+    class Meta:
+        model = Person
+        fields = ["mobile"]
+
+    def clean_mobile(self):
+        from .forms import clean_mobile_value
+
+        value = (self.cleaned_data.get("mobile") or "").strip()
+        return clean_mobile_value(value) if value else ""
+
+
 @admin.register(Person)
 class PersonAdmin(RegionScopedAdmin):
     """参保人: searched by exact identity number, or by exact name within the
@@ -43,6 +56,7 @@ class PersonAdmin(RegionScopedAdmin):
     list_filter = ["sex"]
     search_fields = ["name"]  # the real search is get_search_results (indexed lookups only)
     search_help_text = _("输入完整的18位身份证号，或完整的姓名")
+    form = PersonForm
     fields = ["name", "id_masked_display", "sex", "birth_date", "mobile", "region", "created_at"]
     readonly_fields = ["name", "id_masked_display", "sex", "birth_date", "region", "created_at"]
     ordering = ["-id"]
@@ -136,12 +150,54 @@ class UserAdmin(StaffAdminMixin, DjangoUserAdmin):
         return False
 
 
+class CalendarYearForm(forms.ModelForm):
+    class Meta:
+        model = CalendarYear
+        fields = ["year", "published", "note"]
+
+    def clean(self):
+        cleaned = super().clean()
+        year = cleaned.get("year")
+        if cleaned.get("published") and year and not CalendarDay.objects.filter(date__year=year).exists():
+            # Publishing an empty year would make Monday–Friday "exact" and
+            # hide every holiday: the schedule comes first.
+            self.add_error("published", gettext(
+                "请先在“工作日历”中录入 %(year)s 年的放假和调休安排，再标记该年已公布。"
+            ) % {"year": year})
+        return cleaned
+
+
+# Called with the year when a year is marked published, so that stored
+# deadlines computed as estimates can be computed again, now exactly.
+# "module:function" strings; a module or function that does not exist yet is skipped.
+CALENDAR_PUBLISHED_HOOKS = ["transfers.services:transfer_deadlines_recompute"]
+
+
+def calendar_published(year: int) -> None:
+    import importlib
+
+    for target in CALENDAR_PUBLISHED_HOOKS:
+        module_name, func_name = target.split(":")
+        try:
+            func = getattr(importlib.import_module(module_name), func_name)
+        except (ImportError, AttributeError):
+            continue
+        func(year=year)
+
+
 @admin.register(CalendarYear)
 class CalendarYearAdmin(StaffAdminMixin, admin.ModelAdmin):
     """A year whose State Council holiday schedule has been entered: marking it
     published makes every deadline computed through it exact."""
 
+    form = CalendarYearForm
     list_display = ["year", "published", "note"]
+
+    def save_model(self, request, obj, form, change):
+        was_published = change and CalendarYear.objects.filter(pk=obj.pk, published=True).exists()
+        super().save_model(request, obj, form, change)
+        if obj.published and not was_published:
+            calendar_published(obj.year)
 
     def has_delete_permission(self, request, obj=None):
         return False

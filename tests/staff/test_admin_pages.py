@@ -130,3 +130,13 @@ def test_selected_rows_export_as_csv_masked_and_within_the_region(client, staff,
             assert len(rows) == 3  # auditors read every region
     assert StaffAccess.objects.filter(person=mine, staff=staff["clerk"], action="view").exists()
     assert not StaffAccess.objects.filter(person=theirs, staff=staff["clerk"]).exists()
+
+
+def test_a_mistyped_mobile_is_refused_with_how_to_fix_it(client, staff, regions):
+    person = PersonFactory(region=regions[0], mobile="13800001111")
+    client.force_login(staff["clerk"])
+    response = client.post(reverse("admin:portal_person_change", args=[person.pk]), {"mobile": "1234"})
+    assert response.status_code == 200
+    assert "手机号应为以1开头的11位数字" in response.content.decode()
+    person.refresh_from_db()
+    assert person.mobile == "13800001111"

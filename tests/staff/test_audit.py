@@ -135,6 +135,9 @@ def test_an_admin_action_leaves_one_access_row_per_person(rf, staff, regions):
 
 
 def test_calendar_year_changes_are_audited(client, staff, regions):
+    from portal.models import CalendarDay
+
+    CalendarDay.objects.create(date="2027-01-01", is_working_day=False, note="元旦")
     client.force_login(staff["supervisor"])
     response = client.post(reverse("admin:portal_calendaryear_add"), {"year": 2027, "published": "on", "note": "国办发明电"})
     assert response.status_code == 302

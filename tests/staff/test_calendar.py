@@ -42,3 +42,32 @@ def test_clerks_and_auditors_cannot_edit_the_calendar(client, staff, regions):
         assert response.status_code == 403
         assert client.get(reverse("admin:portal_calendarday_changelist")).status_code == 200
     assert not CalendarDay.objects.filter(date="2027-02-01").exists()
+
+
+def test_a_year_cannot_be_published_before_its_holidays_are_entered(client, staff, regions):
+    from portal.models import CalendarYear
+
+    client.force_login(staff["supervisor"])
+    response = client.post(reverse("admin:portal_calendaryear_add"), {"year": 2028, "published": "on"})
+    assert response.status_code == 200
+    assert "请先在“工作日历”中录入 2028 年的放假和调休安排" in response.content.decode()
+    assert not CalendarYear.objects.filter(year=2028).exists()
+    assert working_deadline(dt.date(2028, 3, 1), 1).estimated
+
+
+def test_publishing_a_year_calls_the_recompute_hooks(client, staff, regions, monkeypatch):
+    import portal.admin
+
+    _HOOK_CALLS.clear()
+    monkeypatch.setattr(portal.admin, "CALENDAR_PUBLISHED_HOOKS", ["tests.staff.test_calendar:_record_hook"])
+    CalendarDay.objects.create(date=dt.date(2027, 1, 1), is_working_day=False, note="元旦")
+    client.force_login(staff["supervisor"])
+    assert client.post(reverse("admin:portal_calendaryear_add"), {"year": 2027, "published": "on"}).status_code == 302
+    assert _HOOK_CALLS == [2027]
+
+
+_HOOK_CALLS: list = []
+
+
+def _record_hook(*, year):
+    _HOOK_CALLS.append(year)
