@@ -135,8 +135,11 @@ class WebCase:
 
         spec = self.spec(ctx)
         requests_file = ctx.requests_file(self.name, spec.rows) if spec.rows else None
-        return run_wrk(ctx.base_url + spec.path, duration=duration, headers=spec.headers, method=spec.method,
-                       body=spec.body, requests_file=requests_file, expect=spec.expect)
+        ctx.services.wait_idle()
+        result = run_wrk(ctx.base_url + spec.path, duration=duration, headers=spec.headers, method=spec.method,
+                         body=spec.body, requests_file=requests_file, expect=spec.expect)
+        result["settle_seconds"] = ctx.services.wait_idle()
+        return result
 
     def measure(self, ctx, duration) -> dict:
         result = {"name": self.name, "kind": "baseline" if self.baseline is None else "page",

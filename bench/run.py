@@ -117,6 +117,31 @@ class Services:
                 time.sleep(0.3)
         raise RuntimeError("gunicorn did not answer /healthz in 60 s")
 
+    def wait_idle(self, timeout: float = 30.0) -> float:
+        """Wait until the web workers stop using CPU: requests wrk sent before it
+        stopped are still queued in gunicorn's backlog and would run into the
+        next case's figures otherwise."""
+        started = time.monotonic()
+
+        def cpu() -> int:
+            total = 0
+            for pid in self.web_workers():
+                try:
+                    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+                    total += int(fields[11]) + int(fields[12])  # utime + stime, in clock ticks
+                except (FileNotFoundError, IndexError, ValueError):
+                    pass
+            return total
+
+        last = cpu()
+        while time.monotonic() - started < timeout:
+            time.sleep(0.3)
+            now = cpu()
+            if now - last <= 1:  # at most 10 ms of CPU in 300 ms: idle
+                break
+            last = now
+        return round(time.monotonic() - started, 1)
+
     def web_workers(self) -> list[int]:
         return children(self.web.pid) if self.web else []
 
@@ -257,6 +282,7 @@ def profile_case(services: Services, case, ctx, duration: float, name: str) -> d
     pyspy = VENV_BIN / "py-spy"
     if not pyspy.exists():
         return {"profile": "py-spy not installed"}
+    services.wait_idle()
     outs, procs = [], []
     for pid in services.web_workers():
         out = RESULTS / "profiles" / f"{name}.{pid}.txt"
