@@ -94,6 +94,10 @@ def test_index_names_the_role_and_region_and_links_staff_pages(client, staff, re
     client.force_login(staff["clerk"])
     page = client.get(reverse("admin:index")).content.decode()
     assert "合肥市" in page and reverse("staff:dashboard") in page and reverse("staff:counter_person") in page
+    # The work queues, each a link to its filtered list.
+    assert reverse("admin:enrollment_enrollment_changelist") + "?verification=pending" in page
+    assert reverse("admin:payments_payment_changelist") + "?attention=failed" in page
+    assert reverse("admin:transfers_outgoingqueue_changelist") in page
     client.force_login(staff["auditor"])
     page = client.get(reverse("admin:index")).content.decode()
     assert reverse("staff:dashboard") in page and reverse("staff:counter_person") not in page
