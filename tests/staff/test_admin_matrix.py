@@ -104,6 +104,9 @@ def test_every_admin_scopes_every_role(client, staff, regions, model, model_admi
                     assert not _index_redirect(response), (role, label, obj.pk, "own object not found")
             else:
                 assert _index_redirect(response), (role, label, obj.pk, "other region's object was opened")
+                # Nor its history page.
+                history = client.get(_url(model, "history", quote(obj.pk)))
+                assert _index_redirect(history), (role, label, obj.pk, "other region's history was opened")
 
         # Typing another region's id into a change form's POST changes nothing.
         for obj in in_beijing_only[:1] if role in ("clerk", "supervisor", "auditor", "no_region") else []:
