@@ -47,7 +47,9 @@ def _estimated_rows(queryset) -> int | None:
     if queryset.query.where or connections[queryset.db].vendor != "postgresql":
         return None
     with connections[queryset.db].cursor() as cursor:
-        cursor.execute("SELECT reltuples::bigint FROM pg_class WHERE oid = %s::regclass", [queryset.model._meta.db_table])
+        cursor.execute(
+            "SELECT reltuples::bigint FROM pg_class WHERE oid = %s::regclass", [queryset.model._meta.db_table]
+        )
         row = cursor.fetchone()
     return int(row[0]) if row and row[0] and row[0] > 0 else None
 
@@ -202,7 +204,8 @@ class RegionScopedAdmin(StaffAdminMixin, admin.ModelAdmin):
         if person_id is None or not request.user.is_authenticated:
             return
         StaffAccess.objects.create(
-            person_id=person_id, staff=request.user, action=action, what=(what or str(self.model._meta.verbose_name))[:200]
+            person_id=person_id, staff=request.user, action=action,
+            what=(what or str(self.model._meta.verbose_name))[:200],
         )
 
     def get_object(self, request, object_id, from_field=None):

@@ -44,7 +44,8 @@ def horizontal_bars(items: list[tuple[str, object]], *, title: str, unit: str = 
         width = max(1.0, bar_w * _number(value) / top)
         text = f"{_label(value)}{unit}"
         parts.append(
-            f'<text x="{label_w - 8}" y="{y + 18}" text-anchor="end" font-size="13" fill="#212529">{escape(label)}</text>'
+            f'<text x="{label_w - 8}" y="{y + 18}" text-anchor="end" font-size="13" fill="#212529">'
+            f"{escape(label)}</text>"
             f'<rect x="{label_w}" y="{y + 4}" width="{width:.1f}" height="{row - 8}" fill="{PALETTE[0]}">'
             f"<title>{escape(label)}：{escape(text)}</title></rect>"
             f'<text x="{label_w + width + 6:.1f}" y="{y + 18}" font-size="13" fill="#212529">{escape(text)}</text>'
@@ -75,7 +76,8 @@ def stacked_columns(rows: list[tuple[str, str, object]], *, title: str) -> str:
         f'viewBox="0 0 {max(width, 420)} {height}" '
         f'xmlns="http://www.w3.org/2000/svg"><title>{escape(title)}</title>',
         f'<line x1="{left}" y1="{chart_h + 10}" x2="{width}" y2="{chart_h + 10}" stroke="#6c757d"/>',
-        f'<text x="{left - 6}" y="20" text-anchor="end" font-size="12" fill="#212529">{escape(_label(Decimal(str(round(top, 2)))))}</text>',
+        f'<text x="{left - 6}" y="20" text-anchor="end" font-size="12" fill="#212529">'
+        f"{escape(_label(Decimal(str(round(top, 2)))))}</text>",
         f'<text x="{left - 6}" y="{chart_h + 10}" text-anchor="end" font-size="12" fill="#212529">0</text>',
     ]
     for index, (x, values) in enumerate(xs.items()):

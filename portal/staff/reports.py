@@ -157,7 +157,8 @@ def failed_payments(*, region_code: str | None, start: dt.date, end: dt.date, li
     )
     panel.rows = [
         [p.reference, str(p.insured), p.period, channels.get(p.channel, p.channel), to_money(p.amount),
-         statuses.get(p.status, p.status), p.failure_reason, timezone.localtime(p.created_at).strftime("%Y-%m-%d %H:%M")]
+         statuses.get(p.status, p.status), p.failure_reason,
+         timezone.localtime(p.created_at).strftime("%Y-%m-%d %H:%M")]
         for p in rows
     ]
     return panel
@@ -173,8 +174,12 @@ def dashboard(*, region_code: str | None, start: dt.date, end: dt.date, year: in
 
 
 PANELS = {
-    "premiums": lambda **kw: premiums_by_day_and_channel(region_code=kw["region_code"], start=kw["start"], end=kw["end"]),
+    "premiums": lambda **kw: premiums_by_day_and_channel(
+        region_code=kw["region_code"], start=kw["start"], end=kw["end"]
+    ),
     "enrollments": lambda **kw: enrollments_by_category(region_code=kw["region_code"], year=kw["year"]),
     "transfers": lambda **kw: transfers_on_time(region_code=kw["region_code"], start=kw["start"], end=kw["end"]),
-    "failed": lambda **kw: failed_payments(region_code=kw["region_code"], start=kw["start"], end=kw["end"], limit=10_000),
+    "failed": lambda **kw: failed_payments(
+        region_code=kw["region_code"], start=kw["start"], end=kw["end"], limit=10_000
+    ),
 }
