@@ -3,6 +3,7 @@
     .venv/bin/python bench/run.py                  # BENCH_PERSONS (default 20000)
     BENCH_PERSONS=1000000 .venv/bin/python bench/run.py
     .venv/bin/python bench/run.py --only baseline_read,coverage_page --duration 3
+    BENCH_DB=portal_bench_1m .venv/bin/python bench/run.py --skip-seed --out at-1m   # an already seeded database
 
 Steps: create and migrate the bench database, seed it (seed_bench), start
 gunicorn (2 sync workers) and a Celery worker (prefork, concurrency 2) on Redis
@@ -398,6 +399,7 @@ def main(argv=None) -> int:
     parser.add_argument("--skip-seed", action="store_true")
     parser.add_argument("--no-profile", action="store_true")
     parser.add_argument("--no-report", action="store_true")
+    parser.add_argument("--out", default="latest", help="results file name under bench/results/ (without .json)")
     args = parser.parse_args(argv)
     if not shutil.which("wrk"):
         print("wrk is not installed (make bench installs it with apt-get)", file=sys.stderr)
@@ -415,6 +417,7 @@ def main(argv=None) -> int:
     services = Services(port, logdir)
     results: list[dict] = []
     memory: dict = {}
+    ctx = None
     import redis
 
     broker = redis.Redis.from_url(BROKER)
@@ -469,7 +472,7 @@ def main(argv=None) -> int:
     run = {
         "started": time.strftime("%Y-%m-%d %H:%M:%S %Z"),
         "seconds": round(time.monotonic() - started, 1),
-        "persons": args.persons,
+        "persons": ctx.persons if ctx is not None else args.persons,
         "seed": seed,
         "duration_per_case_s": args.duration,
         "memory": memory,
@@ -480,9 +483,10 @@ def main(argv=None) -> int:
         result.setdefault("ratio", None)
     out = results + [{"name": "_run", "rps": None, "p50_ms": None, "p99_ms": None, "errors": 0, "baseline": None,
                       "ratio": None, **run}]
-    (RESULTS / "latest.json").write_text(json.dumps(out, indent=2, ensure_ascii=False) + "\n")
-    log(f"wrote {RESULTS / 'latest.json'}")
-    if not args.no_report:
+    target = RESULTS / f"{args.out}.json"
+    target.write_text(json.dumps(out, indent=2, ensure_ascii=False) + "\n")
+    log(f"wrote {target}")
+    if not args.no_report and args.out == "latest":
         from bench import report
 
         report.write(out)
