@@ -18,7 +18,7 @@ import time
 from django.conf import settings
 from django.core.exceptions import ValidationError
 from django.db import IntegrityError, transaction
-from django.db.models import Sum
+from django.db.models import Q, Sum
 from django.urls import reverse
 from django.utils import timezone
 from django.utils.formats import date_format
@@ -647,6 +647,41 @@ def transfers_scan(*, batch: int = 50, time_budget: float = 8.0) -> int:
                 continue
             done += 1
     return done
+
+
+# --- The calendar ---------------------------------------------------------------
+
+
+@transaction.atomic
+def transfer_deadlines_recompute(*, year: int) -> int:
+    """The State Council's schedule for `year` has been entered: deadlines of
+    open transfers that were computed as estimates are computed again from the
+    same starting days (acceptance or application; receipt of the sheet), now
+    exactly where the calendar allows. Returns how many transfers changed."""
+    changed = 0
+    candidates = (
+        Transfer.objects.select_for_update()
+        .filter(status__in=OPEN_STATUSES)
+        .filter(Q(outgoing_deadline_estimated=True) | Q(incoming_deadline_estimated=True))
+    )
+    for transfer in candidates:
+        fields = []
+        if transfer.outgoing_deadline_estimated and transfer.outgoing_deadline and transfer.outgoing_deadline.year >= year:
+            start = transfer.accepted_at or transfer.submitted_at
+            deadline = working_deadline(timezone.localdate(start), OUTGOING_WORKING_DAYS)
+            transfer.outgoing_deadline, transfer.outgoing_deadline_estimated = deadline.date, deadline.estimated
+            step = EventStep.ACCEPTED if transfer.accepted_at else EventStep.SUBMITTED
+            transfer.events.filter(step=step).update(deadline=deadline.date, estimated=deadline.estimated)
+            fields += ["outgoing_deadline", "outgoing_deadline_estimated"]
+        if transfer.incoming_deadline_estimated and transfer.received_at and transfer.incoming_deadline.year >= year:
+            deadline = working_deadline(timezone.localdate(transfer.received_at), INCOMING_WORKING_DAYS)
+            transfer.incoming_deadline, transfer.incoming_deadline_estimated = deadline.date, deadline.estimated
+            transfer.events.filter(step=EventStep.RECEIVED).update(deadline=deadline.date, estimated=deadline.estimated)
+            fields += ["incoming_deadline", "incoming_deadline_estimated"]
+        if fields:
+            transfer.save(update_fields=fields)
+            changed += 1
+    return changed
 
 
 # --- Figures for the conservation checks -------------------------------------------

@@ -91,3 +91,26 @@ def test_each_step_records_its_time_and_deadline():
     steps = dict(TransferEvent.objects.filter(transfer=transfer).values_list("step", "deadline"))
     assert steps["accepted"] == steps["sheet_issued"] == transfer.outgoing_deadline
     assert steps["received"] == steps["completed"] == transfer.incoming_deadline
+
+
+def test_publishing_2027_makes_stored_estimated_deadlines_exact():
+    from portal.models import CalendarDay, CalendarYear
+
+    person, _out, _in = ready_person()
+    set_processing(OUT, "manual")
+    with at(2026, 12, 24, 10, 0):
+        transfer = services.transfer_apply(**apply_args(person))
+        services.transfer_accept(transfer_id=transfer.pk)
+    transfer.refresh_from_db()
+    assert transfer.outgoing_deadline_estimated
+    estimated = transfer.outgoing_deadline
+    # Staff enter New Year's Day 2027 as a holiday and publish the year.
+    CalendarDay.objects.create(date=dt.date(2027, 1, 1), is_working_day=False, note="元旦")
+    CalendarYear.objects.create(year=2027, published=True)
+    assert services.transfer_deadlines_recompute(year=2027) == 1
+    transfer.refresh_from_db()
+    assert not transfer.outgoing_deadline_estimated
+    assert transfer.outgoing_deadline == estimated + dt.timedelta(days=1)  # one working day fewer in the span
+    event = TransferEvent.objects.get(transfer=transfer, step="accepted")
+    assert event.deadline == transfer.outgoing_deadline and not event.estimated
+    assert services.transfer_deadlines_recompute(year=2027) == 0  # nothing left to change
