@@ -225,6 +225,8 @@ class Payment(models.Model):
             models.Index(fields=["due_at"], condition=Q(status__in=["created", "started", "submitted"]),
                          name="payment_due_unsettled"),
             models.Index(fields=["insured", "-created_at"], name="payment_insured_recent"),
+            # The staff dashboard's premiums by day and channel.
+            models.Index(fields=["settled_at"], condition=Q(status="success"), name="payment_success_settled"),
         ]
 
     def __str__(self):
