@@ -13,6 +13,8 @@ ROOT = Path(__file__).resolve().parents[2]
 
 def production_env(**extra):
     env = dict(os.environ)
+    # The browser tests allow the ORM under Playwright's event loop; a deployment never does.
+    env.pop("DJANGO_ALLOW_ASYNC_UNSAFE", None)
     env.update(
         DJANGO_SETTINGS_MODULE="portal.settings.production",
         DJANGO_SECRET_KEY="x" * 20 + "-production-secret-from-the-environment-0123456789",
