@@ -67,6 +67,14 @@ faults: setup var
 	DATABASE_URL=$(SERVICES_DATABASE_URL) CELERY_BROKER_URL=$(SERVICES_BROKER_URL) CELERY_TASK_ALWAYS_EAGER=false \
 	  $(PY) -m pytest tests/faults -q
 
+# Load run (issue 6): Locust (headless) of mixed citizen traffic against gunicorn
+# + PostgreSQL (database portal_load) + Redis + a Celery worker and beat, then the
+# invariant check; writes tests/load/results/latest.json.
+LOAD_USERS ?= 50
+LOAD_SECONDS ?= 60
+loadtest: $(STAMP) var
+	LOAD_USERS=$(LOAD_USERS) LOAD_SECONDS=$(LOAD_SECONDS) $(PY) tests/load/run.py
+
 # Benchmarks (issue 7): one run measures every case against its baseline and
 # writes bench/results/latest.json and docs/PERFORMANCE.md. BENCH_PERSONS=1000000
 # for a city's scale. Needs PostgreSQL and Redis; installs wrk if missing.
