@@ -154,6 +154,10 @@ class WebCase:
         if spec.rows is not None:
             self._spec = None  # the preflight used one row; build fresh rows for the run
         result.update(self.run(ctx, duration))
+        if not result.get("requests"):
+            result["errors"] = max(1, result.get("errors") or 0)
+            result["note"] = (f"no request completed within the {duration:g} s run: each took longer "
+                              "(see the profile and bench/NOTES.md)")
         if spec.method == "GET":
             result["queries"] = count_queries(ctx, spec)
         return result
