@@ -139,6 +139,9 @@ class WebCase:
         result = run_wrk(ctx.base_url + spec.path, duration=duration, headers=spec.headers, method=spec.method,
                          body=spec.body, requests_file=requests_file, expect=spec.expect)
         result["settle_seconds"] = ctx.services.wait_idle()
+        if result["settle_seconds"] >= 30:
+            ctx.services.restart_web()
+            result["web_restarted"] = True
         return result
 
     def measure(self, ctx, duration) -> dict:

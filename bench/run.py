@@ -143,6 +143,14 @@ class Services:
             last = now
         return round(time.monotonic() - started, 1)
 
+    def restart_web(self):
+        """A fresh gunicorn (new socket): the only way to drop a backlog of slow
+        requests that would otherwise run for minutes into the next case."""
+        if self.web and self.web.poll() is None:
+            os.killpg(self.web.pid, signal.SIGKILL)
+            self.web.wait(timeout=10)
+        self.start_web()
+
     def web_workers(self) -> list[int]:
         return children(self.web.pid) if self.web else []
 
