@@ -174,6 +174,22 @@ def _refuse_if_paid_or_in_flight(*, insured_id: int, scheme: str, periods: list[
         )
 
 
+def _quote_unpaid(*, enrollment: Enrollment, months_ahead: int, repair_years: int = 0) -> Quote:
+    """The server's price for the next unpaid period(s), refused when a period
+    is already paid or has an attempt in flight. Call with the insured person locked."""
+    quote = quote_for(
+        enrollment=enrollment,
+        paid_periods=paid_periods_for(insured_id=enrollment.person_id, scheme=enrollment.scheme),
+        months_ahead=months_ahead,
+        today=timezone.localdate(),
+        repair_years=repair_years,
+    )
+    _refuse_if_paid_or_in_flight(
+        insured_id=enrollment.person_id, scheme=quote.scheme, periods=quote.periods, period=quote.period
+    )
+    return quote
+
+
 def _attempt_create(*, order: Order, channel: str, idempotency_key: str, actor=None, account=None, source="citizen"):
     payment = Payment.objects.create(
         order=order,
@@ -261,16 +277,7 @@ def payment_checkout(
     existing = Payment.objects.filter(idempotency_key=idempotency_key).first()
     if existing is not None:
         return existing
-    quote = quote_for(
-        enrollment=enrollment,
-        paid_periods=paid_periods_for(insured_id=enrollment.person_id, scheme=enrollment.scheme),
-        months_ahead=months_ahead,
-        today=timezone.localdate(),
-        repair_years=repair_years,
-    )
-    _refuse_if_paid_or_in_flight(
-        insured_id=enrollment.person_id, scheme=quote.scheme, periods=quote.periods, period=quote.period
-    )
+    quote = _quote_unpaid(enrollment=enrollment, months_ahead=months_ahead, repair_years=repair_years)
     payer = getattr(user, "person", None)
     account = None
     if channel == Channel.ACCOUNT:
@@ -351,15 +358,7 @@ def payment_counter(*, staff, enrollment_id: int, idempotency_key: str, months_a
     existing = Payment.objects.filter(idempotency_key=idempotency_key).first()
     if existing is not None:
         return existing
-    quote = quote_for(
-        enrollment=enrollment,
-        paid_periods=paid_periods_for(insured_id=enrollment.person_id, scheme=enrollment.scheme),
-        months_ahead=months_ahead,
-        today=timezone.localdate(),
-    )
-    _refuse_if_paid_or_in_flight(
-        insured_id=enrollment.person_id, scheme=quote.scheme, periods=quote.periods, period=quote.period
-    )
+    quote = _quote_unpaid(enrollment=enrollment, months_ahead=months_ahead)
     order = _order_create(enrollment=enrollment, quote=quote, payer=enrollment.person, key=idempotency_key,
                           actor=staff)
     payment = _attempt_create(order=order, channel=Channel.COUNTER, idempotency_key=idempotency_key, actor=staff,
