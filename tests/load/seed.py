@@ -1,8 +1,8 @@
 """Citizens for the load run, written in bulk into the load database: each with
-a login (one Argon2 hash shared by all: hashing is not what is measured), a
-registered 2027 residents' enrollment to pay, and every fifth one ready to
-transfer (suspended employee insurance in 合肥 with a balance and months,
-enrolled in 北京). Returns what the Locust users need, one row per citizen."""
+a login (one Argon2 hash shared by all: hashing is not what is measured);
+four in five have a registered 2027 residents' enrollment to pay, the fifth is
+ready to transfer (suspended employee insurance in 合肥 with a balance and
+months, enrolled in 北京). Returns what the Locust users need, one row per citizen."""
 
 import datetime as dt
 from decimal import Decimal
@@ -45,12 +45,16 @@ def seed(count: int) -> list[dict]:
                  password=encoded)
             for i, p in enumerate(persons)
         )
+        # Every fifth citizen is moving (employee insurance, suspended here, active in
+        # 北京) and has no residents' enrollment to pay; the others have one.
+        movers = [p for i, p in enumerate(persons) if i % 5 == 0]
+        payers = [p for i, p in enumerate(persons) if i % 5]
         enrollments = Enrollment.objects.bulk_create(
             Enrollment(person=p, region_id=OUT, scheme=Scheme.RESIDENT, year=2027, category="ordinary",
                        status=EnrollmentStatus.REGISTERED)
-            for p in persons
+            for p in payers
         )
-        movers = [p for i, p in enumerate(persons) if i % 5 == 0]
+        enrollment_of = {e.person_id: e.pk for e in enrollments}
         Enrollment.objects.bulk_create(
             [Enrollment(person=p, region_id=OUT, scheme=Scheme.EMPLOYEE, year=2026,
                         status=EnrollmentStatus.SUSPENDED) for p in movers]
@@ -69,8 +73,28 @@ def seed(count: int) -> list[dict]:
                                reference=f"seed:{p.pk}:actual") for p in movers
         )
     mover_ids = {p.pk for p in movers}
+    sessions = signed_in_sessions(list(User.objects.filter(person__in=persons)))
     return [
         {"username": str(13000000000 + i), "password": PASSWORD, "person_id": p.pk, "name": p.name,
-         "id_number": p.id_number, "enrollment_id": e.pk, "mover": p.pk in mover_ids}
-        for i, (p, e) in enumerate(zip(persons, enrollments, strict=True))
+         "id_number": p.id_number, "enrollment_id": enrollment_of.get(p.pk), "mover": p.pk in mover_ids,
+         "session": sessions.get(p.pk)}
+        for i, p in enumerate(persons)
     ]
+
+
+def signed_in_sessions(users) -> dict[int, str]:
+    """A signed-in session per citizen (person id -> session key), as a login would
+    leave: most load users start signed in, so the run measures the citizen pages
+    rather than a burst of Argon2 password checks (a share still logs in)."""
+    from django.contrib.auth import BACKEND_SESSION_KEY, HASH_SESSION_KEY, SESSION_KEY
+    from django.contrib.sessions.backends.db import SessionStore
+
+    keys = {}
+    for user in users:
+        session = SessionStore()
+        session[SESSION_KEY] = str(user.pk)
+        session[BACKEND_SESSION_KEY] = "django.contrib.auth.backends.ModelBackend"
+        session[HASH_SESSION_KEY] = user.get_session_auth_hash()
+        session.create()
+        keys[user.person_id] = session.session_key
+    return keys
