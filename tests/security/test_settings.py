@@ -46,10 +46,19 @@ def test_production_refuses_to_start_without_a_secret_key():
     assert "DJANGO_SECRET_KEY" in result.stderr
 
 
-def test_passwords_are_hashed_with_argon2_in_production():
+def test_passwords_are_hashed_with_argon2id_at_owasp_strength_in_production():
+    from django.contrib.auth.hashers import Argon2PasswordHasher
+    from django.utils.module_loading import import_string
+
     from portal.settings import base
 
-    assert base.PASSWORD_HASHERS[0] == "django.contrib.auth.hashers.Argon2PasswordHasher"
+    hasher = import_string(base.PASSWORD_HASHERS[0])()
+    assert isinstance(hasher, Argon2PasswordHasher)
+    encoded = hasher.encode("a-Password-2026", hasher.salt())
+    assert encoded.startswith("argon2$argon2id$")
+    # OWASP's minimum for Argon2id: 19 MiB of memory and 2 passes.
+    assert hasher.memory_cost >= 19 * 1024 and hasher.time_cost >= 2
+    assert hasher.verify("a-Password-2026", encoded)
 
 
 def test_sessions_expire():
