@@ -39,7 +39,7 @@ COVERED_STATUSES = (EnrollmentStatus.ACTIVE, EnrollmentStatus.SUSPENDED, Enrollm
 
 
 def _lock(enrollment_id: int) -> Enrollment:
-    return Enrollment.objects.select_for_update().select_related("person", "region").get(pk=enrollment_id)
+    return Enrollment.objects.select_for_update(of=("self",)).select_related("person", "region").get(pk=enrollment_id)
 
 
 def _transition(enrollment: Enrollment, target: str, *, actor=None, reason: str = "") -> Enrollment:
