@@ -64,7 +64,7 @@ screenshots: setup var
 	SCREENSHOTS=1 $(PY) -m pytest tests/e2e -q
 
 faults: setup var
-	DATABASE_URL=$(SERVICES_DATABASE_URL) CELERY_BROKER_URL=$(SERVICES_BROKER_URL) CELERY_TASK_ALWAYS_EAGER=false \
+	RECORD_RESULTS=1 DATABASE_URL=$(SERVICES_DATABASE_URL) CELERY_BROKER_URL=$(SERVICES_BROKER_URL) CELERY_TASK_ALWAYS_EAGER=false \
 	  $(PY) -m pytest tests/faults -q
 
 # Load run (issue 6): Locust (headless) of mixed citizen traffic against gunicorn
