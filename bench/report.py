@@ -192,7 +192,7 @@ def markdown(results: list[dict]) -> str:
         "make bench                        # BENCH_PERSONS=20000, about 5 s of wrk per case",
         "make bench BENCH_PERSONS=1000000  # a city's scale: the seed alone took 18.6 min here (loaded machine)",
         "# or seed a separate database once and measure it as often as needed:",
-        "BENCH_DB=portal_bench_1m .venv/bin/python manage.py seed_bench --persons 1000000 --settings=bench.settings",
+        "BENCH_DB=portal_bench_1m .venv/bin/python bench/run.py --persons 1000000 --seed-only",
         "BENCH_DB=portal_bench_1m .venv/bin/python bench/run.py --skip-seed --out at-1m",
         ".venv/bin/python bench/run.py --only baseline_read,coverage_page --duration 3 --skip-seed",
         ".venv/bin/python bench/report.py  # rewrite this page from bench/results/latest.json",

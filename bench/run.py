@@ -405,6 +405,7 @@ def main(argv=None) -> int:
     parser.add_argument("--duration", type=float, default=float(os.environ.get("BENCH_DURATION", "5")))
     parser.add_argument("--only", default="", help="comma-separated case names")
     parser.add_argument("--skip-seed", action="store_true")
+    parser.add_argument("--seed-only", action="store_true", help="create, migrate and seed the database, then stop")
     parser.add_argument("--no-profile", action="store_true")
     parser.add_argument("--no-report", action="store_true")
     parser.add_argument("--out", default="latest", help="results file name under bench/results/ (without .json)")
@@ -416,6 +417,9 @@ def main(argv=None) -> int:
     started = time.monotonic()
     RESULTS.mkdir(parents=True, exist_ok=True)
     seed = prepare_database(args.persons, args.skip_seed)
+    if args.seed_only:
+        log(f"seeded {DB_NAME}: {seed}")
+        return 0
     from bench import cases as case_module
 
     port = free_port()
