@@ -6,7 +6,7 @@ from django.http import Http404
 from enrollment.models import Enrollment
 from portal.access import person_ids_for_user
 
-from .models import BindingStatus, FamilyBinding, Payment, PersonalAccount, Receipt
+from .models import BindingStatus, FamilyBinding, Order, Payment, PersonalAccount, Receipt
 
 
 def _visible(user) -> Q | None:
@@ -14,7 +14,10 @@ def _visible(user) -> Q | None:
     ids = person_ids_for_user(user)
     if not ids:
         return None
-    return Q(insured_id__in=ids) | Q(order__payer_id=user.person_id)
+    # The ids of the orders this person paid, fetched first: an OR across the
+    # join to orders would make PostgreSQL scan every payment (bench/NOTES.md §1).
+    paid_orders = list(Order.objects.filter(payer_id=user.person_id).values_list("pk", flat=True))
+    return Q(insured_id__in=ids) | Q(order_id__in=paid_orders)
 
 
 def payment_get_for_user(*, user, pk) -> Payment:

@@ -63,3 +63,21 @@ class DatabaseUnavailableMiddleware:
             response["Retry-After"] = "30"
             return response
         return None
+
+
+class SessionRefreshMiddleware:
+    """Sliding 30-minute sessions without a write on every page: a signed-in
+    session's expiry is pushed forward at most once per SESSION_REFRESH_SECONDS."""
+
+    def __init__(self, get_response):
+        self.get_response = get_response
+
+    def __call__(self, request):
+        import time
+
+        user = getattr(request, "user", None)
+        if user is not None and user.is_authenticated:
+            now = int(time.time())
+            if now - request.session.get("_refreshed", 0) >= getattr(settings, "SESSION_REFRESH_SECONDS", 60):
+                request.session["_refreshed"] = now  # marks the session modified: saved with a new expiry
+        return self.get_response(request)

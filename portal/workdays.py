@@ -23,20 +23,37 @@ class Deadline:
     estimated: bool
 
 
+_cache: dict = {"loaded": 0.0, "exceptions": {}, "published": frozenset()}
+
+
+def _table() -> tuple[dict, frozenset]:
+    """The whole exceptions table (a few hundred rows) and the published years,
+    kept per process for WORKDAYS_CACHE_SECONDS so a deadline costs no query."""
+    import time
+
+    from django.conf import settings
+
+    from .models import CalendarDay, CalendarYear
+
+    ttl = getattr(settings, "WORKDAYS_CACHE_SECONDS", 0)
+    now = time.monotonic()
+    if ttl <= 0 or now - _cache["loaded"] > ttl:
+        _cache["exceptions"] = dict(CalendarDay.objects.values_list("date", "is_working_day"))
+        _cache["published"] = frozenset(CalendarYear.objects.filter(published=True).values_list("year", flat=True))
+        _cache["loaded"] = now
+    return _cache["exceptions"], _cache["published"]
+
+
+def calendar_changed(**kwargs) -> None:
+    """Staff changed the calendar: this process reads it again at the next deadline."""
+    _cache["loaded"] = 0.0
+
+
 class _Calendar:
-    """One read of the table for a span of days; answers without further queries."""
+    """The calendar for a span of days; answers without further queries."""
 
     def __init__(self, start: dt.date, end: dt.date):
-        from .models import CalendarDay, CalendarYear
-
-        self.exceptions = dict(
-            CalendarDay.objects.filter(date__gte=start, date__lte=end).values_list("date", "is_working_day")
-        )
-        self.published = set(
-            CalendarYear.objects.filter(year__gte=start.year, year__lte=end.year, published=True).values_list(
-                "year", flat=True
-            )
-        )
+        self.exceptions, self.published = _table()
         self.start, self.end = start, end
 
     def day(self, day: dt.date) -> tuple[bool, bool]:

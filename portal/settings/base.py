@@ -50,6 +50,7 @@ MIDDLEWARE = [
     "django.middleware.common.CommonMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",
     "django.contrib.auth.middleware.AuthenticationMiddleware",
+    "portal.middleware.SessionRefreshMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
     "auditlog.middleware.AuditlogMiddleware",
@@ -125,7 +126,10 @@ AXES_SENSITIVE_PARAMETERS = ["password", "id_number", "mobile"]
 AXES_VERBOSE = False
 
 SESSION_COOKIE_AGE = 30 * 60
-SESSION_SAVE_EVERY_REQUEST = True
+# Idle timeout of 30 minutes, refreshed at most once a minute by
+# portal.middleware.SessionRefreshMiddleware, so a page view is not a write.
+SESSION_SAVE_EVERY_REQUEST = False
+SESSION_REFRESH_SECONDS = 60
 SESSION_COOKIE_HTTPONLY = True
 CSRF_COOKIE_HTTPONLY = True
 
@@ -177,6 +181,9 @@ CELERY_TASK_SERIALIZER = "json"
 CELERY_ACCEPT_CONTENT = ["json"]
 CELERY_TIMEZONE = TIME_ZONE
 CELERY_TASK_ALWAYS_EAGER = env.bool("CELERY_TASK_ALWAYS_EAGER", default=False)
+# Keep a worker's database connection across tasks (Celery's Django fixup closes
+# it around every task otherwise: ../shared/MEASURED.md).
+CELERY_DB_REUSE_MAX = env.int("CELERY_DB_REUSE_MAX", default=1000)
 CELERY_BEAT_SCHEDULE_FILENAME = str(VAR_DIR / "celerybeat-schedule")
 # Periodic scans: due work lives in the database; beat only wakes the scanners.
 CELERY_BEAT_SCHEDULE = {
@@ -187,6 +194,9 @@ CELERY_BEAT_SCHEDULE = {
 
 # --- The portal's own settings ----------------------------------------------------
 # Simulated time: one working day of the regional offices lasts this many seconds.
+# How long a process keeps the working-day calendar before reading it again
+# (staff edits apply within this time; 0 reads it every time).
+WORKDAYS_CACHE_SECONDS = env.float("WORKDAYS_CACHE_SECONDS", default=30.0)
 SIMULATED_SECONDS_PER_WORKING_DAY = env.float("SIMULATED_SECONDS_PER_WORKING_DAY", default=10.0)
 # How long the transfer engine's scan holds a claimed step before another scan may retry it.
 TRANSFER_CLAIM_LEASE_SECONDS = env.float("TRANSFER_CLAIM_LEASE_SECONDS", default=30.0)

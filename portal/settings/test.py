@@ -20,3 +20,5 @@ AXES_ENABLED = env.bool("AXES_ENABLED", default=True)
 STATIC_ROOT = VAR_DIR / "test-static"
 STATIC_ROOT.mkdir(parents=True, exist_ok=True)
 WHITENOISE_USE_FINDERS = True
+# Tests change the calendar inside transactions that roll back: read it every time.
+WORKDAYS_CACHE_SECONDS = 0

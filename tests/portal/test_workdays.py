@@ -62,3 +62,14 @@ def test_never_an_exception_for_a_valid_date(year):
         day = D(year, month, 15)
         result = workdays.add_working_days(day, 15)
         assert workdays.working_days_between(day, result) == 15
+
+
+def test_cached_calendar_sees_staff_edits_at_once(settings, django_assert_num_queries):
+    settings.WORKDAYS_CACHE_SECONDS = 30
+    workdays.calendar_changed()
+    assert workdays.add_working_days(D(2026, 12, 25), 10) == D(2027, 1, 8)
+    with django_assert_num_queries(0):  # served from the process's copy
+        workdays.add_working_days(D(2026, 12, 25), 10)
+    CalendarDay.objects.create(date=D(2027, 1, 1), is_working_day=False, note="元旦")
+    assert workdays.add_working_days(D(2026, 12, 25), 10) == D(2027, 1, 11)
+    workdays.calendar_changed()

@@ -91,3 +91,29 @@ def test_forms_are_protected_against_csrf():
     client = Client(enforce_csrf_checks=True)
     response = client.post("/signup/", {"name": "张三"})
     assert response.status_code == 403
+
+
+@pytest.mark.django_db
+def test_a_page_view_does_not_write_the_session_until_a_minute_has_passed(client):
+    import datetime as dt
+
+    import time_machine
+    from django.db import connection
+    from django.test.utils import CaptureQueriesContext
+
+    from tests.factories import UserFactory
+
+    user = UserFactory()
+    start = dt.datetime(2026, 11, 23, 10, 0, tzinfo=dt.timezone.utc)
+    with time_machine.travel(start, tick=False):
+        client.force_login(user)
+        with CaptureQueriesContext(connection) as quiet:
+            assert client.get("/").status_code == 200
+    assert not [q for q in quiet.captured_queries if "UPDATE" in q["sql"] and "django_session" in q["sql"]]
+    with time_machine.travel(start + dt.timedelta(seconds=61), tick=False):
+        with CaptureQueriesContext(connection) as refreshed:
+            client.get("/")
+    assert [q for q in refreshed.captured_queries if "UPDATE" in q["sql"] and "django_session" in q["sql"]]
+    with time_machine.travel(start + dt.timedelta(minutes=100), tick=False):
+        response = client.get("/enrollment/coverage/")
+    assert response.status_code == 302 and "/login/" in response["Location"]  # idle for over 30 minutes
