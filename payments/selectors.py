@@ -56,6 +56,20 @@ def history_for_user(*, user, person_id: int | None = None, year: int | None = N
     )
 
 
+def history_years_for_user(*, user, person_id: int | None = None) -> list[int]:
+    """The years with payments the user may see, newest first (one query)."""
+    from django.db.models.functions import Substr
+
+    condition = _visible(user)
+    if condition is None:
+        return []
+    qs = Payment.objects.filter(condition).exclude(status__in=["created"])
+    if person_id is not None:
+        qs = qs.filter(insured_id=person_id)
+    years = qs.annotate(y=Substr("period", 1, 4)).values_list("y", flat=True).distinct()
+    return sorted({int(y) for y in years if y and y.isdigit()}, reverse=True)
+
+
 def payable_enrollments_for_user(*, user):
     """Registered or active enrollments of the people the user acts for (one query)."""
     ids = person_ids_for_user(user)

@@ -51,9 +51,15 @@ def history(request):
     person_id = _int_or_none(request.GET.get("person"))
     if person_id is not None and person_id not in persons:
         person_id = None
-    year = _int_or_none(request.GET.get("year"))
+    years = selectors.history_years_for_user(user=request.user, person_id=person_id)
+    # One year at a time (the latest by default), so the page stays small
+    # however many years a family has paid; "all" lists every year.
+    requested = request.GET.get("year", "")
+    year = _int_or_none(requested)
     if year is not None and not 2000 <= year <= 2100:
         year = None
+    if year is None and requested != "all" and years:
+        year = years[0]
     payments = selectors.history_for_user(user=request.user, person_id=person_id, year=year)
     payable = selectors.payable_enrollments_for_user(user=request.user)
     context = {
@@ -61,7 +67,7 @@ def history(request):
         "persons": [persons[i] for i in ids if i in persons],
         "person_id": person_id,
         "year": year,
-        "years": sorted({int(p.period[:4]) for p in payments}, reverse=True),
+        "years": years,
         "payments": payments,
         "payable": payable,
     }

@@ -241,3 +241,16 @@ def test_pay_page_keeps_a_fixed_query_count(client):
         unpaid = EnrollmentFactory(person=user.person, year=2027)
         counts.append(_count_queries(client, user, reverse("payments:pay", args=[unpaid.pk])))
     assert len(counts[0]) == len(counts[1]), counts
+
+
+def test_history_shows_the_latest_year_by_default_and_any_year_or_all_on_request(client):
+    user = _history_with(years=3, family=0)  # 2024, 2025, 2026
+    client.force_login(user)
+    default = client.get(reverse("payments:history"))
+    assert [p.period for p in default.context["payments"]] == ["2026"]
+    assert default.context["years"] == [2026, 2025, 2024]
+    older = client.get(reverse("payments:history"), {"year": "2024"})
+    assert [p.period for p in older.context["payments"]] == ["2024"]
+    every = client.get(reverse("payments:history"), {"year": "all"})
+    assert sorted(p.period for p in every.context["payments"]) == ["2024", "2025", "2026"]
+    assert client.get(reverse("payments:history"), {"year": "abc"}).status_code == 200
