@@ -71,10 +71,15 @@ def history_years_for_user(*, user, person_id: int | None = None) -> list[int]:
 
 
 def payable_enrollments_for_user(*, user):
-    """Registered or active enrollments of the people the user acts for (one query)."""
+    """Enrollments of the people the user acts for that can be paid now (one
+    query): a registered (unpaid) one, or a flexible worker's active one (months
+    ahead). A residents' year already paid is not offered again."""
+    from django.db.models import Q
+
     ids = person_ids_for_user(user)
     return list(
-        Enrollment.objects.filter(person_id__in=ids, status__in=["registered", "active"], scheme__in=["resident", "flexible"])
+        Enrollment.objects.filter(person_id__in=ids)
+        .filter(Q(status="registered", scheme__in=["resident", "flexible"]) | Q(status="active", scheme="flexible"))
         .select_related("person", "region")
         .order_by("-year", "person_id")
     )

@@ -254,3 +254,11 @@ def test_history_shows_the_latest_year_by_default_and_any_year_or_all_on_request
     every = client.get(reverse("payments:history"), {"year": "all"})
     assert sorted(p.period for p in every.context["payments"]) == ["2024", "2025", "2026"]
     assert client.get(reverse("payments:history"), {"year": "abc"}).status_code == 200
+
+
+def test_a_paid_residents_year_is_not_offered_for_payment_again(client):
+    user = _history_with(years=1, family=0)  # 2026 paid
+    unpaid = EnrollmentFactory(person=user.person, year=2027)
+    client.force_login(user)
+    payable = client.get(reverse("payments:history")).context["payable"]
+    assert [e.pk for e in payable] == [unpaid.pk]
