@@ -108,10 +108,6 @@ def late_fee(*, arrears: Decimal, overdue_days: int, daily_rate: Decimal = Decim
     return to_money(Decimal(arrears) * Decimal(daily_rate) * overdue_days)
 
 
-def month_start(year: int, month: int) -> dt.date:
-    return dt.date(year, month, 1)
-
-
 def flexible_month_covers(period: str) -> tuple[dt.date, dt.date]:
     """月缴月享: contributions for month M (`"2026-03"`) cover month M+1."""
     year, month = (int(part) for part in period.split("-"))

@@ -17,7 +17,6 @@ from .models import (
     Category,
     ContributionMonths,
     Enrollment,
-    EnrollmentStatus,
     MonthsKind,
     Policy,
     PolicyCategory,
@@ -141,11 +140,6 @@ def regions_with_policy(year: int | None = None):
     return qs.distinct().order_by("code")
 
 
-def policies_for_year(year: int):
-    """The policies of one year with their categories (2 queries)."""
-    return list(Policy.objects.filter(year=year).select_related("region").prefetch_related("categories"))
-
-
 @dataclass(frozen=True)
 class Premium:
     """What a residents' enrollment costs the citizen now, and why."""
@@ -174,10 +168,3 @@ def resident_premium(enrollment: Enrollment) -> Premium:
         ordinary.subsidy,
         enrollment.verification == Verification.PENDING,
     )
-
-
-def pending_verifications(*, region_code: str | None = None):
-    qs = Enrollment.objects.filter(verification=Verification.PENDING, status=EnrollmentStatus.REGISTERED)
-    if region_code:
-        qs = qs.filter(region_id=region_code)
-    return qs.select_related("person", "region")

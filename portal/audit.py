@@ -58,11 +58,6 @@ def _model(label: str):
         return None
 
 
-def audited_models() -> list:
-    """The models registered with auditlog by this module (those that exist)."""
-    return [model for label in AUDITED if (model := _model(label)) is not None]
-
-
 def only_staff_changes(sender, instance, action, **kwargs):
     """auditlog pre_log receiver: False (skip) unless a staff member is acting."""
     from auditlog.context import auditlog_value

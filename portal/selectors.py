@@ -11,9 +11,5 @@ def notifications_for_person(*, person_id: int, limit: int = 50):
     return Notification.objects.filter(person_id=person_id)[:limit]
 
 
-def unread_count(*, person_id: int) -> int:
-    return Notification.objects.filter(person_id=person_id, read_at__isnull=True).count()
-
-
 def staff_accesses_for_person(*, person_id: int, limit: int = 100):
     return StaffAccess.objects.filter(person_id=person_id).select_related("staff", "staff__region")[:limit]

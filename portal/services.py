@@ -73,12 +73,3 @@ def notify(*, person: Person, subject: str, body: str = "", url: str = "") -> No
     if email:
         transaction.on_commit(lambda: send_mail(subject, body or subject, None, [email], fail_silently=True))
     return note
-
-
-@transaction.atomic
-def notification_mark_read(*, person_id: int, notification_id: int) -> None:
-    from django.utils import timezone
-
-    Notification.objects.filter(pk=notification_id, person_id=person_id, read_at__isnull=True).update(
-        read_at=timezone.now()
-    )

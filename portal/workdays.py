@@ -78,10 +78,6 @@ def is_working_day(day: dt.date) -> bool:
     return _Calendar(day, day).day(day)[0]
 
 
-def is_estimated(day: dt.date) -> bool:
-    return _Calendar(day, day).day(day)[1]
-
-
 def working_deadline(day: dt.date, n: int) -> Deadline:
     """The Nth working day strictly after `day`, and whether any day counted was estimated."""
     if n < 1:
