@@ -5,11 +5,11 @@ PY := $(VENV)/bin/python
 PIP := $(VENV)/bin/pip
 STAMP := $(VENV)/.installed
 PORT ?= 8000
-# Real services for tests/services (CI sets CI=true and they must be there).
+# Real services for tests/integration (CI sets CI=true and they must be there).
 SERVICES_DATABASE_URL ?= postgres://postgres@127.0.0.1:5432/portal
 SERVICES_BROKER_URL ?= redis://127.0.0.1:6379/14
 
-.PHONY: screenshots run test test-unit test-services test-e2e faults loadtest bench setup system-deps messages clean seed
+.PHONY: lint screenshots run test test-unit test-services test-e2e faults loadtest bench setup system-deps messages clean seed
 
 $(STAMP): requirements.txt
 	test -x $(PY) || python3 -m venv $(VENV)
@@ -50,14 +50,21 @@ seed: $(STAMP) var
 	$(PY) manage.py migrate --noinput
 	$(PY) manage.py seed_demo
 
+# The build's own checks, before any test: lint (with Django's rules), format,
+# and the layer contract (core <- people <- enrollment <- payments <- transfers <- portal).
+lint: $(STAMP)
+	$(VENV)/bin/ruff check .
+	$(VENV)/bin/ruff format --check .
+	$(VENV)/bin/lint-imports
+
 # The whole suite: unit tests on SQLite, then the real-services tests on
 # PostgreSQL + Redis + real Celery workers (skipped with a reason when those
 # are absent, failing instead when CI=true).
-test: setup var
+test: setup var lint
 	$(PY) manage.py makemigrations --check --dry-run -v 0 --settings=portal.settings.test
-	$(PY) -m pytest tests --ignore=tests/services --ignore=tests/faults -q
+	$(PY) -m pytest tests --ignore=tests/integration --ignore=tests/faults -q
 	DATABASE_URL=$(SERVICES_DATABASE_URL) CELERY_BROKER_URL=$(SERVICES_BROKER_URL) CELERY_TASK_ALWAYS_EAGER=false \
-	  $(PY) -m pytest tests/services tests/faults -q
+	  $(PY) -m pytest tests/integration tests/faults -q
 
 # Regenerate the screenshots in docs/screenshots/ (both languages, 1280 and 390 px).
 screenshots: setup var

@@ -16,7 +16,9 @@ from pathlib import Path
 
 from django.urls import NoReverseMatch, reverse
 
-SESSIONS_PER_CASE = 64  # distinct logged-in sessions, so 32 connections do not queue on one session row
+SESSIONS_PER_CASE = (
+    64  # distinct logged-in sessions, so 32 connections do not queue on one session row
+)
 
 
 class NotReady(Exception):
@@ -40,7 +42,10 @@ class Context:
     def prepare(self):
         from django.contrib.auth import get_user_model
 
-        from portal.management.commands.seed_bench import BENCH_OWNER_USERNAME, BENCH_STAFF_USERNAME
+        from bench.management.commands.seed_bench import (
+            BENCH_OWNER_USERNAME,
+            BENCH_STAFF_USERNAME,
+        )
 
         User = get_user_model()
         owner = User.objects.get(username=BENCH_OWNER_USERNAME)
@@ -50,7 +55,7 @@ class Context:
         self.csrf = secrets.token_hex(16)  # 32 characters: a valid unmasked CSRF secret
         self.family_sessions = [session_for(owner) for _ in range(SESSIONS_PER_CASE)]
         self.clerk_sessions = [session_for(clerk) for _ in range(SESSIONS_PER_CASE)]
-        from portal.models import Person
+        from people.models import Person
 
         self.persons = Person.objects.count()
         from django.db import connection
@@ -114,7 +119,16 @@ class WebCase:
     profilable = True
     method_post = False
 
-    def __init__(self, name, *, baseline=None, rps_target=None, p99_target=None, build=None, describe=""):
+    def __init__(
+        self,
+        name,
+        *,
+        baseline=None,
+        rps_target=None,
+        p99_target=None,
+        build=None,
+        describe="",
+    ):
         self.name = name
         self.baseline = baseline
         self.rps_target = rps_target
@@ -122,7 +136,11 @@ class WebCase:
         self.build = build
         self.describe = describe
         self._spec = None
-        self.method_post = build in (build_payment_submit, build_callback, build_baseline_insert)
+        self.method_post = build in (
+            build_payment_submit,
+            build_callback,
+            build_baseline_insert,
+        )
 
     def spec(self, ctx) -> Spec:
         if self._spec is None or self._spec.rows is not None:
@@ -136,8 +154,15 @@ class WebCase:
         spec = self.spec(ctx)
         requests_file = ctx.requests_file(self.name, spec.rows) if spec.rows else None
         ctx.services.wait_idle()
-        result = run_wrk(ctx.base_url + spec.path, duration=duration, headers=spec.headers, method=spec.method,
-                         body=spec.body, requests_file=requests_file, expect=spec.expect)
+        result = run_wrk(
+            ctx.base_url + spec.path,
+            duration=duration,
+            headers=spec.headers,
+            method=spec.method,
+            body=spec.body,
+            requests_file=requests_file,
+            expect=spec.expect,
+        )
         result["settle_seconds"] = ctx.services.wait_idle()
         if result["settle_seconds"] >= 30:
             ctx.services.restart_web()
@@ -145,22 +170,33 @@ class WebCase:
         return result
 
     def measure(self, ctx, duration) -> dict:
-        result = {"name": self.name, "kind": "baseline" if self.baseline is None else "page",
-                  "describe": self.describe, "baseline": self.baseline,
-                  "rps_target": self.rps_target, "p99_target": self.p99_target}
+        result = {
+            "name": self.name,
+            "kind": "baseline" if self.baseline is None else "page",
+            "describe": self.describe,
+            "baseline": self.baseline,
+            "rps_target": self.rps_target,
+            "p99_target": self.p99_target,
+        }
         try:
             spec = self.spec(ctx)
             preflight(ctx, spec)
         except NotReady as missing:
-            result.update(rps=None, p50_ms=None, p99_ms=None, errors=None, note=str(missing))
+            result.update(
+                rps=None, p50_ms=None, p99_ms=None, errors=None, note=str(missing)
+            )
             return result
         if spec.rows is not None:
-            self._spec = None  # the preflight used one row; build fresh rows for the run
+            self._spec = (
+                None  # the preflight used one row; build fresh rows for the run
+            )
         result.update(self.run(ctx, duration))
         if not result.get("requests"):
             result["errors"] = max(1, result.get("errors") or 0)
-            result["note"] = (f"no request completed within the {duration:g} s run: each took longer "
-                              "(see the profile and bench/NOTES.md)")
+            result["note"] = (
+                f"no request completed within the {duration:g} s run: each took longer "
+                "(see the profile and bench/NOTES.md)"
+            )
         if spec.method == "GET":
             result["queries"] = count_queries(ctx, spec)
         return result
@@ -172,9 +208,17 @@ def preflight(ctx, spec: Spec):
         method, path, headers, body = spec.rows[0]
     else:
         method, path, headers, body = spec.method, spec.path, spec.headers, spec.body
-    request = urllib.request.Request(ctx.base_url + path, data=body.encode() if body else None, method=method,
-                                     headers={**headers, "Content-Type": headers.get("Content-Type",
-                                              "application/x-www-form-urlencoded")})
+    request = urllib.request.Request(
+        ctx.base_url + path,
+        data=body.encode() if body else None,
+        method=method,
+        headers={
+            **headers,
+            "Content-Type": headers.get(
+                "Content-Type", "application/x-www-form-urlencoded"
+            ),
+        },
+    )
 
     class NoRedirect(urllib.request.HTTPRedirectHandler):
         def redirect_request(self, *args, **kwargs):
@@ -188,7 +232,9 @@ def preflight(ctx, spec: Spec):
         status = error.code
     wanted = spec.expect
     if (wanted and status != wanted) or (not wanted and not 200 <= status < 300):
-        raise NotReady(f"{method} {path} answered {status} before the run (expected {wanted or '2xx'})")
+        raise NotReady(
+            f"{method} {path} answered {status} before the run (expected {wanted or '2xx'})"
+        )
 
 
 def count_queries(ctx, spec: Spec) -> int | None:
@@ -197,7 +243,9 @@ def count_queries(ctx, spec: Spec) -> int | None:
     from django.test import Client
     from django.test.utils import CaptureQueriesContext
 
-    method, path, headers, body = spec.rows[0] if spec.rows else (spec.method, spec.path, spec.headers, spec.body)
+    method, path, headers, body = (
+        spec.rows[0] if spec.rows else (spec.method, spec.path, spec.headers, spec.body)
+    )
     client = Client(HTTP_HOST="127.0.0.1")
     for part in headers.get("Cookie", "").split(";"):
         if "=" in part:
@@ -221,12 +269,20 @@ def build_baseline_read(ctx) -> Spec:
 
 
 def build_baseline_read_logged_in(ctx) -> Spec:
-    rows = [("GET", f"/bench/read/{ctx.read_pk}/", ctx.headers(s), "") for s in ctx.family_sessions]
+    rows = [
+        ("GET", f"/bench/read/{ctx.read_pk}/", ctx.headers(s), "")
+        for s in ctx.family_sessions
+    ]
     return Spec(path=rows[0][1], rows=rows)
 
 
 def build_baseline_insert(ctx) -> Spec:
-    return Spec(path="/bench/insert/", method="POST", body=f"person={ctx.read_pk}", headers={**ctx.headers(), **FORM})
+    return Spec(
+        path="/bench/insert/",
+        method="POST",
+        body=f"person={ctx.read_pk}",
+        headers={**ctx.headers(), **FORM},
+    )
 
 
 def build_coverage(ctx) -> Spec:
@@ -242,15 +298,26 @@ def build_history(ctx) -> Spec:
 
 
 def build_admin_search(ctx) -> Spec:
-    from portal.models import Person
+    from people.models import Person
 
-    path = first_url("admin:portal_person_changelist")
-    numbers = list(Person.objects.filter(region_id="340100").order_by("?").values_list("id_number", flat=True)[:500])
+    path = first_url("admin:people_person_changelist")
+    numbers = list(
+        Person.objects.filter(region_id="340100")
+        .order_by("?")
+        .values_list("id_number", flat=True)[:500]
+    )
     from django.db import connection
 
     connection.close()
-    rows = [("GET", f"{path}?q={number}", ctx.headers(ctx.clerk_sessions[i % len(ctx.clerk_sessions)]), "")
-            for i, number in enumerate(numbers)]
+    rows = [
+        (
+            "GET",
+            f"{path}?q={number}",
+            ctx.headers(ctx.clerk_sessions[i % len(ctx.clerk_sessions)]),
+            "",
+        )
+        for i, number in enumerate(numbers)
+    ]
     return Spec(path=path, rows=rows)
 
 
@@ -275,11 +342,19 @@ def build_payment_submit(ctx) -> Spec:
     path = first_url("payments:pay", kwargs={"enrollment_id": 1})
     first, last = family_range("submit", ctx.persons)
     pending = list(
-        Enrollment.objects.filter(year=YEAR_IN_FLIGHT, status="registered", person__id__range=(first, last),
-                                  orders__isnull=True).order_by("person_id").values_list("pk", "person_id")
+        Enrollment.objects.filter(
+            year=YEAR_IN_FLIGHT,
+            status="registered",
+            person__id__range=(first, last),
+            orders__isnull=True,
+        )
+        .order_by("person_id")
+        .values_list("pk", "person_id")
     )
     if not pending:
-        raise NotReady("no unpaid 2027 enrollments left in the submit group: reseed (seed_bench --reset)")
+        raise NotReady(
+            "no unpaid 2027 enrollments left in the submit group: reseed (seed_bench --reset)"
+        )
     owners = {(person_id - 1) // 3 * 3 + 1 for _pk, person_id in pending}
     sessions = _owner_sessions(ctx, owners)
     connection.close()
@@ -287,7 +362,14 @@ def build_payment_submit(ctx) -> Spec:
     for pk, person_id in pending:
         owner = (person_id - 1) // 3 * 3 + 1
         body = f"channel=wechat&months=1&idempotency_key={secrets.token_urlsafe(24)}"
-        rows.append(("POST", path.replace("/1/", f"/{pk}/"), {**ctx.headers(sessions[owner]), **FORM}, body))
+        rows.append(
+            (
+                "POST",
+                path.replace("/1/", f"/{pk}/"),
+                {**ctx.headers(sessions[owner]), **FORM},
+                body,
+            )
+        )
     return Spec(path=rows[0][1], method="POST", rows=rows, expect=302)
 
 
@@ -305,43 +387,101 @@ def build_callback(ctx) -> Spec:
     from payments.signing import sign
 
     path = first_url("payments:callback", kwargs={"channel": "wechat"})
-    pending = list(Payment.objects.filter(status="submitted", channel="wechat",
-                                          reference__startswith=SUBMIT_REFERENCE)
-                   .order_by("pk").values_list("pk", "reference", "amount"))
+    pending = list(
+        Payment.objects.filter(
+            status="submitted", channel="wechat", reference__startswith=SUBMIT_REFERENCE
+        )
+        .order_by("pk")
+        .values_list("pk", "reference", "amount")
+    )
     connection.close()
     if not pending:
-        raise NotReady("no submitted payments left for the callback case: reseed (seed_bench --reset)")
+        raise NotReady(
+            "no submitted payments left for the callback case: reseed (seed_bench --reset)"
+        )
     timestamp = str(int(time.time()))
     rows = []
     for pk, reference, amount in pending:
-        body = json.dumps({"amount": str(amount), "reference": reference, "seq": 2, "status": "success",
-                           "transaction_id": f"WXCB{pk:014d}", "reason": ""}, sort_keys=True)
+        body = json.dumps(
+            {
+                "amount": str(amount),
+                "reference": reference,
+                "seq": 2,
+                "status": "success",
+                "transaction_id": f"WXCB{pk:014d}",
+                "reason": "",
+            },
+            sort_keys=True,
+        )
         nonce = secrets.token_hex(16)
-        signature = sign(secret=settings.PAYMENT_CALLBACK_SECRET, timestamp=timestamp, nonce=nonce,
-                         body=body.encode())
-        headers = {"Content-Type": "application/json", "X-Timestamp": timestamp, "X-Nonce": nonce,
-                   "X-Signature": signature}
+        signature = sign(
+            secret=settings.PAYMENT_CALLBACK_SECRET,
+            timestamp=timestamp,
+            nonce=nonce,
+            body=body.encode(),
+        )
+        headers = {
+            "Content-Type": "application/json",
+            "X-Timestamp": timestamp,
+            "X-Nonce": nonce,
+            "X-Signature": signature,
+        }
         rows.append(("POST", path, headers, body))
     return Spec(path=path, method="POST", rows=rows, expect=200)
 
 
 CASES = [
-    WebCase("baseline_read", build=build_baseline_read,
-            describe="minimal view: one Person by primary key, small template, anonymous"),
-    WebCase("baseline_insert", build=build_baseline_insert,
-            describe="minimal POST: one row inserted in atomic(), CSRF-checked, anonymous"),
-    WebCase("baseline_read_logged_in", baseline="baseline_read", build=build_baseline_read_logged_in,
-            describe="the read baseline with a logged-in session (session load + user load + session save)"),
-    WebCase("history_page", baseline="baseline_read", rps_target=0.6, p99_target=2.5, build=build_history,
-            describe="缴费记录 of a family with 10 years of payments"),
-    WebCase("coverage_page", baseline="baseline_read", rps_target=0.6, p99_target=2.5, build=build_coverage,
-            describe="参保信息 of a family with 10 years of enrollments and payments"),
-    WebCase("admin_person_search", baseline="baseline_read", build=build_admin_search,
-            describe="staff changelist search by full identity number (a 合肥 clerk)"),
-    WebCase("payment_submit", baseline="baseline_insert", rps_target=0.5, build=build_payment_submit,
-            describe="order + payment creation by a logged-in citizen"),
-    WebCase("payment_callback", baseline="baseline_insert", build=build_callback,
-            describe="signed channel callback settling a submitted payment"),
+    WebCase(
+        "baseline_read",
+        build=build_baseline_read,
+        describe="minimal view: one Person by primary key, small template, anonymous",
+    ),
+    WebCase(
+        "baseline_insert",
+        build=build_baseline_insert,
+        describe="minimal POST: one row inserted in atomic(), CSRF-checked, anonymous",
+    ),
+    WebCase(
+        "baseline_read_logged_in",
+        baseline="baseline_read",
+        build=build_baseline_read_logged_in,
+        describe="the read baseline with a logged-in session (session load + user load + session save)",
+    ),
+    WebCase(
+        "history_page",
+        baseline="baseline_read",
+        rps_target=0.6,
+        p99_target=2.5,
+        build=build_history,
+        describe="缴费记录 of a family with 10 years of payments",
+    ),
+    WebCase(
+        "coverage_page",
+        baseline="baseline_read",
+        rps_target=0.6,
+        p99_target=2.5,
+        build=build_coverage,
+        describe="参保信息 of a family with 10 years of enrollments and payments",
+    ),
+    WebCase(
+        "admin_person_search",
+        baseline="baseline_read",
+        build=build_admin_search,
+        describe="staff changelist search by full identity number (a 合肥 clerk)",
+    ),
+    WebCase(
+        "payment_submit",
+        baseline="baseline_insert",
+        rps_target=0.5,
+        build=build_payment_submit,
+        describe="order + payment creation by a logged-in citizen",
+    ),
+    WebCase(
+        "payment_callback",
+        baseline="baseline_insert",
+        build=build_callback,
+        describe="signed channel callback settling a submitted payment",
+    ),
 ]
 BASELINES = ("baseline_read", "baseline_insert")
 
@@ -355,8 +495,10 @@ def second_baseline_pass(ctx, results: list[dict], duration: float):
         if first is None or first.get("rps") is None:
             continue
         second = case.run(ctx, duration)
-        first["passes"] = [{k: first[k] for k in ("rps", "p50_ms", "p99_ms", "errors")},
-                           {k: second[k] for k in ("rps", "p50_ms", "p99_ms", "errors")}]
+        first["passes"] = [
+            {k: first[k] for k in ("rps", "p50_ms", "p99_ms", "errors")},
+            {k: second[k] for k in ("rps", "p50_ms", "p99_ms", "errors")},
+        ]
         for key in ("rps", "p50_ms", "p99_ms"):
             first[key] = round(statistics.mean(p[key] for p in first["passes"]), 2)
         first["errors"] = sum(p["errors"] for p in first["passes"])
@@ -382,6 +524,7 @@ def compute_ratios(results: list[dict]):
 
 # --- the transfer engine ---------------------------------------------------------
 
+
 class TransferEngineCase:
     """Step transitions per second with one worker (concurrency 2), and the
     scan's time with 10× more not-yet-due transfers."""
@@ -394,13 +537,26 @@ class TransferEngineCase:
             from bench import engine
         except ImportError as missing:
             note = f"transfer engine case unavailable: {missing}"
-            return [self._note("transfer_engine", note), self._note("transfer_scan_10x", note)]
+            return [
+                self._note("transfer_engine", note),
+                self._note("transfer_scan_10x", note),
+            ]
         return engine.measure(ctx, duration)
 
     @staticmethod
     def _note(name, note):
-        return {"name": name, "kind": "engine", "rps": None, "p50_ms": None, "p99_ms": None, "errors": None,
-                "baseline": "pgbench_tpcb" if name == "transfer_engine" else "transfer_scan", "note": note}
+        return {
+            "name": name,
+            "kind": "engine",
+            "rps": None,
+            "p50_ms": None,
+            "p99_ms": None,
+            "errors": None,
+            "baseline": "pgbench_tpcb"
+            if name == "transfer_engine"
+            else "transfer_scan",
+            "note": note,
+        }
 
 
 ENGINE_CASES = [TransferEngineCase()]

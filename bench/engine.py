@@ -33,35 +33,57 @@ def _persons_for_engine(persons: int) -> tuple[int, int, int]:
 def _cleanup(cursor, first: int, last: int):
     """Remove what earlier runs of this case left for these persons (bench database only)."""
     where = "transfer_id IN (SELECT id FROM transfers_transfer WHERE person_id BETWEEN %s AND %s)"
-    for table in ("transfers_informationsheet", "transfers_handoffmessage", "transfers_transferevent"):
+    for table in (
+        "transfers_informationsheet",
+        "transfers_handoffmessage",
+        "transfers_transferevent",
+    ):
         cursor.execute(f"DELETE FROM {table} WHERE {where}", [first, last])
-    cursor.execute("DELETE FROM transfers_transfer WHERE person_id BETWEEN %s AND %s", [first, last])
+    cursor.execute(
+        "DELETE FROM transfers_transfer WHERE person_id BETWEEN %s AND %s",
+        [first, last],
+    )
 
 
 def _insert_transfers(cursor, first: int, last: int, *, due: str) -> int:
-    from portal.management.commands.seed_bench import Command
+    from bench.management.commands.seed_bench import Command
     from transfers.models import Transfer, TransferEvent
 
     command = Command()
     overrides = {
-        "person": "p.id", "kind": "'r2r'", "outgoing_region": "p.region_id",
+        "person": "p.id",
+        "kind": "'r2r'",
+        "outgoing_region": "p.region_id",
         "incoming_region": "CASE WHEN p.region_id = '340100' THEN '110000' ELSE '340100' END",
-        "status": "'submitted'", "channel": "'online'", "outgoing_enrollment": "e.id",
-        "outgoing_deadline": "current_date + 14", "submitted_at": "now()", "next_step": "'accept'",
-        "due_at": due, "updated_at": "now()",
+        "status": "'submitted'",
+        "channel": "'online'",
+        "outgoing_enrollment": "e.id",
+        "outgoing_deadline": "current_date + 14",
+        "submitted_at": "now()",
+        "next_step": "'accept'",
+        "due_at": due,
+        "updated_at": "now()",
     }
     columns, values = command._select_list(Transfer, overrides)
     cursor.execute(
-        f"INSERT INTO transfers_transfer ({columns}) SELECT {values} FROM portal_person p "
+        f"INSERT INTO transfers_transfer ({columns}) SELECT {values} FROM people_person p "
         "JOIN enrollment_enrollment e ON e.person_id = p.id AND e.year = 2026 "
         "WHERE p.id BETWEEN %s AND %s",
         [first, last],
     )
     inserted = cursor.rowcount
-    columns, values = command._select_list(TransferEvent, {
-        "transfer": "t.id", "step": "'submitted'", "from_status": "''", "to_status": "'submitted'",
-        "side": "'applicant'", "at": "now()", "deadline": "t.outgoing_deadline",
-    })
+    columns, values = command._select_list(
+        TransferEvent,
+        {
+            "transfer": "t.id",
+            "step": "'submitted'",
+            "from_status": "''",
+            "to_status": "'submitted'",
+            "side": "'applicant'",
+            "at": "now()",
+            "deadline": "t.outgoing_deadline",
+        },
+    )
     cursor.execute(
         f"INSERT INTO transfers_transferevent ({columns}) SELECT {values} FROM transfers_transfer t "
         "WHERE t.person_id BETWEEN %s AND %s",
@@ -77,7 +99,9 @@ def _claim_time_ms(repeats: int = 30) -> float:
     from transfers.services import transfers_claim_due
 
     times = []
-    for attempt in range(repeats + 3):  # the first three warm the caches and are not counted
+    for attempt in range(
+        repeats + 3
+    ):  # the first three warm the caches and are not counted
         with transaction.atomic():
             started = time.perf_counter()
             claimed = transfers_claim_due(batch=50)
@@ -92,39 +116,73 @@ def _events() -> int:
     from django.db import connection
 
     with connection.cursor() as cursor:
-        cursor.execute("SELECT count(*) FROM transfers_transferevent WHERE step <> 'submitted'")
+        cursor.execute(
+            "SELECT count(*) FROM transfers_transferevent WHERE step <> 'submitted'"
+        )
         return cursor.fetchone()[0]
 
 
 def measure(ctx, duration: float) -> list[dict]:
     from django.db import connection, transaction
 
-    engine = {"name": "transfer_engine", "kind": "engine", "baseline": "pgbench_tpcb", "rps_target": 0.5,
-              "describe": "step transitions/s, one Celery worker (prefork, concurrency 2), scans claim batches of 50"}
-    scan = {"name": "transfer_scan_10x", "kind": "engine", "baseline": "transfer_scan_1x",
-            "describe": "claim query of a scan with 10× N not-yet-due transfers (ms, median of 30)"}
-    scan_1x = {"name": "transfer_scan_1x", "kind": "engine", "baseline": None,
-               "describe": "claim query of a scan with N not-yet-due transfers (ms, median of 30)"}
+    engine = {
+        "name": "transfer_engine",
+        "kind": "engine",
+        "baseline": "pgbench_tpcb",
+        "rps_target": 0.5,
+        "describe": "step transitions/s, one Celery worker (prefork, concurrency 2), scans claim batches of 50",
+    }
+    scan = {
+        "name": "transfer_scan_10x",
+        "kind": "engine",
+        "baseline": "transfer_scan_1x",
+        "describe": "claim query of a scan with 10× N not-yet-due transfers (ms, median of 30)",
+    }
+    scan_1x = {
+        "name": "transfer_scan_1x",
+        "kind": "engine",
+        "baseline": None,
+        "describe": "claim query of a scan with N not-yet-due transfers (ms, median of 30)",
+    }
     first, last, n = _persons_for_engine(ctx.persons)
     if n < 50:
         note = f"too few persons for the engine case ({ctx.persons}); seed more"
-        return [dict(d, rps=None, p50_ms=None, p99_ms=None, errors=None, note=note) for d in (engine, scan_1x, scan)]
+        return [
+            dict(d, rps=None, p50_ms=None, p99_ms=None, errors=None, note=note)
+            for d in (engine, scan_1x, scan)
+        ]
     due_first, due_last = first, first + n - 1
     wait_1x_last = due_last + n
     wait_10x_last = due_last + 10 * n
     with transaction.atomic(), connection.cursor() as cursor:
         _cleanup(cursor, first, last)
-        _insert_transfers(cursor, due_first, due_last, due="now() - interval '1 second'")
-        _insert_transfers(cursor, due_last + 1, wait_1x_last, due="now() + interval '1 day'")
+        _insert_transfers(
+            cursor, due_first, due_last, due="now() - interval '1 second'"
+        )
+        _insert_transfers(
+            cursor, due_last + 1, wait_1x_last, due="now() + interval '1 day'"
+        )
         cursor.execute("ANALYZE transfers_transfer")
     t1 = _claim_time_ms()
     with transaction.atomic(), connection.cursor() as cursor:
-        _insert_transfers(cursor, wait_1x_last + 1, wait_10x_last, due="now() + interval '1 day'")
+        _insert_transfers(
+            cursor, wait_1x_last + 1, wait_10x_last, due="now() + interval '1 day'"
+        )
         cursor.execute("ANALYZE transfers_transfer")
     t10 = _claim_time_ms()
-    scan_1x.update(rps=None, p50_ms=round(t1, 2), p99_ms=None, errors=0, due=n, not_yet_due=n)
-    scan.update(rps=None, p50_ms=round(t10, 2), p99_ms=None, errors=0, due=n, not_yet_due=10 * n,
-                ratio=round(t10 / t1, 2) if t1 else None, target_met=bool(t1) and t10 / t1 <= 1.5)
+    scan_1x.update(
+        rps=None, p50_ms=round(t1, 2), p99_ms=None, errors=0, due=n, not_yet_due=n
+    )
+    scan.update(
+        rps=None,
+        p50_ms=round(t10, 2),
+        p99_ms=None,
+        errors=0,
+        due=n,
+        not_yet_due=10 * n,
+        ratio=round(t10 / t1, 2) if t1 else None,
+        target_met=bool(t1) and t10 / t1 <= 1.5,
+    )
 
     # Throughput with a worker whose simulated offices answer at once.
     services = ctx.services
@@ -160,11 +218,21 @@ def measure(ctx, duration: float) -> list[dict]:
             engine.update(_profile_workers(services, app, seconds=6))
         connection.close()
         app.control.purge()
-        engine.update(rps=round(rate, 1), p50_ms=None, p99_ms=None, errors=_failed_steps(services) - before_errors,
-                      steps=steps, seconds=round(end - started, 1), due=n, not_yet_due=10 * n,
-                      due_left_after=remaining)
-        ctx.engine_memory = [runner.peak_rss_mb(pid) for pid in
-                             [services.worker.pid, *services.worker_processes()]]
+        engine.update(
+            rps=round(rate, 1),
+            p50_ms=None,
+            p99_ms=None,
+            errors=_failed_steps(services) - before_errors,
+            steps=steps,
+            seconds=round(end - started, 1),
+            due=n,
+            not_yet_due=10 * n,
+            due_left_after=remaining,
+        )
+        ctx.engine_memory = [
+            runner.peak_rss_mb(pid)
+            for pid in [services.worker.pid, *services.worker_processes()]
+        ]
     finally:
         runner.ENV.pop("SIMULATED_SECONDS_PER_WORKING_DAY", None)
     return [engine, scan_1x, scan]
@@ -184,10 +252,27 @@ def _profile_workers(services, app, *, seconds: float) -> dict:
         out = runner.RESULTS / "profiles" / f"transfer_engine.{pid}.txt"
         out.parent.mkdir(parents=True, exist_ok=True)
         outs.append(out)
-        procs.append(subprocess.Popen(
-            [str(pyspy), "record", "--pid", str(pid), "--duration", str(round(seconds)), "--rate", "250",
-             "--nonblocking", "--format", "raw", "--output", str(out)],
-            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL))
+        procs.append(
+            subprocess.Popen(
+                [
+                    str(pyspy),
+                    "record",
+                    "--pid",
+                    str(pid),
+                    "--duration",
+                    str(round(seconds)),
+                    "--rate",
+                    "250",
+                    "--nonblocking",
+                    "--format",
+                    "raw",
+                    "--output",
+                    str(out),
+                ],
+                stdout=subprocess.DEVNULL,
+                stderr=subprocess.DEVNULL,
+            )
+        )
     stop_at = time.monotonic() + seconds + 0.5
     while time.monotonic() < stop_at:
         app.send_task("transfers.tasks.transfers_scan")
@@ -197,14 +282,18 @@ def _profile_workers(services, app, *, seconds: float) -> dict:
             proc.wait(timeout=seconds + 30)
         except subprocess.TimeoutExpired:
             proc.kill()
-    return runner.summarise_profile(outs, runner.RESULTS / "profiles" / "transfer_engine.summary.txt")
+    return runner.summarise_profile(
+        outs, runner.RESULTS / "profiles" / "transfer_engine.summary.txt"
+    )
 
 
 def _due_left() -> int:
     from django.db import connection
 
     with connection.cursor() as cursor:
-        cursor.execute("SELECT count(*) FROM transfers_transfer WHERE due_at <= now() + interval '1 hour'")
+        cursor.execute(
+            "SELECT count(*) FROM transfers_transfer WHERE due_at <= now() + interval '1 hour'"
+        )
         return cursor.fetchone()[0]
 
 

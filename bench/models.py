@@ -1,6 +1,6 @@
 from django.db import models
 
-from portal.models import Person
+from people.models import Person
 
 
 class BaselineRow(models.Model):
@@ -11,3 +11,6 @@ class BaselineRow(models.Model):
     amount = models.DecimalField(max_digits=10, decimal_places=2)
     reference = models.CharField(max_length=64, unique=True)
     created_at = models.DateTimeField(auto_now_add=True)
+
+    def __str__(self):
+        return self.reference

@@ -34,10 +34,15 @@ def main():
     from django.test.utils import CaptureQueriesContext
 
     from bench.cases import session_for
-    from portal.management.commands.seed_bench import BENCH_OWNER_USERNAME, BENCH_STAFF_USERNAME
-    from portal.models import User
+    from bench.management.commands.seed_bench import (
+        BENCH_OWNER_USERNAME,
+        BENCH_STAFF_USERNAME,
+    )
+    from people.models import User
 
-    user = User.objects.get(username=BENCH_STAFF_USERNAME if args.clerk else BENCH_OWNER_USERNAME)
+    user = User.objects.get(
+        username=BENCH_STAFF_USERNAME if args.clerk else BENCH_OWNER_USERNAME
+    )
     client = Client(HTTP_HOST="127.0.0.1")
     client.cookies["sessionid"] = session_for(user)
     response = client.get(args.path)
@@ -54,7 +59,9 @@ def main():
     for _ in range(args.n):
         client.get(args.path)
     profile.disable()
-    print(f"{(time.perf_counter() - started) / args.n * 1000:.1f} ms per request (under cProfile)")
+    print(
+        f"{(time.perf_counter() - started) / args.n * 1000:.1f} ms per request (under cProfile)"
+    )
     pstats.Stats(profile).sort_stats("cumulative").print_stats(args.top)
 
 

@@ -1,6 +1,6 @@
 """docs/PERFORMANCE.md and docs/performance.svg from bench/results/latest.json.
 
-    .venv/bin/python bench/report.py      # rewrite both from the last run
+.venv/bin/python bench/report.py      # rewrite both from the last run
 """
 
 from __future__ import annotations
@@ -37,38 +37,75 @@ def targets(results: list[dict]) -> list[tuple[str, str, str]]:
         r = by.get(name, {})
         ratio = r.get("ratio")
         ok = None if ratio is None else ratio >= target
-        measured = f"{ratio:.2f}×" if ratio is not None else (r.get("note") or "not measured")
-        rows.append((f"{label} ≥ {target}× {r.get('baseline') or ''}", measured, verdict(ok)))
+        measured = (
+            f"{ratio:.2f}×" if ratio is not None else (r.get("note") or "not measured")
+        )
+        rows.append(
+            (f"{label} ≥ {target}× {r.get('baseline') or ''}", measured, verdict(ok))
+        )
 
     def p99_row(name, target):
         r = by.get(name, {})
         ratio = r.get("p99_ratio")
         ok = None if ratio is None else ratio <= target
-        measured = f"{ratio:.2f}× ({_fmt(r.get('p99_ms'))} ms)" if ratio is not None else (r.get("note") or "not measured")
-        rows.append((f"{name} p99 ≤ {target}× its baseline's p99", measured, verdict(ok)))
+        measured = (
+            f"{ratio:.2f}× ({_fmt(r.get('p99_ms'))} ms)"
+            if ratio is not None
+            else (r.get("note") or "not measured")
+        )
+        rows.append(
+            (f"{name} p99 ≤ {target}× its baseline's p99", measured, verdict(ok))
+        )
 
     ratio_row("payment_submit", 0.5, "payment submission rate")
     ratio_row("history_page", 0.6, "history page rate")
     ratio_row("coverage_page", 0.6, "coverage page rate")
     p99_row("history_page", 2.5)
     p99_row("coverage_page", 2.5)
-    web = [r for r in results if r.get("kind") in ("page", "baseline") and r.get("rps") is not None]
+    web = [
+        r
+        for r in results
+        if r.get("kind") in ("page", "baseline") and r.get("rps") is not None
+    ]
     errors = sum(r.get("errors") or 0 for r in web)
-    missing = [r["name"] for r in results
-               if r.get("kind") in ("page", "engine") and r.get("rps") is None and r.get("p50_ms") is None]
-    rows.append(("no errors in any measured case", f"{errors} errors" + (f"; not measured: {', '.join(missing)}" if missing else ""),
-                 verdict(errors == 0 if web else None)))
+    missing = [
+        r["name"]
+        for r in results
+        if r.get("kind") in ("page", "engine")
+        and r.get("rps") is None
+        and r.get("p50_ms") is None
+    ]
+    rows.append(
+        (
+            "no errors in any measured case",
+            f"{errors} errors"
+            + (f"; not measured: {', '.join(missing)}" if missing else ""),
+            verdict(errors == 0 if web else None),
+        )
+    )
     ratio_row("transfer_engine", 0.5, "transfer engine step transitions/s")
     scan = by.get("transfer_scan_10x", {})
     ratio = scan.get("ratio")
-    rows.append(("transfer scan time with 10× not-yet-due transfers ≈ without (≤ 1.5×)",
-                 f"{ratio:.2f}×" if ratio is not None else (scan.get("note") or "not measured"),
-                 verdict(None if ratio is None else ratio <= 1.5)))
+    rows.append(
+        (
+            "transfer scan time with 10× not-yet-due transfers ≈ without (≤ 1.5×)",
+            f"{ratio:.2f}×"
+            if ratio is not None
+            else (scan.get("note") or "not measured"),
+            verdict(None if ratio is None else ratio <= 1.5),
+        )
+    )
     workers = run.get("memory", {}).get("web_workers", [])
     rss = max((w.get("rss_mb", 0) for w in workers), default=None)
-    rows.append(("web worker resident memory after the run < 150 MB",
-                 f"{rss} MB (peak {max((w.get('peak_rss_mb', 0) for w in workers), default=0)} MB)" if rss else "not measured",
-                 verdict(None if rss is None else rss < 150)))
+    rows.append(
+        (
+            "web worker resident memory after the run < 150 MB",
+            f"{rss} MB (peak {max((w.get('peak_rss_mb', 0) for w in workers), default=0)} MB)"
+            if rss
+            else "not measured",
+            verdict(None if rss is None else rss < 150),
+        )
+    )
     return rows
 
 
@@ -83,27 +120,37 @@ def chart(results: list[dict]) -> str:
         'font-family="sans-serif" font-size="13" role="img" aria-labelledby="t">',
         '<title id="t">Rate of each case as a share of its baseline, measured in the same run</title>',
         f'<rect width="{width}" height="{height}" fill="#fff"/>',
-        f'<text x="10" y="22" font-size="15" font-weight="bold">Rate ÷ baseline rate (same run); '
-        'black tick = target</text>',
+        '<text x="10" y="22" font-size="15" font-weight="bold">Rate ÷ baseline rate (same run); '
+        "black tick = target</text>",
     ]
     x1 = left + scale
-    out.append(f'<line x1="{x1:.1f}" y1="{top - 6}" x2="{x1:.1f}" y2="{height - 30}" stroke="#999" '
-               'stroke-dasharray="4 3"/>')
-    out.append(f'<text x="{x1:.1f}" y="{height - 14}" text-anchor="middle" fill="#555">1.0× baseline</text>')
+    out.append(
+        f'<line x1="{x1:.1f}" y1="{top - 6}" x2="{x1:.1f}" y2="{height - 30}" stroke="#999" '
+        'stroke-dasharray="4 3"/>'
+    )
+    out.append(
+        f'<text x="{x1:.1f}" y="{height - 14}" text-anchor="middle" fill="#555">1.0× baseline</text>'
+    )
     for i, r in enumerate(rows):
         y = top + i * (bar_h + gap)
         met = r.get("target_met")
         colour = "#1b7f3b" if met else ("#b3261e" if met is False else "#2f5d9b")
         w = max(1.0, r["ratio"] * scale)
-        out.append(f'<text x="{left - 8}" y="{y + 15}" text-anchor="end">{escape(r["name"])}</text>')
-        out.append(f'<rect x="{left}" y="{y}" width="{w:.1f}" height="{bar_h}" fill="{colour}"/>')
-        label = f'{r["ratio"]:.2f}×  ({_fmt(r.get("rps"))}/s vs {escape(str(r.get("baseline")))})'
+        out.append(
+            f'<text x="{left - 8}" y="{y + 15}" text-anchor="end">{escape(r["name"])}</text>'
+        )
+        out.append(
+            f'<rect x="{left}" y="{y}" width="{w:.1f}" height="{bar_h}" fill="{colour}"/>'
+        )
+        label = f"{r['ratio']:.2f}×  ({_fmt(r.get('rps'))}/s vs {escape(str(r.get('baseline')))})"
         out.append(f'<text x="{left + w + 6:.1f}" y="{y + 15}">{label}</text>')
         target = r.get("rps_target")
         if target:
             tx = left + target * scale
-            out.append(f'<line x1="{tx:.1f}" y1="{y - 3}" x2="{tx:.1f}" y2="{y + bar_h + 3}" stroke="#000" '
-                       'stroke-width="3"/>')
+            out.append(
+                f'<line x1="{tx:.1f}" y1="{y - 3}" x2="{tx:.1f}" y2="{y + bar_h + 3}" stroke="#000" '
+                'stroke-width="3"/>'
+            )
     out.append("</svg>")
     return "\n".join(out) + "\n"
 
@@ -142,10 +189,14 @@ def markdown(results: list[dict]) -> str:
         if r.get("queries") is not None:
             note += f"; {r['queries']} SQL queries per request"
         if r.get("steps") is not None:
-            note += (f"; {r['steps']} steps in {r.get('seconds')} s, {r.get('due')} due and "
-                     f"{r.get('not_yet_due')} not-yet-due transfers")
+            note += (
+                f"; {r['steps']} steps in {r.get('seconds')} s, {r.get('due')} due and "
+                f"{r.get('not_yet_due')} not-yet-due transfers"
+            )
         if r.get("passes"):
-            note += "; mean of two passes: " + ", ".join(f"{p['rps']}/s p99 {p['p99_ms']} ms" for p in r["passes"])
+            note += "; mean of two passes: " + ", ".join(
+                f"{p['rps']}/s p99 {p['p99_ms']} ms" for p in r["passes"]
+            )
         if r.get("bad_statuses"):
             note += f" (wrong statuses: {r['bad_statuses']})"
         if r.get("profile"):
@@ -159,10 +210,14 @@ def markdown(results: list[dict]) -> str:
     memory = run.get("memory", {})
     lines += ["", "## Memory", ""]
     for i, w in enumerate(memory.get("web_workers", [])):
-        lines.append(f"- gunicorn worker {i + 1}: {w.get('rss_mb')} MB resident after the run, peak {w.get('peak_rss_mb')} MB")
+        lines.append(
+            f"- gunicorn worker {i + 1}: {w.get('rss_mb')} MB resident after the run, peak {w.get('peak_rss_mb')} MB"
+        )
     for i, w in enumerate(memory.get("celery_processes", [])):
         role = "Celery main process" if i == 0 else f"Celery pool process {i}"
-        lines.append(f"- {role}: {w.get('rss_mb')} MB resident, peak {w.get('peak_rss_mb')} MB")
+        lines.append(
+            f"- {role}: {w.get('rss_mb')} MB resident, peak {w.get('peak_rss_mb')} MB"
+        )
     lines += [
         "",
         "## Chart",
@@ -178,9 +233,11 @@ def markdown(results: list[dict]) -> str:
     for r in profiled:
         lines.append(f"### {r['name']}")
         lines.append("")
-        lines.append(f"py-spy, both gunicorn workers, {r.get('profile_samples')} samples; full summary in "
-                     f"`{r['profile']}`. Time inside SQL execution: {100 * r.get('profile_sql_share', 0):.0f} %; "
-                     f"inside template rendering: {100 * r.get('profile_template_share', 0):.0f} %. Our code, inclusive:")
+        lines.append(
+            f"py-spy, both gunicorn workers, {r.get('profile_samples')} samples; full summary in "
+            f"`{r['profile']}`. Time inside SQL execution: {100 * r.get('profile_sql_share', 0):.0f} %; "
+            f"inside template rendering: {100 * r.get('profile_template_share', 0):.0f} %. Our code, inclusive:"
+        )
         lines.append("")
         for item in r.get("profile_top", []):
             lines.append(f"- `{item}`")

@@ -23,7 +23,6 @@ import re
 import shutil
 import signal
 import socket
-import statistics
 import subprocess
 import sys
 import tempfile
@@ -77,7 +76,9 @@ def peak_rss_mb(pid: int) -> dict:
         for line in Path(f"/proc/{pid}/status").read_text().splitlines():
             if line.startswith(("VmRSS:", "VmHWM:")):
                 key, value = line.split(":", 1)
-                out["rss_mb" if key == "VmRSS" else "peak_rss_mb"] = round(int(value.split()[0]) / 1024, 1)
+                out["rss_mb" if key == "VmRSS" else "peak_rss_mb"] = round(
+                    int(value.split()[0]) / 1024, 1
+                )
     except FileNotFoundError:
         pass
     return out
@@ -101,20 +102,44 @@ class Services:
 
     def start_web(self):
         cmd = [
-            str(VENV_BIN / "gunicorn"), "portal.wsgi:application", "--workers", "2", "--worker-class", "sync",
-            "--bind", f"127.0.0.1:{self.port}", "--no-control-socket", "--worker-tmp-dir", "/dev/shm",
-            "--backlog", "256", "--log-level", "warning", "--timeout", "60",
+            str(VENV_BIN / "gunicorn"),
+            "portal.wsgi:application",
+            "--workers",
+            "2",
+            "--worker-class",
+            "sync",
+            "--bind",
+            f"127.0.0.1:{self.port}",
+            "--no-control-socket",
+            "--worker-tmp-dir",
+            "/dev/shm",
+            "--backlog",
+            "256",
+            "--log-level",
+            "warning",
+            "--timeout",
+            "60",
         ]
-        self.web = subprocess.Popen(cmd, cwd=ROOT, env=full_env(), stdout=open(self.logdir / "gunicorn.log", "ab"),
-                                    stderr=subprocess.STDOUT, start_new_session=True)
+        self.web = subprocess.Popen(
+            cmd,
+            cwd=ROOT,
+            env=full_env(),
+            stdout=open(self.logdir / "gunicorn.log", "ab"),
+            stderr=subprocess.STDOUT,
+            start_new_session=True,
+        )
         deadline = time.monotonic() + 60
         while time.monotonic() < deadline:
             try:
-                urllib.request.urlopen(f"http://127.0.0.1:{self.port}/healthz", timeout=2).read()
+                urllib.request.urlopen(
+                    f"http://127.0.0.1:{self.port}/healthz", timeout=2
+                ).read()
                 return
             except (urllib.error.URLError, ConnectionError, OSError):
                 if self.web.poll() is not None:
-                    raise RuntimeError(f"gunicorn exited; see {self.logdir / 'gunicorn.log'}")
+                    raise RuntimeError(
+                        f"gunicorn exited; see {self.logdir / 'gunicorn.log'}"
+                    )
                 time.sleep(0.3)
         raise RuntimeError("gunicorn did not answer /healthz in 60 s")
 
@@ -128,8 +153,12 @@ class Services:
             total = 0
             for pid in self.web_workers():
                 try:
-                    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
-                    total += int(fields[11]) + int(fields[12])  # utime + stime, in clock ticks
+                    fields = (
+                        Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+                    )
+                    total += int(fields[11]) + int(
+                        fields[12]
+                    )  # utime + stime, in clock ticks
                 except (FileNotFoundError, IndexError, ValueError):
                     pass
             return total
@@ -155,19 +184,40 @@ class Services:
         return children(self.web.pid) if self.web else []
 
     def start_worker(self, *, concurrency: int = 2, queues: str | None = None):
-        cmd = [PY, "-m", "celery", "-A", "portal", "worker", "--loglevel=WARNING", "--pool=prefork",
-               f"--concurrency={concurrency}", "--without-gossip", "--without-mingle", "--without-heartbeat",
-               "-n", f"bench{os.getpid()}@%h"]
+        cmd = [
+            PY,
+            "-m",
+            "celery",
+            "-A",
+            "portal",
+            "worker",
+            "--loglevel=WARNING",
+            "--pool=prefork",
+            f"--concurrency={concurrency}",
+            "--without-gossip",
+            "--without-mingle",
+            "--without-heartbeat",
+            "-n",
+            f"bench{os.getpid()}@%h",
+        ]
         if queues:
             cmd += ["-Q", queues]
-        self.worker = subprocess.Popen(cmd, cwd=ROOT, env=full_env(), stdout=open(self.logdir / "celery.log", "ab"),
-                                       stderr=subprocess.STDOUT, start_new_session=True)
+        self.worker = subprocess.Popen(
+            cmd,
+            cwd=ROOT,
+            env=full_env(),
+            stdout=open(self.logdir / "celery.log", "ab"),
+            stderr=subprocess.STDOUT,
+            start_new_session=True,
+        )
         from portal.celery import app
 
         deadline = time.monotonic() + 60
         while time.monotonic() < deadline:
             if self.worker.poll() is not None:
-                raise RuntimeError(f"celery worker exited; see {self.logdir / 'celery.log'}")
+                raise RuntimeError(
+                    f"celery worker exited; see {self.logdir / 'celery.log'}"
+                )
             if app.control.ping(timeout=1.0):
                 return
             time.sleep(0.3)
@@ -192,7 +242,9 @@ class Services:
         client = redis.Redis.from_url(BROKER)
         # Queued tasks are in the list; tasks a worker holds (a countdown, such
         # as the simulated channel's answer, or running) are in "unacked".
-        while time.monotonic() - started < timeout and (client.llen("celery") or client.hlen("unacked")):
+        while time.monotonic() - started < timeout and (
+            client.llen("celery") or client.hlen("unacked")
+        ):
             time.sleep(0.5)
         time.sleep(1.0)
         return round(time.monotonic() - started, 1)
@@ -217,23 +269,48 @@ def full_env() -> dict:
     return env
 
 
-def run_wrk(url: str, *, duration: float, connections: int = 32, threads: int = 2, headers: dict | None = None,
-            method: str = "GET", body: str = "", requests_file: Path | None = None, expect: int | None = None) -> dict:
+def run_wrk(
+    url: str,
+    *,
+    duration: float,
+    connections: int = 32,
+    threads: int = 2,
+    headers: dict | None = None,
+    method: str = "GET",
+    body: str = "",
+    requests_file: Path | None = None,
+    expect: int | None = None,
+) -> dict:
     env = dict(os.environ)
-    env.update({
-        "BENCH_HEADERS": "|".join(f"{k}: {v}" for k, v in (headers or {}).items()),
-        "BENCH_METHOD": method,
-        "BENCH_BODY": body,
-        "BENCH_REQUESTS": str(requests_file) if requests_file else "",
-        "BENCH_EXPECT": str(expect or ""),
-        "BENCH_THREADS": str(threads),
-    })
-    cmd = ["wrk", f"-t{threads}", f"-c{connections}", f"-d{max(1, round(duration))}s", "--timeout", "10s",
-           "-s", str(LUA), url]
-    out = subprocess.run(cmd, env=env, capture_output=True, text=True, timeout=duration + 60)
+    env.update(
+        {
+            "BENCH_HEADERS": "|".join(f"{k}: {v}" for k, v in (headers or {}).items()),
+            "BENCH_METHOD": method,
+            "BENCH_BODY": body,
+            "BENCH_REQUESTS": str(requests_file) if requests_file else "",
+            "BENCH_EXPECT": str(expect or ""),
+            "BENCH_THREADS": str(threads),
+        }
+    )
+    cmd = [
+        "wrk",
+        f"-t{threads}",
+        f"-c{connections}",
+        f"-d{max(1, round(duration))}s",
+        "--timeout",
+        "10s",
+        "-s",
+        str(LUA),
+        url,
+    ]
+    out = subprocess.run(
+        cmd, env=env, capture_output=True, text=True, timeout=duration + 60
+    )
     match = re.search(r"^BENCH_JSON (.*)$", out.stdout, re.M)
     if not match:
-        raise RuntimeError(f"wrk gave no result: {out.stdout[-500:]} {out.stderr[-500:]}")
+        raise RuntimeError(
+            f"wrk gave no result: {out.stdout[-500:]} {out.stderr[-500:]}"
+        )
     raw = json.loads(match.group(1))
     seconds = raw["duration_us"] / 1e6
     return {
@@ -259,15 +336,34 @@ def percentile(values: list[float], q: float) -> float:
 def pgbench(duration: float, clients: int = 8) -> dict:
     """TPC-B (pgbench's default script) at `clients` clients on its own database."""
     host = ["-h", "127.0.0.1", "-U", "postgres"]
-    subprocess.run(["dropdb", *host, "--if-exists", TPCB_DB], check=True, capture_output=True)
+    subprocess.run(
+        ["dropdb", *host, "--if-exists", TPCB_DB], check=True, capture_output=True
+    )
     subprocess.run(["createdb", *host, TPCB_DB], check=True, capture_output=True)
-    subprocess.run(["pgbench", *host, "-i", "-q", "-s", "10", TPCB_DB], check=True, capture_output=True)
+    subprocess.run(
+        ["pgbench", *host, "-i", "-q", "-s", "10", TPCB_DB],
+        check=True,
+        capture_output=True,
+    )
     with tempfile.TemporaryDirectory() as tmp:
         prefix = str(Path(tmp) / "tx")
         out = subprocess.run(
-            ["pgbench", *host, "-c", str(clients), "-j", "2", "-T", str(max(1, round(duration))), "-l",
-             f"--log-prefix={prefix}", TPCB_DB],
-            check=True, capture_output=True, text=True,
+            [
+                "pgbench",
+                *host,
+                "-c",
+                str(clients),
+                "-j",
+                "2",
+                "-T",
+                str(max(1, round(duration))),
+                "-l",
+                f"--log-prefix={prefix}",
+                TPCB_DB,
+            ],
+            check=True,
+            capture_output=True,
+            text=True,
         )
         latencies = []
         for path in Path(tmp).glob("tx*"):
@@ -297,10 +393,27 @@ def profile_case(services: Services, case, ctx, duration: float, name: str) -> d
         out = RESULTS / "profiles" / f"{name}.{pid}.txt"
         out.parent.mkdir(parents=True, exist_ok=True)
         outs.append(out)
-        procs.append(subprocess.Popen(
-            [str(pyspy), "record", "--pid", str(pid), "--duration", str(round(duration)), "--rate", "250",
-             "--nonblocking", "--format", "raw", "--output", str(out)],
-            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL))
+        procs.append(
+            subprocess.Popen(
+                [
+                    str(pyspy),
+                    "record",
+                    "--pid",
+                    str(pid),
+                    "--duration",
+                    str(round(duration)),
+                    "--rate",
+                    "250",
+                    "--nonblocking",
+                    "--format",
+                    "raw",
+                    "--output",
+                    str(out),
+                ],
+                stdout=subprocess.DEVNULL,
+                stderr=subprocess.DEVNULL,
+            )
+        )
     time.sleep(0.5)
     case.run(ctx, duration)
     for proc in procs:
@@ -336,7 +449,11 @@ def summarise_profile(paths: list[Path], out: Path) -> dict:
             leaves[leaf] = leaves.get(leaf, 0) + count
     if not total:
         return {"profile": "no samples"}
-    own = {k: v for k, v in inclusive.items() if OWN_CODE.search(k) and "middleware.py" not in k}
+    own = {
+        k: v
+        for k, v in inclusive.items()
+        if OWN_CODE.search(k) and "middleware.py" not in k
+    }
     sql = sum(v for k, v in inclusive.items() if SQL_FRAME.search(k))
     template = sum(v for k, v in inclusive.items() if TEMPLATE_FRAME.search(k))
     lines = [f"samples: {total}", "", "our code, inclusive share of worker time:"]
@@ -346,14 +463,24 @@ def summarise_profile(paths: list[Path], out: Path) -> dict:
     for key, value in sorted(leaves.items(), key=lambda kv: -kv[1])[:25]:
         lines.append(f"  {100 * value / total:5.1f}%  {key}")
     out.write_text("\n".join(lines) + "\n")
-    top_own = [f"{100 * v / total:.0f}% {k}" for k, v in sorted(own.items(), key=lambda kv: -kv[1])[:8]]
+    top_own = [
+        f"{100 * v / total:.0f}% {k}"
+        for k, v in sorted(own.items(), key=lambda kv: -kv[1])[:8]
+    ]
     shown = str(out.relative_to(ROOT)) if out.is_relative_to(ROOT) else str(out)
-    return {"profile": shown, "profile_samples": total, "profile_top": top_own,
-            "profile_sql_share": round(sql / total, 3), "profile_template_share": round(template / total, 3)}
+    return {
+        "profile": shown,
+        "profile_samples": total,
+        "profile_top": top_own,
+        "profile_sql_share": round(sql / total, 3),
+        "profile_template_share": round(template / total, 3),
+    }
 
 
 # Time waiting for PostgreSQL (statements and commits), and rendering templates.
-SQL_FRAME = re.compile(r"(\.execute(many)? \(psycopg/cursor\.py\)|Connection\.commit \(psycopg/connection\.py\))$")
+SQL_FRAME = re.compile(
+    r"(\.execute(many)? \(psycopg/cursor\.py\)|Connection\.commit \(psycopg/connection\.py\))$"
+)
 TEMPLATE_FRAME = re.compile(r"^Template\.render \(django/template/base\.py\)$")
 OWN_CODE = re.compile(r"\((portal|enrollment|payments|transfers)/[^ ]*\.py\)$")
 
@@ -372,8 +499,12 @@ def django_setup():
 
 def prepare_database(persons: int, skip_seed: bool) -> dict:
     host = ["-h", "127.0.0.1", "-U", "postgres"]
-    exists = subprocess.run(["psql", *host, "-tAc", f"SELECT 1 FROM pg_database WHERE datname='{DB_NAME}'"],
-                            capture_output=True, text=True, check=True).stdout.strip()
+    exists = subprocess.run(
+        ["psql", *host, "-tAc", f"SELECT 1 FROM pg_database WHERE datname='{DB_NAME}'"],
+        capture_output=True,
+        text=True,
+        check=True,
+    ).stdout.strip()
     if not exists:
         subprocess.run(["createdb", *host, DB_NAME], check=True)
     django_setup()
@@ -385,7 +516,7 @@ def prepare_database(persons: int, skip_seed: bool) -> dict:
     call_command("collectstatic", interactive=False, verbosity=0)
     seed = {"persons": persons}
     if not skip_seed:
-        from portal.models import Person
+        from people.models import Person
 
         count = Person.objects.count()
         started = time.monotonic()
@@ -400,18 +531,35 @@ def prepare_database(persons: int, skip_seed: bool) -> dict:
 
 
 def main(argv=None) -> int:
-    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("--persons", type=int, default=int(os.environ.get("BENCH_PERSONS", "20000")))
-    parser.add_argument("--duration", type=float, default=float(os.environ.get("BENCH_DURATION", "5")))
+    parser = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
+    parser.add_argument(
+        "--persons", type=int, default=int(os.environ.get("BENCH_PERSONS", "20000"))
+    )
+    parser.add_argument(
+        "--duration", type=float, default=float(os.environ.get("BENCH_DURATION", "5"))
+    )
     parser.add_argument("--only", default="", help="comma-separated case names")
     parser.add_argument("--skip-seed", action="store_true")
-    parser.add_argument("--seed-only", action="store_true", help="create, migrate and seed the database, then stop")
+    parser.add_argument(
+        "--seed-only",
+        action="store_true",
+        help="create, migrate and seed the database, then stop",
+    )
     parser.add_argument("--no-profile", action="store_true")
     parser.add_argument("--no-report", action="store_true")
-    parser.add_argument("--out", default="latest", help="results file name under bench/results/ (without .json)")
+    parser.add_argument(
+        "--out",
+        default="latest",
+        help="results file name under bench/results/ (without .json)",
+    )
     args = parser.parse_args(argv)
     if not shutil.which("wrk"):
-        print("wrk is not installed (make bench installs it with apt-get)", file=sys.stderr)
+        print(
+            "wrk is not installed (make bench installs it with apt-get)",
+            file=sys.stderr,
+        )
         return 2
 
     started = time.monotonic()
@@ -435,15 +583,23 @@ def main(argv=None) -> int:
     broker = redis.Redis.from_url(BROKER)
     broker.flushdb()  # Redis db 9 is the benchmark's own: no tasks left from an earlier run
     try:
-        log("starting gunicorn (2 sync workers) and a Celery worker (prefork, concurrency 2)")
+        log(
+            "starting gunicorn (2 sync workers) and a Celery worker (prefork, concurrency 2)"
+        )
         services.start_web()
         services.start_worker()
-        ctx = case_module.Context(base_url=f"http://127.0.0.1:{port}", results_dir=RESULTS, tmp=logdir,
-                                  services=services)
+        ctx = case_module.Context(
+            base_url=f"http://127.0.0.1:{port}",
+            results_dir=RESULTS,
+            tmp=logdir,
+            services=services,
+        )
         ctx.prepare()
         ctx.profile = not args.no_profile
         wanted = {name for name in args.only.split(",") if name}
-        selected = [case for case in case_module.CASES if not wanted or case.name in wanted]
+        selected = [
+            case for case in case_module.CASES if not wanted or case.name in wanted
+        ]
         # Warm both workers (imports, template caches, connections) before measuring.
         run_wrk(f"{ctx.base_url}/bench/read/{ctx.read_pk}/", duration=2)
         for case in selected:
@@ -451,33 +607,61 @@ def main(argv=None) -> int:
             try:
                 result = case.measure(ctx, args.duration)
             except Exception as error:  # noqa: BLE001 - one broken case must not lose the run
-                result = {"name": case.name, "kind": "page", "baseline": case.baseline, "rps": None,
-                          "p50_ms": None, "p99_ms": None, "errors": None,
-                          "note": f"case failed: {type(error).__name__}: {str(error)[:300]}"}
+                result = {
+                    "name": case.name,
+                    "kind": "page",
+                    "baseline": case.baseline,
+                    "rps": None,
+                    "p50_ms": None,
+                    "p99_ms": None,
+                    "errors": None,
+                    "note": f"case failed: {type(error).__name__}: {str(error)[:300]}",
+                }
             if case.method_post:
                 result["drain_seconds"] = services.drain()
             results.append(result)
-            log(f"  → {json.dumps({k: result.get(k) for k in ('rps', 'p50_ms', 'p99_ms', 'errors', 'note')}, ensure_ascii=False)}")
+            log(
+                f"  → {json.dumps({k: result.get(k) for k in ('rps', 'p50_ms', 'p99_ms', 'errors', 'note')}, ensure_ascii=False)}"
+            )
         # Baselines again at the end: the machine is shared, so a ratio uses the
         # mean of the two passes of its baseline.
         case_module.second_baseline_pass(ctx, results, args.duration)
         if not wanted or "pgbench_tpcb" in wanted:
             log("pgbench TPC-B, 8 clients")
-            tpcb = {"name": "pgbench_tpcb", "kind": "limit", **pgbench(max(args.duration, 5))}
+            tpcb = {
+                "name": "pgbench_tpcb",
+                "kind": "limit",
+                **pgbench(max(args.duration, 5)),
+            }
             results.append(tpcb)
-        engine = [case for case in case_module.ENGINE_CASES if not wanted or case.name in wanted]
+        engine = [
+            case
+            for case in case_module.ENGINE_CASES
+            if not wanted or case.name in wanted
+        ]
         for case in engine:
             log(f"case {case.name}")
             results.extend(case.measure(ctx, args.duration))
         case_module.compute_ratios(results)
         memory["web_workers"] = [peak_rss_mb(pid) for pid in services.web_workers()]
-        memory["celery_processes"] = [peak_rss_mb(pid) for pid in [services.worker.pid, *services.worker_processes()]]
+        memory["celery_processes"] = [
+            peak_rss_mb(pid)
+            for pid in [services.worker.pid, *services.worker_processes()]
+        ]
         if not args.no_profile:
             for result in results:
                 case = next((c for c in selected if c.name == result["name"]), None)
-                if case is not None and result.get("target_met") is False and case.profilable:
+                if (
+                    case is not None
+                    and result.get("target_met") is False
+                    and case.profilable
+                ):
                     log(f"profiling {case.name} (missed its target)")
-                    result.update(profile_case(services, case, ctx, max(args.duration, 5), case.name))
+                    result.update(
+                        profile_case(
+                            services, case, ctx, max(args.duration, 5), case.name
+                        )
+                    )
     finally:
         services.stop()
         broker.flushdb()
@@ -493,8 +677,18 @@ def main(argv=None) -> int:
     for result in results:
         result.setdefault("baseline", None)
         result.setdefault("ratio", None)
-    out = results + [{"name": "_run", "rps": None, "p50_ms": None, "p99_ms": None, "errors": 0, "baseline": None,
-                      "ratio": None, **run}]
+    out = results + [
+        {
+            "name": "_run",
+            "rps": None,
+            "p50_ms": None,
+            "p99_ms": None,
+            "errors": 0,
+            "baseline": None,
+            "ratio": None,
+            **run,
+        }
+    ]
     target = RESULTS / f"{args.out}.json"
     target.write_text(json.dumps(out, indent=2, ensure_ascii=False) + "\n")
     log(f"wrote {target}")

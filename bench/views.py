@@ -9,7 +9,7 @@ from django.http import HttpResponse
 from django.shortcuts import get_object_or_404, render
 from django.views.decorators.http import require_POST
 
-from portal.models import Person
+from people.models import Person
 
 from .models import BaselineRow
 
@@ -25,6 +25,8 @@ def baseline_insert(request):
     """One row inserted in atomic() (CSRF-checked like any form POST)."""
     with transaction.atomic():
         row = BaselineRow.objects.create(
-            person_id=int(request.POST.get("person", 1)), amount=Decimal("400.00"), reference=uuid.uuid4().hex
+            person_id=int(request.POST.get("person", 1)),
+            amount=Decimal("400.00"),
+            reference=uuid.uuid4().hex,
         )
     return HttpResponse(str(row.pk), content_type="text/plain")

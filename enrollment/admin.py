@@ -9,9 +9,9 @@ from django.contrib import admin, messages
 from django.utils.translation import gettext_lazy as _
 from django.utils.translation import ngettext
 
-from portal.admin_base import RegionScopedAdmin
-from portal.errors import DomainError
-from portal.models import Role
+from core.errors import DomainError
+from people.admin_base import RegionScopedAdmin
+from people.models import Role
 
 from . import services
 from .models import Enrollment, EnrollmentEvent, Policy, PolicyCategory, Verification
@@ -28,7 +28,27 @@ def _may_edit_policy(request) -> bool:
 class PolicyForm(forms.ModelForm):
     class Meta:
         model = Policy
-        fields = "__all__"
+        fields = [
+            "region",
+            "year",
+            "window_start",
+            "window_end",
+            "benefit_start",
+            "benefit_end",
+            "newborn_days",
+            "waiting_fixed_months",
+            "waiting_per_gap_year",
+            "long_gap_years",
+            "long_gap_min_months",
+            "average_wage",
+            "base_min_ratio",
+            "base_max_ratio",
+            "flexible_rate",
+            "flexible_waiting_months",
+            "backpay_max_months",
+            "late_fee_enabled",
+            "late_fee_daily_rate",
+        ]
 
     def clean(self):
         data = super().clean()
@@ -40,9 +60,15 @@ class PolicyForm(forms.ModelForm):
             self.add_error("benefit_end", _("待遇期结束日期不能早于开始日期。"))
         low, high = data.get("base_min_ratio"), data.get("base_max_ratio")
         if low is not None and low < BASE_RATIO_MIN:
-            self.add_error("base_min_ratio", _("缴费基数下限不能低于上年度月平均工资的60%（0.60）。"))
+            self.add_error(
+                "base_min_ratio",
+                _("缴费基数下限不能低于上年度月平均工资的60%（0.60）。"),
+            )
         if high is not None and high > BASE_RATIO_MAX:
-            self.add_error("base_max_ratio", _("缴费基数上限不能高于上年度月平均工资的300%（3.00）。"))
+            self.add_error(
+                "base_max_ratio",
+                _("缴费基数上限不能高于上年度月平均工资的300%（3.00）。"),
+            )
         if low is not None and high is not None and low > high:
             self.add_error("base_max_ratio", _("缴费基数上限比例不能低于下限比例。"))
         wage = data.get("average_wage")
@@ -56,15 +82,23 @@ class PolicyForm(forms.ModelForm):
             self.add_error("late_fee_daily_rate", _("滞纳金日费率不能为负数。"))
         region = data.get("region")
         if region and start and end and start <= end:
-            overlapping = Policy.objects.filter(region=region, window_start__lte=end, window_end__gte=start)
+            overlapping = Policy.objects.filter(
+                region=region, window_start__lte=end, window_end__gte=start
+            )
             if self.instance.pk:
                 overlapping = overlapping.exclude(pk=self.instance.pk)
             other = overlapping.first()
             if other is not None:
                 self.add_error(
                     "window_start",
-                    _("与%(year)d年度的集中参保期（%(start)s至%(end)s）重叠，同一统筹区的参保期不能重叠。")
-                    % {"year": other.year, "start": other.window_start, "end": other.window_end},
+                    _(
+                        "与%(year)d年度的集中参保期（%(start)s至%(end)s）重叠，同一统筹区的参保期不能重叠。"
+                    )
+                    % {
+                        "year": other.year,
+                        "start": other.window_start,
+                        "end": other.window_end,
+                    },
                 )
         return data
 
@@ -72,7 +106,14 @@ class PolicyForm(forms.ModelForm):
 class PolicyCategoryForm(forms.ModelForm):
     class Meta:
         model = PolicyCategory
-        fields = "__all__"
+        fields = [
+            "policy",
+            "category",
+            "personal_amount",
+            "subsidy",
+            "needs_verification",
+            "exempt_from_waiting",
+        ]
 
     def clean(self):
         data = super().clean()
@@ -104,20 +145,45 @@ class PolicyAdmin(RegionScopedAdmin):
 
     form = PolicyForm
     inlines = [PolicyCategoryInline]
-    list_display = ("region", "year", "window_start", "window_end", "average_wage", "flexible_rate", "newborn_days")
+    list_display = (
+        "region",
+        "year",
+        "window_start",
+        "window_end",
+        "average_wage",
+        "flexible_rate",
+        "newborn_days",
+    )
     list_filter = ("year", "region")
     list_select_related = ("region",)
     ordering = ("region", "-year")
     fieldsets = (
         (None, {"fields": ("region", "year")}),
-        (_("城乡居民医保"), {"fields": (
-            ("window_start", "window_end"), ("benefit_start", "benefit_end"), "newborn_days",
-            ("waiting_fixed_months", "waiting_per_gap_year"), ("long_gap_years", "long_gap_min_months"),
-        )}),
-        (_("灵活就业人员职工医保"), {"fields": (
-            "average_wage", ("base_min_ratio", "base_max_ratio"), "flexible_rate", "flexible_waiting_months",
-            "backpay_max_months", ("late_fee_enabled", "late_fee_daily_rate"),
-        )}),
+        (
+            _("城乡居民医保"),
+            {
+                "fields": (
+                    ("window_start", "window_end"),
+                    ("benefit_start", "benefit_end"),
+                    "newborn_days",
+                    ("waiting_fixed_months", "waiting_per_gap_year"),
+                    ("long_gap_years", "long_gap_min_months"),
+                )
+            },
+        ),
+        (
+            _("灵活就业人员职工医保"),
+            {
+                "fields": (
+                    "average_wage",
+                    ("base_min_ratio", "base_max_ratio"),
+                    "flexible_rate",
+                    "flexible_waiting_months",
+                    "backpay_max_months",
+                    ("late_fee_enabled", "late_fee_daily_rate"),
+                )
+            },
+        ),
     )
 
     def has_add_permission(self, request):
@@ -164,8 +230,18 @@ class EnrollmentAdmin(RegionScopedAdmin):
 
     region_field = "region"
     person_field = "person"
-    list_display = ("reference", "person", "region", "scheme", "year", "status", "category", "verification",
-                    "waiting_months", "coverage_start")
+    list_display = (
+        "reference",
+        "person",
+        "region",
+        "scheme",
+        "year",
+        "status",
+        "category",
+        "verification",
+        "waiting_months",
+        "coverage_start",
+    )
     list_filter = (PendingVerificationFilter, "status", "scheme", "year", "region")
     list_select_related = ("person", "region")
     search_fields = ("=person__id_number", "person__name")
@@ -173,9 +249,26 @@ class EnrollmentAdmin(RegionScopedAdmin):
     inlines = [EnrollmentEventInline]
     actions = ["approve_category", "reject_category"]
     readonly_fields = (
-        "reference", "person", "region", "scheme", "year", "status", "category", "verification", "verification_note",
-        "is_newborn", "contribution_base", "gap_years", "repaired_years", "waiting_months", "waiting_reason",
-        "coverage_start", "coverage_end", "registered_by", "created_at", "updated_at",
+        "reference",
+        "person",
+        "region",
+        "scheme",
+        "year",
+        "status",
+        "category",
+        "verification",
+        "verification_note",
+        "is_newborn",
+        "contribution_base",
+        "gap_years",
+        "repaired_years",
+        "waiting_months",
+        "waiting_reason",
+        "coverage_start",
+        "coverage_end",
+        "registered_by",
+        "created_at",
+        "updated_at",
     )
     fields = readonly_fields
 
@@ -198,23 +291,39 @@ class EnrollmentAdmin(RegionScopedAdmin):
 
     def _verify(self, request, queryset, *, approve: bool):
         done = 0
-        for enrollment_id in queryset.filter(verification=Verification.PENDING).values_list("pk", flat=True):
+        for enrollment_id in queryset.filter(
+            verification=Verification.PENDING
+        ).values_list("pk", flat=True):
             try:
                 services.enrollment_verify_category(
-                    actor=request.user, enrollment_id=enrollment_id, approve=approve,
-                    note="" if approve else str(_("经办审核未通过，按普通居民标准缴费")),
+                    actor=request.user,
+                    enrollment_id=enrollment_id,
+                    approve=approve,
+                    note=""
+                    if approve
+                    else str(_("经办审核未通过，按普通居民标准缴费")),
                 )
             except DomainError as error:
-                self.message_user(request, f"{enrollment_id}: {error.message}", messages.ERROR)
+                self.message_user(
+                    request, f"{enrollment_id}: {error.message}", messages.ERROR
+                )
             else:
                 done += 1
-        self.message_user(request, ngettext("已审核 %(count)d 条参保登记。", "已审核 %(count)d 条参保登记。", done)
-                          % {"count": done}, messages.SUCCESS)
+        self.message_user(
+            request,
+            ngettext(
+                "已审核 %(count)d 条参保登记。", "已审核 %(count)d 条参保登记。", done
+            )
+            % {"count": done},
+            messages.SUCCESS,
+        )
 
     @admin.action(description=_("审核通过所选的人员类别"), permissions=["change"])
     def approve_category(self, request, queryset):
         self._verify(request, queryset, approve=True)
 
-    @admin.action(description=_("审核不通过（改按普通居民标准）"), permissions=["change"])
+    @admin.action(
+        description=_("审核不通过（改按普通居民标准）"), permissions=["change"]
+    )
     def reject_category(self, request, queryset):
         self._verify(request, queryset, approve=False)

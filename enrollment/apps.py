@@ -1,7 +1,18 @@
 from django.apps import AppConfig
 from django.utils.translation import gettext_lazy as _
 
+from core.staff import StaffSite
+
 
 class EnrollmentConfig(AppConfig):
     name = "enrollment"
     verbose_name = _("参保登记")
+    staff_site = StaffSite(reference=frozenset({"policy", "policycategory"}))
+
+    def ready(self):
+        from core.audit import audit_register
+
+        from .models import Enrollment, Policy, PolicyCategory
+
+        for model in (Policy, PolicyCategory, Enrollment):
+            audit_register(model)

@@ -11,10 +11,10 @@ from django.core.exceptions import ValidationError
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
-from portal.errors import DomainError
-from portal.forms import IdNumberField, NameField
-from portal.identity import parse_id_number
-from portal.models import Person, Relation
+from core.errors import DomainError
+from core.forms import IdNumberField, NameField
+from core.identity import parse_id_number
+from people.models import Person, Relation
 
 from . import services
 from .models import Category
@@ -28,17 +28,26 @@ def _add_domain_error(form, error: DomainError, default_field: str) -> None:
 class _EnrollmentForm(forms.Form):
     """Shared fields: who, where and which benefit year."""
 
-    def __init__(self, *args, persons, years, regions, today: dt.date | None = None, **kwargs):
+    def __init__(
+        self, *args, persons, years, regions, today: dt.date | None = None, **kwargs
+    ):
         super().__init__(*args, **kwargs)
         self.today = today or timezone.localdate()
         self.persons = {str(person.pk): person for person, _relation in persons}
         if "person" in self.fields:
             self.fields["person"].choices = [
-                (str(person.pk), f"{person.name}（{relation or _('本人')}）{person.id_masked}")
+                (
+                    str(person.pk),
+                    f"{person.name}（{relation or _('本人')}）{person.id_masked}",
+                )
                 for person, relation in persons
             ]
-        self.fields["year"].choices = [(year, _("%(year)d年度") % {"year": year}) for year in years]
-        self.fields["region"].choices = [(region.code, region.name) for region in regions]
+        self.fields["year"].choices = [
+            (year, _("%(year)d年度") % {"year": year}) for year in years
+        ]
+        self.fields["region"].choices = [
+            (region.code, region.name) for region in regions
+        ]
 
     def person_obj(self) -> Person:
         return self.persons[self.cleaned_data["person"]]
@@ -62,7 +71,10 @@ class ResidentEnrollmentForm(_EnrollmentForm):
             return data
         try:
             self.plan = services.resident_plan(
-                person=self.person_obj(), region=data["region"], year=data["year"], category=data["category"],
+                person=self.person_obj(),
+                region=data["region"],
+                year=data["year"],
+                category=data["category"],
                 today=self.today,
             )
         except DomainError as error:
@@ -73,12 +85,16 @@ class ResidentEnrollmentForm(_EnrollmentForm):
 class NewbornEnrollmentForm(_EnrollmentForm):
     name = NameField(label=_("新生儿姓名"))
     id_number = IdNumberField(
-        label=_("新生儿身份证号"), help_text=_("户口登记后取得的公民身份号码；出生日期从号码中读取")
+        label=_("新生儿身份证号"),
+        help_text=_("户口登记后取得的公民身份号码；出生日期从号码中读取"),
     )
     relation = forms.ChoiceField(
         label=_("与您的关系"),
-        choices=[(Relation.CHILD, Relation.CHILD.label), (Relation.GRANDCHILD, Relation.GRANDCHILD.label),
-                 (Relation.MATERNAL_GRANDCHILD, Relation.MATERNAL_GRANDCHILD.label)],
+        choices=[
+            (Relation.CHILD, Relation.CHILD.label),
+            (Relation.GRANDCHILD, Relation.GRANDCHILD.label),
+            (Relation.MATERNAL_GRANDCHILD, Relation.MATERNAL_GRANDCHILD.label),
+        ],
     )
     year = forms.TypedChoiceField(label=_("待遇年度"), coerce=int)
     region = forms.ChoiceField(label=_("参保地（统筹区）"))
@@ -92,7 +108,9 @@ class NewbornEnrollmentForm(_EnrollmentForm):
         birth = parse_id_number(number).birth_date
         if (self.today - birth).days > 366:
             raise ValidationError(
-                _("该身份证号的出生日期为%(date)s，已满一周岁，不属于新生儿；请到“为家人登记”办理。")
+                _(
+                    "该身份证号的出生日期为%(date)s，已满一周岁，不属于新生儿；请到“为家人登记”办理。"
+                )
                 % {"date": birth.strftime("%Y-%m-%d")}
             )
         return number
@@ -111,12 +129,21 @@ class NewbornEnrollmentForm(_EnrollmentForm):
             self.add_error("id_number", _("不能把本人登记为新生儿。"))
             return data
         if child is None:
-            child = Person(id_number=parsed.number, name=data["name"], sex=parsed.sex, birth_date=parsed.birth_date)
+            child = Person(
+                id_number=parsed.number,
+                name=data["name"],
+                sex=parsed.sex,
+                birth_date=parsed.birth_date,
+            )
         self.child = child
         self.birth_date = parsed.birth_date
         try:
             self.plan = services.resident_plan(
-                person=child, region=data["region"], year=data["year"], category=Category.ORDINARY, is_newborn=True,
+                person=child,
+                region=data["region"],
+                year=data["year"],
+                category=Category.ORDINARY,
+                is_newborn=True,
                 today=self.today,
             )
         except DomainError as error:
@@ -129,7 +156,10 @@ class FlexibleEnrollmentForm(_EnrollmentForm):
     year = forms.TypedChoiceField(label=_("参保年度"), coerce=int)
     region = forms.ChoiceField(label=_("参保地（统筹区）"))
     base = forms.DecimalField(
-        label=_("缴费基数（元/月）"), max_digits=10, decimal_places=2, min_value=Decimal("0.01"),
+        label=_("缴费基数（元/月）"),
+        max_digits=10,
+        decimal_places=2,
+        min_value=Decimal("0.01"),
         help_text=_("可在上年度月平均工资的60%至300%之间选择，见下表"),
     )
 
@@ -140,7 +170,11 @@ class FlexibleEnrollmentForm(_EnrollmentForm):
             return data
         try:
             self.plan = services.flexible_plan(
-                person=self.person_obj(), region=data["region"], year=data["year"], base=data["base"], today=self.today
+                person=self.person_obj(),
+                region=data["region"],
+                year=data["year"],
+                base=data["base"],
+                today=self.today,
             )
         except DomainError as error:
             _add_domain_error(self, error, "base")

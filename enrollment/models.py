@@ -7,7 +7,8 @@ from django.db import models
 from django.db.models import F, Q
 from django.utils.translation import gettext_lazy as _
 
-from portal.models import Person, Region
+from core.models import Region
+from people.models import Person
 
 
 class Scheme(models.TextChoices):
@@ -32,7 +33,12 @@ class Policy(models.Model):
     """A region's rules for one benefit year (待遇年度). Every amount, rate,
     window and waiting period is data here, edited by supervisors."""
 
-    region = models.ForeignKey(Region, verbose_name=_("统筹区"), on_delete=models.PROTECT, related_name="policies")
+    region = models.ForeignKey(
+        Region,
+        verbose_name=_("统筹区"),
+        on_delete=models.PROTECT,
+        related_name="policies",
+    )
     year = models.PositiveIntegerField(_("待遇年度"))
     # Residents' insurance (城乡居民医保)
     window_start = models.DateField(_("集中参保期开始"))
@@ -40,36 +46,68 @@ class Policy(models.Model):
     benefit_start = models.DateField(_("待遇期开始"))
     benefit_end = models.DateField(_("待遇期结束"))
     newborn_days = models.PositiveIntegerField(_("新生儿参保期限（天）"), default=90)
-    waiting_fixed_months = models.PositiveIntegerField(_("固定待遇等待期（月）"), default=3)
-    waiting_per_gap_year = models.PositiveIntegerField(_("每断保一年增加（月）"), default=1)
+    waiting_fixed_months = models.PositiveIntegerField(
+        _("固定待遇等待期（月）"), default=3
+    )
+    waiting_per_gap_year = models.PositiveIntegerField(
+        _("每断保一年增加（月）"), default=1
+    )
     long_gap_years = models.PositiveIntegerField(_("长期断保年数"), default=4)
-    long_gap_min_months = models.PositiveIntegerField(_("长期断保最短等待期（月）"), default=6)
+    long_gap_min_months = models.PositiveIntegerField(
+        _("长期断保最短等待期（月）"), default=6
+    )
     # Flexible workers' employee insurance (灵活就业人员职工医保)
-    average_wage = models.DecimalField(_("上年度月平均工资"), max_digits=10, decimal_places=2)
-    base_min_ratio = models.DecimalField(_("缴费基数下限比例"), max_digits=4, decimal_places=2, default=Decimal("0.60"))
-    base_max_ratio = models.DecimalField(_("缴费基数上限比例"), max_digits=4, decimal_places=2, default=Decimal("3.00"))
-    flexible_rate = models.DecimalField(_("缴费费率"), max_digits=5, decimal_places=4, default=Decimal("0.0800"))
-    flexible_waiting_months = models.PositiveIntegerField(_("断缴超3个月后的等待期（月）"), default=6)
+    average_wage = models.DecimalField(
+        _("上年度月平均工资"), max_digits=10, decimal_places=2
+    )
+    base_min_ratio = models.DecimalField(
+        _("缴费基数下限比例"), max_digits=4, decimal_places=2, default=Decimal("0.60")
+    )
+    base_max_ratio = models.DecimalField(
+        _("缴费基数上限比例"), max_digits=4, decimal_places=2, default=Decimal("3.00")
+    )
+    flexible_rate = models.DecimalField(
+        _("缴费费率"), max_digits=5, decimal_places=4, default=Decimal("0.0800")
+    )
+    flexible_waiting_months = models.PositiveIntegerField(
+        _("断缴超3个月后的等待期（月）"), default=6
+    )
     backpay_max_months = models.PositiveIntegerField(_("可补缴月数"), default=3)
     late_fee_enabled = models.BooleanField(_("收取滞纳金"), default=False)
-    late_fee_daily_rate = models.DecimalField(_("滞纳金日费率"), max_digits=6, decimal_places=5, default=Decimal("0.00050"))
+    late_fee_daily_rate = models.DecimalField(
+        _("滞纳金日费率"), max_digits=6, decimal_places=5, default=Decimal("0.00050")
+    )
 
     class Meta:
         ordering = ["region", "-year"]
         verbose_name = _("参保政策")
         verbose_name_plural = _("参保政策")
         constraints = [
-            models.UniqueConstraint(fields=["region", "year"], name="policy_one_per_region_year"),
-            models.CheckConstraint(condition=Q(window_start__lte=F("window_end")), name="policy_window_ordered"),
-            models.CheckConstraint(condition=Q(benefit_start__lte=F("benefit_end")), name="policy_benefit_ordered"),
-            models.CheckConstraint(condition=Q(average_wage__gt=0), name="policy_average_wage_positive"),
+            models.UniqueConstraint(
+                fields=["region", "year"], name="policy_one_per_region_year"
+            ),
             models.CheckConstraint(
-                condition=Q(base_min_ratio__gte=Decimal("0.60"), base_max_ratio__lte=Decimal("3.00"))
+                condition=Q(window_start__lte=F("window_end")),
+                name="policy_window_ordered",
+            ),
+            models.CheckConstraint(
+                condition=Q(benefit_start__lte=F("benefit_end")),
+                name="policy_benefit_ordered",
+            ),
+            models.CheckConstraint(
+                condition=Q(average_wage__gt=0), name="policy_average_wage_positive"
+            ),
+            models.CheckConstraint(
+                condition=Q(
+                    base_min_ratio__gte=Decimal("0.60"),
+                    base_max_ratio__lte=Decimal("3.00"),
+                )
                 & Q(base_min_ratio__lte=F("base_max_ratio")),
                 name="policy_base_range_60_300",
             ),
             models.CheckConstraint(
-                condition=Q(flexible_rate__gt=0, flexible_rate__lt=Decimal("0.2")), name="policy_rate_sane"
+                condition=Q(flexible_rate__gt=0, flexible_rate__lt=Decimal("0.2")),
+                name="policy_rate_sane",
             ),
         ]
 
@@ -78,13 +116,13 @@ class Policy(models.Model):
 
     @property
     def base_min(self) -> Decimal:
-        from portal.money import to_money
+        from core.money import to_money
 
         return to_money(self.average_wage * self.base_min_ratio)
 
     @property
     def base_max(self) -> Decimal:
-        from portal.money import to_money
+        from core.money import to_money
 
         return to_money(self.average_wage * self.base_max_ratio)
 
@@ -92,10 +130,16 @@ class Policy(models.Model):
 class PolicyCategory(models.Model):
     """The yearly personal amount and government subsidy of one resident category."""
 
-    policy = models.ForeignKey(Policy, on_delete=models.CASCADE, related_name="categories")
+    policy = models.ForeignKey(
+        Policy, on_delete=models.CASCADE, related_name="categories"
+    )
     category = models.CharField(_("人员类别"), max_length=24, choices=Category.choices)
-    personal_amount = models.DecimalField(_("个人缴费（元/年）"), max_digits=10, decimal_places=2)
-    subsidy = models.DecimalField(_("财政补助（元/年）"), max_digits=10, decimal_places=2)
+    personal_amount = models.DecimalField(
+        _("个人缴费（元/年）"), max_digits=10, decimal_places=2
+    )
+    subsidy = models.DecimalField(
+        _("财政补助（元/年）"), max_digits=10, decimal_places=2
+    )
     needs_verification = models.BooleanField(_("需经办审核"), default=False)
     exempt_from_waiting = models.BooleanField(_("免待遇等待期"), default=False)
 
@@ -104,9 +148,12 @@ class PolicyCategory(models.Model):
         verbose_name = _("人员类别标准")
         verbose_name_plural = _("人员类别标准")
         constraints = [
-            models.UniqueConstraint(fields=["policy", "category"], name="policy_category_once"),
+            models.UniqueConstraint(
+                fields=["policy", "category"], name="policy_category_once"
+            ),
             models.CheckConstraint(
-                condition=Q(personal_amount__gte=0, subsidy__gte=0), name="policy_category_amounts_not_negative"
+                condition=Q(personal_amount__gte=0, subsidy__gte=0),
+                name="policy_category_amounts_not_negative",
             ),
         ]
 
@@ -124,9 +171,15 @@ class EnrollmentStatus(models.TextChoices):
 
 # The one table of allowed enrollment transitions.
 ENROLLMENT_TRANSITIONS: dict[str, frozenset[str]] = {
-    EnrollmentStatus.REGISTERED: frozenset({EnrollmentStatus.ACTIVE, EnrollmentStatus.CANCELLED}),
-    EnrollmentStatus.ACTIVE: frozenset({EnrollmentStatus.SUSPENDED, EnrollmentStatus.TERMINATED}),
-    EnrollmentStatus.SUSPENDED: frozenset({EnrollmentStatus.ACTIVE, EnrollmentStatus.TERMINATED}),
+    EnrollmentStatus.REGISTERED: frozenset(
+        {EnrollmentStatus.ACTIVE, EnrollmentStatus.CANCELLED}
+    ),
+    EnrollmentStatus.ACTIVE: frozenset(
+        {EnrollmentStatus.SUSPENDED, EnrollmentStatus.TERMINATED}
+    ),
+    EnrollmentStatus.SUSPENDED: frozenset(
+        {EnrollmentStatus.ACTIVE, EnrollmentStatus.TERMINATED}
+    ),
     EnrollmentStatus.CANCELLED: frozenset(),
     EnrollmentStatus.TERMINATED: frozenset(),
 }
@@ -144,22 +197,42 @@ class Verification(models.TextChoices):
 class Enrollment(models.Model):
     """参保登记: one person's basic medical insurance in one region for one benefit year."""
 
-    person = models.ForeignKey(Person, verbose_name=_("参保人"), on_delete=models.PROTECT, related_name="enrollments")
-    region = models.ForeignKey(Region, verbose_name=_("统筹区"), on_delete=models.PROTECT, related_name="enrollments")
+    person = models.ForeignKey(
+        Person,
+        verbose_name=_("参保人"),
+        on_delete=models.PROTECT,
+        related_name="enrollments",
+    )
+    region = models.ForeignKey(
+        Region,
+        verbose_name=_("统筹区"),
+        on_delete=models.PROTECT,
+        related_name="enrollments",
+    )
     scheme = models.CharField(_("险种"), max_length=10, choices=Scheme.choices)
     year = models.PositiveIntegerField(_("待遇年度"))
     status = models.CharField(
-        _("参保状态"), max_length=12, choices=EnrollmentStatus.choices, default=EnrollmentStatus.REGISTERED
+        _("参保状态"),
+        max_length=12,
+        choices=EnrollmentStatus.choices,
+        default=EnrollmentStatus.REGISTERED,
     )
     # Residents: the category asked for, and its verification by staff.
-    category = models.CharField(_("人员类别"), max_length=24, choices=Category.choices, blank=True)
+    category = models.CharField(
+        _("人员类别"), max_length=24, choices=Category.choices, blank=True
+    )
     verification = models.CharField(
-        _("类别审核"), max_length=12, choices=Verification.choices, default=Verification.NOT_NEEDED
+        _("类别审核"),
+        max_length=12,
+        choices=Verification.choices,
+        default=Verification.NOT_NEEDED,
     )
     verification_note = models.CharField(_("审核意见"), max_length=200, blank=True)
     is_newborn = models.BooleanField(_("新生儿参保"), default=False)
     # Flexible workers: the chosen monthly contribution base.
-    contribution_base = models.DecimalField(_("缴费基数"), max_digits=10, decimal_places=2, null=True, blank=True)
+    contribution_base = models.DecimalField(
+        _("缴费基数"), max_digits=10, decimal_places=2, null=True, blank=True
+    )
     # The waiting period as decided at registration, and why.
     gap_years = models.PositiveIntegerField(_("断保年数"), default=0)
     repaired_years = models.PositiveIntegerField(_("已修复年数"), default=0)
@@ -168,7 +241,11 @@ class Enrollment(models.Model):
     coverage_start = models.DateField(_("待遇享受开始"), null=True, blank=True)
     coverage_end = models.DateField(_("待遇享受结束"), null=True, blank=True)
     registered_by = models.ForeignKey(
-        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+        settings.AUTH_USER_MODEL,
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+        related_name="+",
     )
     created_at = models.DateTimeField(auto_now_add=True)
     updated_at = models.DateTimeField(auto_now=True)
@@ -191,15 +268,21 @@ class Enrollment(models.Model):
                 name="enrollment_flexible_has_base",
             ),
             models.CheckConstraint(
-                condition=~Q(scheme="resident") | ~Q(category=""), name="enrollment_resident_has_category"
+                condition=~Q(scheme="resident") | ~Q(category=""),
+                name="enrollment_resident_has_category",
             ),
             models.CheckConstraint(
-                condition=Q(status__in=[s.value for s in EnrollmentStatus]), name="enrollment_status_known"
+                condition=Q(status__in=[s.value for s in EnrollmentStatus]),
+                name="enrollment_status_known",
             ),
         ]
         indexes = [
             models.Index(fields=["region", "status"], name="enrollment_region_status"),
-            models.Index(fields=["verification"], condition=Q(verification="pending"), name="enrollment_verif_pending"),
+            models.Index(
+                fields=["verification"],
+                condition=Q(verification="pending"),
+                name="enrollment_verif_pending",
+            ),
         ]
 
     def __str__(self):
@@ -218,10 +301,18 @@ class Enrollment(models.Model):
 class EnrollmentEvent(models.Model):
     """One change of an enrollment's status: who, when, from, to, why."""
 
-    enrollment = models.ForeignKey(Enrollment, on_delete=models.CASCADE, related_name="events")
+    enrollment = models.ForeignKey(
+        Enrollment, on_delete=models.CASCADE, related_name="events"
+    )
     from_status = models.CharField(max_length=12, blank=True)
     to_status = models.CharField(max_length=12)
-    actor = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+")
+    actor = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+        related_name="+",
+    )
     reason = models.CharField(max_length=200, blank=True)
     at = models.DateTimeField(auto_now_add=True)
 
@@ -229,6 +320,9 @@ class EnrollmentEvent(models.Model):
         ordering = ["at", "id"]
         verbose_name = _("参保状态变更")
         verbose_name_plural = _("参保状态变更")
+
+    def __str__(self):
+        return f"{self.from_status or '—'} → {self.to_status}"
 
 
 class MonthsKind(models.TextChoices):
@@ -240,7 +334,9 @@ class ContributionMonths(models.Model):
     """A ledger of contribution months (缴费月数) per person and region. Each
     row has a unique reference so a payment or a transfer adds its months once."""
 
-    person = models.ForeignKey(Person, on_delete=models.PROTECT, related_name="contribution_months")
+    person = models.ForeignKey(
+        Person, on_delete=models.PROTECT, related_name="contribution_months"
+    )
     region = models.ForeignKey(Region, on_delete=models.PROTECT, related_name="+")
     kind = models.CharField(max_length=8, choices=MonthsKind.choices)
     months = models.IntegerField()
@@ -250,14 +346,21 @@ class ContributionMonths(models.Model):
     class Meta:
         verbose_name = _("缴费月数")
         verbose_name_plural = _("缴费月数")
-        indexes = [models.Index(fields=["person", "region"], name="months_person_region")]
+        indexes = [
+            models.Index(fields=["person", "region"], name="months_person_region")
+        ]
+
+    def __str__(self):
+        return f"{self.kind} {self.months:+d} ({self.reference})"
 
 
 class WaitingRepair(models.Model):
     """修复: past gap years paid for, each removing one added month of the
     waiting period. One row per payment reference, so a repeated call changes nothing."""
 
-    enrollment = models.ForeignKey(Enrollment, on_delete=models.CASCADE, related_name="repairs")
+    enrollment = models.ForeignKey(
+        Enrollment, on_delete=models.CASCADE, related_name="repairs"
+    )
     years = models.PositiveIntegerField(_("修复年数"))
     reference = models.CharField(max_length=80, unique=True)
     created_at = models.DateTimeField(auto_now_add=True)
@@ -265,7 +368,11 @@ class WaitingRepair(models.Model):
     class Meta:
         verbose_name = _("断保修复")
         verbose_name_plural = _("断保修复")
-        constraints = [models.CheckConstraint(condition=Q(years__gte=1), name="repair_at_least_one_year")]
+        constraints = [
+            models.CheckConstraint(
+                condition=Q(years__gte=1), name="repair_at_least_one_year"
+            )
+        ]
 
     def __str__(self):
         return f"{self.enrollment_id} +{self.years} ({self.reference})"

@@ -117,7 +117,9 @@ def policy_seed(region_code: str, year: int):
         window_end=window_end,
         benefit_start=dt.date(year, 1, 1),
         benefit_end=dt.date(year, 12, 31),
-        average_wage=(D(figures["average_wage"]) * (D("1.04") ** steps)).quantize(D("0.01")),
+        average_wage=(D(figures["average_wage"]) * (D("1.04") ** steps)).quantize(
+            D("0.01")
+        ),
         flexible_rate=D(figures["rate"]),
         late_fee_enabled=figures["late_fee"],
     )
@@ -137,7 +139,9 @@ def policy_seed(region_code: str, year: int):
 
 
 def regions_seed():
-    from portal.models import Region
+    from core.models import Region
 
     for code, name, province in REGIONS:
-        Region.objects.get_or_create(code=code, defaults={"name": name, "province": province})
+        Region.objects.get_or_create(
+            code=code, defaults={"name": name, "province": province}
+        )

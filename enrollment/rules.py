@@ -10,7 +10,7 @@ from decimal import Decimal
 
 from django.utils.translation import gettext_lazy as _
 
-from portal.money import ZERO, to_money
+from core.money import ZERO, to_money
 
 
 def add_months(day: dt.date, months: int) -> dt.date:
@@ -59,18 +59,32 @@ def resident_waiting(
     if gap_years >= long_gap_years:
         months = max(months, long_gap_min_months)
     if gap_years == 0:
-        reason = _("未在集中参保期内参保：固定等待期%(fixed)d个月") % {"fixed": fixed_months}
+        reason = _("未在集中参保期内参保：固定等待期%(fixed)d个月") % {
+            "fixed": fixed_months
+        }
     else:
         reason = _(
             "断保%(gap)d年：固定等待期%(fixed)d个月，另加%(added)d个月（已修复%(repaired)d年）"
-        ) % {"gap": gap_years, "fixed": fixed_months, "added": months - fixed_months, "repaired": repaired}
+        ) % {
+            "gap": gap_years,
+            "fixed": fixed_months,
+            "added": months - fixed_months,
+            "repaired": repaired,
+        }
         if gap_years >= long_gap_years:
-            reason += str(_("；断保4年及以上，等待期不少于%(min)d个月") % {"min": long_gap_min_months})
+            reason += str(
+                _("；断保4年及以上，等待期不少于%(min)d个月")
+                % {"min": long_gap_min_months}
+            )
     return Waiting(months, str(reason))
 
 
 def resident_coverage_start(
-    *, paid_on: dt.date, benefit_start: dt.date, waiting_months: int, birth_date: dt.date | None = None
+    *,
+    paid_on: dt.date,
+    benefit_start: dt.date,
+    waiting_months: int,
+    birth_date: dt.date | None = None,
 ) -> dt.date:
     """When benefits begin.
 
@@ -101,7 +115,9 @@ def flexible_monthly_premium(*, base: Decimal, rate: Decimal) -> Decimal:
     return to_money(Decimal(base) * Decimal(rate))
 
 
-def late_fee(*, arrears: Decimal, overdue_days: int, daily_rate: Decimal = Decimal("0.0005")) -> Decimal:
+def late_fee(
+    *, arrears: Decimal, overdue_days: int, daily_rate: Decimal = Decimal("0.0005")
+) -> Decimal:
     """滞纳金: arrears × 0.05% per overdue day [社会保险法 第86条]."""
     if overdue_days <= 0:
         return ZERO

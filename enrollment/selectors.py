@@ -10,8 +10,9 @@ from django.db.models import Q, Sum
 from django.http import Http404
 from django.utils import timezone
 
-from portal.access import person_ids_for_user
-from portal.models import FamilyLink, Person, Region
+from core.models import Region
+from people.access import person_ids_for_user
+from people.models import FamilyLink, Person
 
 from .models import (
     Category,
@@ -42,7 +43,9 @@ class PersonCoverage:
     def upcoming(self) -> list:
         """Enrollments of this benefit year and later (shown in full)."""
         year = timezone.localdate().year
-        return [enrollment for enrollment in self.enrollments if enrollment.year >= year]
+        return [
+            enrollment for enrollment in self.enrollments if enrollment.year >= year
+        ]
 
     @property
     def past(self) -> list:
@@ -79,10 +82,15 @@ def coverage_for_user(user) -> list[PersonCoverage]:
     family = family_for_user(user)
     if not family:
         return []
-    rows = {person.pk: PersonCoverage(person=person, relation=relation) for person, relation in family}
+    rows = {
+        person.pk: PersonCoverage(person=person, relation=relation)
+        for person, relation in family
+    }
     ids = list(rows)
     enrollments = list(
-        Enrollment.objects.filter(person_id__in=ids).select_related("region").order_by("-year", "-id")
+        Enrollment.objects.filter(person_id__in=ids)
+        .select_related("region")
+        .order_by("-year", "-id")
     )
     policies = {}
     if enrollments:
@@ -114,7 +122,9 @@ def enrollment_get_for_user(*, user, pk) -> Enrollment:
     except (TypeError, ValueError):
         raise Http404 from None
     enrollment = (
-        Enrollment.objects.select_related("person", "region").filter(pk=pk, person_id__in=person_ids_for_user(user))
+        Enrollment.objects.select_related("person", "region").filter(
+            pk=pk, person_id__in=person_ids_for_user(user)
+        )
     ).first()
     if enrollment is None:
         raise Http404
@@ -126,7 +136,9 @@ def open_years(today: dt.date | None = None) -> list[int]:
     open anywhere, and the current year (late enrollment). Newest first."""
     today = today or timezone.localdate()
     years = set(
-        Policy.objects.filter(window_start__lte=today, window_end__gte=today).values_list("year", flat=True)
+        Policy.objects.filter(
+            window_start__lte=today, window_end__gte=today
+        ).values_list("year", flat=True)
     )
     if Policy.objects.filter(year=today.year).exists():
         years.add(today.year)
@@ -156,11 +168,18 @@ def resident_premium(enrollment: Enrollment) -> Premium:
     after a rejection, the ordinary amount is shown and `verification_pending` says why."""
     policy_categories = {
         pc.category: pc
-        for pc in PolicyCategory.objects.filter(policy__region_id=enrollment.region_id, policy__year=enrollment.year)
+        for pc in PolicyCategory.objects.filter(
+            policy__region_id=enrollment.region_id, policy__year=enrollment.year
+        )
     }
     chosen = policy_categories.get(enrollment.category)
-    if enrollment.verification in (Verification.NOT_NEEDED, Verification.APPROVED) and chosen is not None:
-        return Premium(enrollment.category, chosen.personal_amount, chosen.subsidy, False)
+    if (
+        enrollment.verification in (Verification.NOT_NEEDED, Verification.APPROVED)
+        and chosen is not None
+    ):
+        return Premium(
+            enrollment.category, chosen.personal_amount, chosen.subsidy, False
+        )
     ordinary = policy_categories[Category.ORDINARY]
     return Premium(
         Category.ORDINARY,

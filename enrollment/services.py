@@ -7,15 +7,15 @@ them, transfers suspend them and move contribution months).
 from __future__ import annotations
 
 import datetime as dt
-
 from dataclasses import dataclass
 
 from django.db import IntegrityError, transaction
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
-from portal.errors import DomainError, check_transition
-from portal.models import Person, Region, Role
+from core.errors import DomainError, check_transition
+from core.models import Region
+from people.models import Person, Role
 
 from . import rules
 from .models import (
@@ -35,25 +35,43 @@ from .models import (
 )
 
 # Statuses of past enrollments that count as covered years (no gap).
-COVERED_STATUSES = (EnrollmentStatus.ACTIVE, EnrollmentStatus.SUSPENDED, EnrollmentStatus.TERMINATED)
+COVERED_STATUSES = (
+    EnrollmentStatus.ACTIVE,
+    EnrollmentStatus.SUSPENDED,
+    EnrollmentStatus.TERMINATED,
+)
 
 
 def _lock(enrollment_id: int) -> Enrollment:
-    return Enrollment.objects.select_for_update(of=("self",)).select_related("person", "region").get(pk=enrollment_id)
+    return (
+        Enrollment.objects.select_for_update(of=("self",))
+        .select_related("person", "region")
+        .get(pk=enrollment_id)
+    )
 
 
-def _transition(enrollment: Enrollment, target: str, *, actor=None, reason: str = "") -> Enrollment:
+def _transition(
+    enrollment: Enrollment, target: str, *, actor=None, reason: str = ""
+) -> Enrollment:
     """Move a locked enrollment to `target` if the table allows it, with its event row."""
-    check_transition(ENROLLMENT_TRANSITIONS, enrollment.status, target, what="enrollment")
+    check_transition(
+        ENROLLMENT_TRANSITIONS, enrollment.status, target, what="enrollment"
+    )
     EnrollmentEvent.objects.create(
-        enrollment=enrollment, from_status=enrollment.status, to_status=target, actor=actor, reason=reason[:200]
+        enrollment=enrollment,
+        from_status=enrollment.status,
+        to_status=target,
+        actor=actor,
+        reason=reason[:200],
     )
     enrollment.status = target
     return enrollment
 
 
 @transaction.atomic
-def enrollment_transition(*, enrollment_id: int, to_status: str, actor=None, reason: str = "") -> Enrollment:
+def enrollment_transition(
+    *, enrollment_id: int, to_status: str, actor=None, reason: str = ""
+) -> Enrollment:
     """Change an enrollment's status through the transition table; a no-op when already there."""
     enrollment = _lock(enrollment_id)
     if enrollment.status == to_status:
@@ -63,7 +81,9 @@ def enrollment_transition(*, enrollment_id: int, to_status: str, actor=None, rea
     return enrollment
 
 
-def months_add(*, person_id: int, region_code: str, kind: str, months: int, reference: str) -> ContributionMonths:
+def months_add(
+    *, person_id: int, region_code: str, kind: str, months: int, reference: str
+) -> ContributionMonths:
     """Add contribution months once per reference (a second call returns the first row)."""
     existing = ContributionMonths.objects.filter(reference=reference).first()
     if existing is not None:
@@ -71,21 +91,29 @@ def months_add(*, person_id: int, region_code: str, kind: str, months: int, refe
     try:
         with transaction.atomic():
             return ContributionMonths.objects.create(
-                person_id=person_id, region_id=region_code, kind=kind, months=months, reference=reference
+                person_id=person_id,
+                region_id=region_code,
+                kind=kind,
+                months=months,
+                reference=reference,
             )
     except IntegrityError:
         return ContributionMonths.objects.get(reference=reference)
 
 
 @transaction.atomic
-def enrollment_activate(*, enrollment_id: int, paid_on: dt.date, reference: str, actor=None) -> Enrollment:
+def enrollment_activate(
+    *, enrollment_id: int, paid_on: dt.date, reference: str, actor=None
+) -> Enrollment:
     """A residents' premium was paid: registered → active, with its benefit dates
     and waiting period (SPEC §4). Safe to call twice (the second call changes nothing)."""
     enrollment = _lock(enrollment_id)
     if enrollment.status == EnrollmentStatus.ACTIVE:
         return enrollment
     if enrollment.scheme != Scheme.RESIDENT:
-        raise DomainError(_("灵活就业人员按月缴费，请使用按月缴费。"), code="not_resident")
+        raise DomainError(
+            _("灵活就业人员按月缴费，请使用按月缴费。"), code="not_resident"
+        )
     policy = Policy.objects.get(region_id=enrollment.region_id, year=enrollment.year)
     birth = None
     if enrollment.is_newborn and enrollment.waiting_months == 0:
@@ -100,12 +128,22 @@ def enrollment_activate(*, enrollment_id: int, paid_on: dt.date, reference: str,
                 % {"days": policy.newborn_days, "fixed": policy.waiting_fixed_months}
             )
     enrollment.coverage_start = rules.resident_coverage_start(
-        paid_on=paid_on, benefit_start=policy.benefit_start, waiting_months=enrollment.waiting_months, birth_date=birth
+        paid_on=paid_on,
+        benefit_start=policy.benefit_start,
+        waiting_months=enrollment.waiting_months,
+        birth_date=birth,
     )
     enrollment.coverage_end = policy.benefit_end
     _transition(enrollment, EnrollmentStatus.ACTIVE, actor=actor, reason=_("缴费成功"))
     enrollment.save(
-        update_fields=["status", "coverage_start", "coverage_end", "waiting_months", "waiting_reason", "updated_at"]
+        update_fields=[
+            "status",
+            "coverage_start",
+            "coverage_end",
+            "waiting_months",
+            "waiting_reason",
+            "updated_at",
+        ]
     )
     months_add(
         person_id=enrollment.person_id,
@@ -119,7 +157,13 @@ def enrollment_activate(*, enrollment_id: int, paid_on: dt.date, reference: str,
 
 @transaction.atomic
 def enrollment_flexible_month_paid(
-    *, enrollment_id: int, period: str, paid_on: dt.date, reference: str, restores_gap: bool = False, actor=None
+    *,
+    enrollment_id: int,
+    period: str,
+    paid_on: dt.date,
+    reference: str,
+    restores_gap: bool = False,
+    actor=None,
 ) -> Enrollment:
     """A flexible worker's month `period` ("YYYY-MM") was paid: 月缴月享, it
     covers the following month. The first paid month activates the enrollment
@@ -127,7 +171,9 @@ def enrollment_flexible_month_paid(
     months). Safe to call twice per reference."""
     enrollment = _lock(enrollment_id)
     if enrollment.scheme != Scheme.FLEXIBLE:
-        raise DomainError(_("该参保登记不是灵活就业人员职工医保。"), code="not_flexible")
+        raise DomainError(
+            _("该参保登记不是灵活就业人员职工医保。"), code="not_flexible"
+        )
     if ContributionMonths.objects.filter(reference=f"{reference}:months").exists():
         return enrollment
     covers_from, covers_to = rules.flexible_month_covers(period)
@@ -136,10 +182,14 @@ def enrollment_flexible_month_paid(
         if enrollment.waiting_months:
             start = rules.add_months(covers_from, enrollment.waiting_months)
         enrollment.coverage_start = start
-        _transition(enrollment, EnrollmentStatus.ACTIVE, actor=actor, reason=_("首月缴费成功"))
+        _transition(
+            enrollment, EnrollmentStatus.ACTIVE, actor=actor, reason=_("首月缴费成功")
+        )
     if enrollment.coverage_end is None or covers_to > enrollment.coverage_end:
         enrollment.coverage_end = covers_to
-    enrollment.save(update_fields=["status", "coverage_start", "coverage_end", "updated_at"])
+    enrollment.save(
+        update_fields=["status", "coverage_start", "coverage_end", "updated_at"]
+    )
     months_add(
         person_id=enrollment.person_id,
         region_code=enrollment.region_id,
@@ -154,7 +204,10 @@ def enrollment_flexible_month_paid(
 def enrollment_suspend(*, enrollment_id: int, reason: str, actor=None) -> Enrollment:
     """暂停参保: the insurance relationship is paused (for example before a transfer out)."""
     return enrollment_transition(
-        enrollment_id=enrollment_id, to_status=EnrollmentStatus.SUSPENDED, actor=actor, reason=reason
+        enrollment_id=enrollment_id,
+        to_status=EnrollmentStatus.SUSPENDED,
+        actor=actor,
+        reason=reason,
     )
 
 
@@ -166,10 +219,15 @@ def _region_code(region) -> str:
 
 
 def _policy_for(region_code: str, year: int) -> Policy:
-    policy = Policy.objects.select_related("region").filter(region_id=region_code, year=year).first()
+    policy = (
+        Policy.objects.select_related("region")
+        .filter(region_id=region_code, year=year)
+        .first()
+    )
     if policy is None:
         raise DomainError(
-            _("该统筹区尚未公布%(year)d年度的参保政策，请选择其他年度或统筹区。") % {"year": year},
+            _("该统筹区尚未公布%(year)d年度的参保政策，请选择其他年度或统筹区。")
+            % {"year": year},
             code="no_policy",
             field="year",
         )
@@ -179,13 +237,16 @@ def _policy_for(region_code: str, year: int) -> Policy:
 def _refuse_if_enrolled(person: Person, year: int) -> None:
     """A clear message before the database constraint (which still decides races)."""
     existing = (
-        Enrollment.objects.filter(person=person, year=year, status__in=LIVE_STATUSES).select_related("region").first()
+        Enrollment.objects.filter(person=person, year=year, status__in=LIVE_STATUSES)
+        .select_related("region")
+        .first()
     )
     if existing is None:
         return
     if existing.scheme in (Scheme.EMPLOYEE, Scheme.FLEXIBLE):
         raise DomainError(
-            _("%(name)s 已参加%(year)d年度职工医保，不能再参加居民医保。") % {"name": person.name, "year": year},
+            _("%(name)s 已参加%(year)d年度职工医保，不能再参加居民医保。")
+            % {"name": person.name, "year": year},
             code="employee_insured",
             field="person",
         )
@@ -198,7 +259,11 @@ def _refuse_if_enrolled(person: Person, year: int) -> None:
 
 
 def _covered_years(person: Person) -> set[int]:
-    return set(Enrollment.objects.filter(person=person, status__in=COVERED_STATUSES).values_list("year", flat=True))
+    return set(
+        Enrollment.objects.filter(
+            person=person, status__in=COVERED_STATUSES
+        ).values_list("year", flat=True)
+    )
 
 
 @dataclass(frozen=True)
@@ -226,7 +291,15 @@ class ResidentPlan:
         return self.policy_category.needs_verification
 
 
-def resident_plan(*, person: Person, region, year: int, category: str, is_newborn: bool = False, today=None):
+def resident_plan(
+    *,
+    person: Person,
+    region,
+    year: int,
+    category: str,
+    is_newborn: bool = False,
+    today=None,
+):
     """Check every rule of a residents' registration (SPEC §4) and return the
     plan; raise DomainError (with the field to show it beside) when refused."""
     today = today or timezone.localdate()
@@ -234,14 +307,17 @@ def resident_plan(*, person: Person, region, year: int, category: str, is_newbor
     policy_category = policy.categories.filter(category=category).first()
     if policy_category is None:
         raise DomainError(
-            _("%(region)s%(year)d年度没有该人员类别，请重新选择。") % {"region": policy.region.name, "year": year},
+            _("%(region)s%(year)d年度没有该人员类别，请重新选择。")
+            % {"region": policy.region.name, "year": year},
             code="no_category",
             field="category",
         )
     in_window = policy.window_start <= today <= policy.window_end
     age_days = (today - person.birth_date).days
     newborn_in_time = bool(is_newborn) and 0 <= age_days <= policy.newborn_days
-    late_for_current_year = year == today.year and policy.benefit_start <= today <= policy.benefit_end
+    late_for_current_year = (
+        year == today.year and policy.benefit_start <= today <= policy.benefit_end
+    )
     if not in_window and not late_for_current_year:
         raise DomainError(
             _(
@@ -257,7 +333,9 @@ def resident_plan(*, person: Person, region, year: int, category: str, is_newbor
             field="year",
         )
     if is_newborn and year < person.birth_date.year:
-        raise DomainError(_("新生儿只能登记出生当年及以后的年度。"), code="before_birth", field="year")
+        raise DomainError(
+            _("新生儿只能登记出生当年及以后的年度。"), code="before_birth", field="year"
+        )
     # A newborn not yet on record (the check-your-answers step) has no history.
     if person.pk is not None:
         _refuse_if_enrolled(person, year)
@@ -272,7 +350,9 @@ def resident_plan(*, person: Person, region, year: int, category: str, is_newbor
         long_gap_years=policy.long_gap_years,
         long_gap_min_months=policy.long_gap_min_months,
     )
-    return ResidentPlan(policy, policy_category, in_window, newborn_in_time, gap, waiting)
+    return ResidentPlan(
+        policy, policy_category, in_window, newborn_in_time, gap, waiting
+    )
 
 
 def _create_enrollment(**fields) -> Enrollment:
@@ -283,7 +363,8 @@ def _create_enrollment(**fields) -> Enrollment:
             return Enrollment.objects.create(**fields)
     except IntegrityError:
         raise DomainError(
-            _("%(year)d年度已有参保登记，同一年度只能参保一次。") % {"year": fields["year"]},
+            _("%(year)d年度已有参保登记，同一年度只能参保一次。")
+            % {"year": fields["year"]},
             code="already_enrolled",
             field="person",
         ) from None
@@ -291,14 +372,26 @@ def _create_enrollment(**fields) -> Enrollment:
 
 @transaction.atomic
 def enrollment_register_resident(
-    *, actor, person: Person, region, year: int, category: str, is_newborn: bool = False, today=None
+    *,
+    actor,
+    person: Person,
+    region,
+    year: int,
+    category: str,
+    is_newborn: bool = False,
+    today=None,
 ) -> Enrollment:
     """参保登记 in residents' insurance (城乡居民医保) for benefit year `year`."""
     # Lock the person so two registrations of one person queue here; the unique
     # constraint still guards any writer that does not take this lock.
     person = Person.objects.select_for_update().get(pk=person.pk)
     plan = resident_plan(
-        person=person, region=region, year=year, category=category, is_newborn=is_newborn, today=today
+        person=person,
+        region=region,
+        year=year,
+        category=category,
+        is_newborn=is_newborn,
+        today=today,
     )
     enrollment = _create_enrollment(
         person=person,
@@ -306,7 +399,9 @@ def enrollment_register_resident(
         scheme=Scheme.RESIDENT,
         year=year,
         category=category,
-        verification=Verification.PENDING if plan.needs_verification else Verification.NOT_NEEDED,
+        verification=Verification.PENDING
+        if plan.needs_verification
+        else Verification.NOT_NEEDED,
         is_newborn=bool(is_newborn),
         gap_years=plan.gap_years,
         waiting_months=plan.waiting.months,
@@ -314,8 +409,11 @@ def enrollment_register_resident(
         registered_by=actor if getattr(actor, "pk", None) else None,
     )
     EnrollmentEvent.objects.create(
-        enrollment=enrollment, from_status="", to_status=EnrollmentStatus.REGISTERED,
-        actor=enrollment.registered_by, reason=_("居民医保参保登记"),
+        enrollment=enrollment,
+        from_status="",
+        to_status=EnrollmentStatus.REGISTERED,
+        actor=enrollment.registered_by,
+        reason=_("居民医保参保登记"),
     )
     if person.region_id is None:
         person.region_id = plan.policy.region_id
@@ -325,19 +423,35 @@ def enrollment_register_resident(
 
 @transaction.atomic
 def enrollment_register_newborn(
-    *, actor, owner: Person, name: str, id_number: str, region, year: int, relation: str = "child", today=None
+    *,
+    actor,
+    owner: Person,
+    name: str,
+    id_number: str,
+    region,
+    year: int,
+    relation: str = "child",
+    today=None,
 ) -> Enrollment:
     """新生儿参保: add the child to the family (if not already there) and
     register them, all or nothing."""
-    from portal.models import FamilyLink
-    from portal.services import person_get_or_create
+    from people.models import FamilyLink
+    from people.services import person_get_or_create
 
     child = person_get_or_create(id_number=id_number, name=name)
     if child.pk == owner.pk:
         raise DomainError(_("不能把本人登记为新生儿。"), code="self", field="id_number")
-    FamilyLink.objects.get_or_create(owner=owner, relative=child, defaults={"relation": relation})
+    FamilyLink.objects.get_or_create(
+        owner=owner, relative=child, defaults={"relation": relation}
+    )
     return enrollment_register_resident(
-        actor=actor, person=child, region=region, year=year, category=Category.ORDINARY, is_newborn=True, today=today
+        actor=actor,
+        person=child,
+        region=region,
+        year=year,
+        category=Category.ORDINARY,
+        is_newborn=True,
+        today=today,
     )
 
 
@@ -350,30 +464,40 @@ class FlexiblePlan:
     waiting_reason: str
 
 
-def flexible_plan(*, person: Person, region, year: int, base, today=None) -> FlexiblePlan:
+def flexible_plan(
+    *, person: Person, region, year: int, base, today=None
+) -> FlexiblePlan:
     """Check a flexible worker's registration (SPEC §5) and price it."""
-    from portal.money import to_money
+    from core.money import to_money
 
     today = today or timezone.localdate()
     policy = _policy_for(_region_code(region), year)
     if year not in (today.year, today.year + 1):
         raise DomainError(
-            _("灵活就业人员只能登记当年或下一年度，请重新选择年度。"), code="outside_window", field="year"
+            _("灵活就业人员只能登记当年或下一年度，请重新选择年度。"),
+            code="outside_window",
+            field="year",
         )
     try:
         base = to_money(base)
     except (TypeError, ValueError):
-        raise DomainError(_("请填写缴费基数（元/月）。"), code="base", field="base") from None
+        raise DomainError(
+            _("请填写缴费基数（元/月）。"), code="base", field="base"
+        ) from None
     if not policy.base_min <= base <= policy.base_max:
         raise DomainError(
-            _("缴费基数应在 ¥%(min)s 至 ¥%(max)s 之间（上年度月平均工资的60%%至300%%），请重新填写。")
+            _(
+                "缴费基数应在 ¥%(min)s 至 ¥%(max)s 之间（上年度月平均工资的60%%至300%%），请重新填写。"
+            )
             % {"min": f"{policy.base_min:,.2f}", "max": f"{policy.base_max:,.2f}"},
             code="base_out_of_range",
             field="base",
         )
     _refuse_if_enrolled(person, year)
     last_end = (
-        Enrollment.objects.filter(person=person, scheme=Scheme.FLEXIBLE, status__in=COVERED_STATUSES)
+        Enrollment.objects.filter(
+            person=person, scheme=Scheme.FLEXIBLE, status__in=COVERED_STATUSES
+        )
         .exclude(coverage_end__isnull=True)
         .order_by("-coverage_end")
         .values_list("coverage_end", flat=True)
@@ -382,21 +506,31 @@ def flexible_plan(*, person: Person, region, year: int, base, today=None) -> Fle
     gap_limit = rules.add_months(today, -policy.backpay_max_months)
     if last_end is not None and last_end < gap_limit:
         months = policy.flexible_waiting_months
-        reason = _("上次灵活就业参保于%(end)s结束，断缴超过%(limit)d个月：等待期%(months)d个月") % {
-            "end": last_end.strftime("%Y-%m-%d"), "limit": policy.backpay_max_months, "months": months,
+        reason = _(
+            "上次灵活就业参保于%(end)s结束，断缴超过%(limit)d个月：等待期%(months)d个月"
+        ) % {
+            "end": last_end.strftime("%Y-%m-%d"),
+            "limit": policy.backpay_max_months,
+            "months": months,
         }
     else:
         months = 0
-        reason = _("无断缴超过%(limit)d个月的情况，无等待期") % {"limit": policy.backpay_max_months}
+        reason = _("无断缴超过%(limit)d个月的情况，无等待期") % {
+            "limit": policy.backpay_max_months
+        }
     premium = rules.flexible_monthly_premium(base=base, rate=policy.flexible_rate)
     return FlexiblePlan(policy, base, premium, months, str(reason))
 
 
 @transaction.atomic
-def enrollment_register_flexible(*, actor, person: Person, region, year: int, base, today=None) -> Enrollment:
+def enrollment_register_flexible(
+    *, actor, person: Person, region, year: int, base, today=None
+) -> Enrollment:
     """灵活就业人员职工医保参保登记 with a monthly contribution base."""
     person = Person.objects.select_for_update().get(pk=person.pk)
-    plan = flexible_plan(person=person, region=region, year=year, base=base, today=today)
+    plan = flexible_plan(
+        person=person, region=region, year=year, base=base, today=today
+    )
     enrollment = _create_enrollment(
         person=person,
         region_id=plan.policy.region_id,
@@ -408,8 +542,11 @@ def enrollment_register_flexible(*, actor, person: Person, region, year: int, ba
         registered_by=actor if getattr(actor, "pk", None) else None,
     )
     EnrollmentEvent.objects.create(
-        enrollment=enrollment, from_status="", to_status=EnrollmentStatus.REGISTERED,
-        actor=enrollment.registered_by, reason=_("灵活就业人员参保登记"),
+        enrollment=enrollment,
+        from_status="",
+        to_status=EnrollmentStatus.REGISTERED,
+        actor=enrollment.registered_by,
+        reason=_("灵活就业人员参保登记"),
     )
     if person.region_id is None:
         person.region_id = plan.policy.region_id
@@ -419,7 +556,7 @@ def enrollment_register_flexible(*, actor, person: Person, region, year: int, ba
 
 def _acts_for(actor, enrollment: Enrollment) -> bool:
     """A citizen acts for themself and their family; staff for their region."""
-    from portal.access import person_ids_for_user
+    from people.access import person_ids_for_user
 
     if actor is None or not getattr(actor, "is_authenticated", False):
         return False
@@ -440,17 +577,28 @@ def enrollment_cancel(*, actor, enrollment_id: int, reason: str = "") -> Enrollm
         return enrollment
     if enrollment.status != EnrollmentStatus.REGISTERED:
         raise DomainError(_("只有尚未缴费的参保登记可以撤销。"), code="not_cancellable")
-    _transition(enrollment, EnrollmentStatus.CANCELLED, actor=actor, reason=reason or _("参保人撤销登记"))
+    _transition(
+        enrollment,
+        EnrollmentStatus.CANCELLED,
+        actor=actor,
+        reason=reason or _("参保人撤销登记"),
+    )
     enrollment.save(update_fields=["status", "updated_at"])
     return enrollment
 
 
-def _resident_waiting_for(enrollment: Enrollment, policy: Policy, *, exempt: bool) -> rules.Waiting:
-    registered_on = timezone.localdate(enrollment.created_at) if enrollment.created_at else timezone.localdate()
-    in_window = policy.window_start <= registered_on <= policy.window_end
-    newborn_in_time = enrollment.is_newborn and 0 <= (registered_on - enrollment.person.birth_date).days <= (
-        policy.newborn_days
+def _resident_waiting_for(
+    enrollment: Enrollment, policy: Policy, *, exempt: bool
+) -> rules.Waiting:
+    registered_on = (
+        timezone.localdate(enrollment.created_at)
+        if enrollment.created_at
+        else timezone.localdate()
     )
+    in_window = policy.window_start <= registered_on <= policy.window_end
+    newborn_in_time = enrollment.is_newborn and 0 <= (
+        registered_on - enrollment.person.birth_date
+    ).days <= (policy.newborn_days)
     return rules.resident_waiting(
         exempt=exempt,
         newborn_in_time=newborn_in_time,
@@ -465,45 +613,86 @@ def _resident_waiting_for(enrollment: Enrollment, policy: Policy, *, exempt: boo
 
 
 @transaction.atomic
-def enrollment_verify_category(*, actor, enrollment_id: int, approve: bool, note: str = "") -> Enrollment:
+def enrollment_verify_category(
+    *, actor, enrollment_id: int, approve: bool, note: str = ""
+) -> Enrollment:
     """Staff decide a reduced category (特困、低保…): approved, the reduced
     amount applies; rejected, the enrollment falls back to the ordinary category."""
-    from portal.services import notify
+    from people.services import notify
 
     enrollment = _lock(enrollment_id)
     is_region_staff = getattr(actor, "role", None) in (Role.CLERK, Role.SUPERVISOR)
-    if not (getattr(actor, "is_superuser", False) or (is_region_staff and actor.region_id == enrollment.region_id)):
-        raise DomainError(_("只有该统筹区的经办人员可以审核人员类别。"), code="forbidden")
+    if not (
+        getattr(actor, "is_superuser", False)
+        or (is_region_staff and actor.region_id == enrollment.region_id)
+    ):
+        raise DomainError(
+            _("只有该统筹区的经办人员可以审核人员类别。"), code="forbidden"
+        )
     if enrollment.verification != Verification.PENDING:
         raise DomainError(_("该参保登记没有待审核的人员类别。"), code="not_pending")
     category_label = enrollment.get_category_display()
     if approve:
         enrollment.verification = Verification.APPROVED
-        subject = _("您的人员类别（%(category)s）已审核通过") % {"category": category_label}
-        body = _("%(year)d年度居民医保按%(category)s标准缴费。") % {"year": enrollment.year, "category": category_label}
+        subject = _("您的人员类别（%(category)s）已审核通过") % {
+            "category": category_label
+        }
+        body = _("%(year)d年度居民医保按%(category)s标准缴费。") % {
+            "year": enrollment.year,
+            "category": category_label,
+        }
     else:
-        policy = Policy.objects.get(region_id=enrollment.region_id, year=enrollment.year)
+        policy = Policy.objects.get(
+            region_id=enrollment.region_id, year=enrollment.year
+        )
         enrollment.verification = Verification.REJECTED
         enrollment.category = Category.ORDINARY
         ordinary = policy.categories.filter(category=Category.ORDINARY).first()
-        waiting = _resident_waiting_for(enrollment, policy, exempt=bool(ordinary and ordinary.exempt_from_waiting))
-        enrollment.waiting_months, enrollment.waiting_reason = waiting.months, waiting.reason[:200]
-        subject = _("您的人员类别（%(category)s）审核未通过") % {"category": category_label}
-        body = _("%(year)d年度居民医保按普通居民标准缴费。%(note)s") % {"year": enrollment.year, "note": note}
+        waiting = _resident_waiting_for(
+            enrollment, policy, exempt=bool(ordinary and ordinary.exempt_from_waiting)
+        )
+        enrollment.waiting_months, enrollment.waiting_reason = (
+            waiting.months,
+            waiting.reason[:200],
+        )
+        subject = _("您的人员类别（%(category)s）审核未通过") % {
+            "category": category_label
+        }
+        body = _("%(year)d年度居民医保按普通居民标准缴费。%(note)s") % {
+            "year": enrollment.year,
+            "note": note,
+        }
     enrollment.verification_note = note[:200]
     enrollment.save(
-        update_fields=["verification", "verification_note", "category", "waiting_months", "waiting_reason", "updated_at"]
+        update_fields=[
+            "verification",
+            "verification_note",
+            "category",
+            "waiting_months",
+            "waiting_reason",
+            "updated_at",
+        ]
     )
     EnrollmentEvent.objects.create(
-        enrollment=enrollment, from_status=enrollment.status, to_status=enrollment.status, actor=actor,
+        enrollment=enrollment,
+        from_status=enrollment.status,
+        to_status=enrollment.status,
+        actor=actor,
         reason=str(subject)[:200],
     )
-    notify(person=enrollment.person, subject=str(subject), body=str(body), url="/enrollment/coverage/")
+    notify(
+        person=enrollment.person,
+        subject=str(subject),
+        body=str(body),
+        url="/enrollment/coverage/",
+    )
     return enrollment
 
 
 @transaction.atomic
-def enrollment_repair_years(*, enrollment_id: int, years: int, reference: str) -> Enrollment:
+def enrollment_repair_years(
+    *, enrollment_id: int, years: int, reference: str
+) -> Enrollment:
     """修复: `years` past gap years were paid for (by payments, once per
     `reference`); each removes one added month of the waiting period, and the
     coverage start moves earlier if the enrollment is already active."""
@@ -513,20 +702,41 @@ def enrollment_repair_years(*, enrollment_id: int, years: int, reference: str) -
     if WaitingRepair.objects.filter(reference=reference).exists():
         return enrollment
     if enrollment.scheme != Scheme.RESIDENT or enrollment.gap_years == 0:
-        raise DomainError(_("该参保登记没有可修复的断保年度。"), code="nothing_to_repair")
-    WaitingRepair.objects.create(enrollment=enrollment, years=years, reference=reference)
-    enrollment.repaired_years = min(enrollment.gap_years, enrollment.repaired_years + years)
+        raise DomainError(
+            _("该参保登记没有可修复的断保年度。"), code="nothing_to_repair"
+        )
+    WaitingRepair.objects.create(
+        enrollment=enrollment, years=years, reference=reference
+    )
+    enrollment.repaired_years = min(
+        enrollment.gap_years, enrollment.repaired_years + years
+    )
     policy = Policy.objects.get(region_id=enrollment.region_id, year=enrollment.year)
     category = policy.categories.filter(category=enrollment.category).first()
-    exempt = bool(category and category.exempt_from_waiting and enrollment.verification != Verification.REJECTED)
+    exempt = bool(
+        category
+        and category.exempt_from_waiting
+        and enrollment.verification != Verification.REJECTED
+    )
     waiting = _resident_waiting_for(enrollment, policy, exempt=exempt)
-    enrollment.waiting_months, enrollment.waiting_reason = waiting.months, waiting.reason[:200]
+    enrollment.waiting_months, enrollment.waiting_reason = (
+        waiting.months,
+        waiting.reason[:200],
+    )
     fields = ["repaired_years", "waiting_months", "waiting_reason", "updated_at"]
     if enrollment.status == EnrollmentStatus.ACTIVE:
-        activated = enrollment.events.filter(to_status=EnrollmentStatus.ACTIVE).order_by("-at").first()
-        paid_on = timezone.localdate(activated.at) if activated else timezone.localdate()
+        activated = (
+            enrollment.events.filter(to_status=EnrollmentStatus.ACTIVE)
+            .order_by("-at")
+            .first()
+        )
+        paid_on = (
+            timezone.localdate(activated.at) if activated else timezone.localdate()
+        )
         enrollment.coverage_start = rules.resident_coverage_start(
-            paid_on=paid_on, benefit_start=policy.benefit_start, waiting_months=enrollment.waiting_months
+            paid_on=paid_on,
+            benefit_start=policy.benefit_start,
+            waiting_months=enrollment.waiting_months,
         )
         fields.append("coverage_start")
     enrollment.save(update_fields=fields)

@@ -6,6 +6,7 @@ from __future__ import annotations
 
 from functools import wraps
 
+from django.conf import settings
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.shortcuts import redirect, render
@@ -13,9 +14,9 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_http_methods
 
-from portal.access import person_get_for_user
-from portal.errors import DomainError
-from portal.views import form_error_from
+from core.errors import DomainError
+from core.forms import form_error_from
+from people.access import person_get_for_user
 
 from . import rules, selectors, services
 from .forms import FlexibleEnrollmentForm, NewbornEnrollmentForm, ResidentEnrollmentForm
@@ -29,7 +30,7 @@ def citizen_required(view):
     @login_required
     def wrapper(request, *args, **kwargs):
         if request.user.person_id is None:
-            return redirect("portal:home")
+            return redirect(settings.HOME_URL)
         return view(request, *args, **kwargs)
 
     return wrapper
@@ -39,13 +40,22 @@ def _form_context(request, *, flexible: bool = False) -> dict:
     today = timezone.localdate()
     persons = selectors.family_for_user(request.user)
     years = [today.year, today.year + 1] if flexible else selectors.open_years(today)
-    return {"persons": persons, "years": years, "regions": list(selectors.regions_with_policy()), "today": today}
+    return {
+        "persons": persons,
+        "years": years,
+        "regions": list(selectors.regions_with_policy()),
+        "today": today,
+    }
 
 
 def _initial(request, persons) -> dict:
     """Prefill from the query string (change links, "enroll this person");
     someone else's person id is a 404."""
-    initial = {key: request.GET[key] for key in ("year", "region", "category", "base") if key in request.GET}
+    initial = {
+        key: request.GET[key]
+        for key in ("year", "region", "category", "base")
+        if key in request.GET
+    }
     if "person" in request.GET:
         person = person_get_for_user(user=request.user, pk=request.GET["person"])
         initial["person"] = str(person.pk)
@@ -82,11 +92,17 @@ def start(request):
     live = {
         (e.person_id, e.year): e
         for e in Enrollment.objects.filter(
-            person_id__in=[p.pk for p, _r in persons], year__in=years, status__in=LIVE_STATUSES
+            person_id__in=[p.pk for p, _r in persons],
+            year__in=years,
+            status__in=LIVE_STATUSES,
         ).select_related("region")
     }
     rows = [
-        {"person": person, "relation": relation, "years": [(year, live.get((person.pk, year))) for year in years]}
+        {
+            "person": person,
+            "relation": relation,
+            "years": [(year, live.get((person.pk, year))) for year in years],
+        }
         for person, relation in persons
     ]
     return render(request, "enrollment/start.html", {"rows": rows, "years": years})
@@ -98,17 +114,25 @@ def resident(request):
     """Enroll oneself or a family member in residents' insurance."""
     context = _form_context(request)
     initial = {} if request.method == "POST" else _initial(request, context["persons"])
-    form = ResidentEnrollmentForm(request.POST if request.method == "POST" else None, initial=initial, **context)
+    form = ResidentEnrollmentForm(
+        request.POST if request.method == "POST" else None, initial=initial, **context
+    )
 
     def register(form):
         data = form.cleaned_data
         return services.enrollment_register_resident(
-            actor=request.user, person=form.person_obj(), region=data["region"], year=data["year"],
-            category=data["category"], today=form.today,
+            actor=request.user,
+            person=form.person_obj(),
+            region=data["region"],
+            year=data["year"],
+            category=data["category"],
+            today=form.today,
         )
 
     return _two_step(
-        request, form, register=register,
+        request,
+        form,
+        register=register,
         templates=("enrollment/resident_form.html", "enrollment/resident_check.html"),
     )
 
@@ -120,17 +144,30 @@ def newborn(request):
     context = _form_context(request)
     owner = context["persons"][0][0]
     initial = {} if request.method == "POST" else _initial(request, context["persons"])
-    form = NewbornEnrollmentForm(request.POST if request.method == "POST" else None, initial=initial, owner=owner, **context)
+    form = NewbornEnrollmentForm(
+        request.POST if request.method == "POST" else None,
+        initial=initial,
+        owner=owner,
+        **context,
+    )
 
     def register(form):
         data = form.cleaned_data
         return services.enrollment_register_newborn(
-            actor=request.user, owner=owner, name=data["name"], id_number=data["id_number"],
-            region=data["region"], year=data["year"], relation=data["relation"], today=form.today,
+            actor=request.user,
+            owner=owner,
+            name=data["name"],
+            id_number=data["id_number"],
+            region=data["region"],
+            year=data["year"],
+            relation=data["relation"],
+            today=form.today,
         )
 
     return _two_step(
-        request, form, register=register,
+        request,
+        form,
+        register=register,
         templates=("enrollment/newborn_form.html", "enrollment/newborn_check.html"),
     )
 
@@ -142,13 +179,23 @@ def flexible(request):
     context = _form_context(request, flexible=True)
     initial = {} if request.method == "POST" else _initial(request, context["persons"])
     initial.setdefault("year", context["today"].year)
-    form = FlexibleEnrollmentForm(request.POST if request.method == "POST" else None, initial=initial, **context)
-    policies = Policy.objects.filter(year__in=context["years"]).select_related("region").order_by("year", "region")
+    form = FlexibleEnrollmentForm(
+        request.POST if request.method == "POST" else None, initial=initial, **context
+    )
+    policies = (
+        Policy.objects.filter(year__in=context["years"])
+        .select_related("region")
+        .order_by("year", "region")
+    )
     ranges = [
         {
             "policy": policy,
-            "premium_min": rules.flexible_monthly_premium(base=policy.base_min, rate=policy.flexible_rate),
-            "premium_max": rules.flexible_monthly_premium(base=policy.base_max, rate=policy.flexible_rate),
+            "premium_min": rules.flexible_monthly_premium(
+                base=policy.base_min, rate=policy.flexible_rate
+            ),
+            "premium_max": rules.flexible_monthly_premium(
+                base=policy.base_max, rate=policy.flexible_rate
+            ),
             "rate_percent": policy.flexible_rate * 100,
         }
         for policy in policies
@@ -157,12 +204,18 @@ def flexible(request):
     def register(form):
         data = form.cleaned_data
         return services.enrollment_register_flexible(
-            actor=request.user, person=form.person_obj(), region=data["region"], year=data["year"],
-            base=data["base"], today=form.today,
+            actor=request.user,
+            person=form.person_obj(),
+            region=data["region"],
+            year=data["year"],
+            base=data["base"],
+            today=form.today,
         )
 
     return _two_step(
-        request, form, register=register,
+        request,
+        form,
+        register=register,
         templates=("enrollment/flexible_form.html", "enrollment/flexible_check.html"),
         extra={"ranges": ranges},
     )
@@ -186,7 +239,11 @@ def done(request, pk):
 @citizen_required
 def coverage(request):
     """参保信息 for the user and each family member."""
-    return render(request, "enrollment/coverage.html", {"rows": selectors.coverage_for_user(request.user)})
+    return render(
+        request,
+        "enrollment/coverage.html",
+        {"rows": selectors.coverage_for_user(request.user)},
+    )
 
 
 @citizen_required
@@ -199,9 +256,16 @@ def cancel(request, pk):
             services.enrollment_cancel(actor=request.user, enrollment_id=enrollment.pk)
         except DomainError as error:
             messages.error(request, error.message)
-            return render(request, "enrollment/cancel.html", {"enrollment": enrollment}, status=409)
+            return render(
+                request,
+                "enrollment/cancel.html",
+                {"enrollment": enrollment},
+                status=409,
+            )
         messages.success(
-            request, _("已撤销 %(name)s 的%(year)d年度参保登记。") % {"name": enrollment.person.name, "year": enrollment.year}
+            request,
+            _("已撤销 %(name)s 的%(year)d年度参保登记。")
+            % {"name": enrollment.person.name, "year": enrollment.year},
         )
         return redirect("enrollment:coverage")
     return render(request, "enrollment/cancel.html", {"enrollment": enrollment})

@@ -12,8 +12,8 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 
-from portal.admin_base import RegionScopedAdmin
-from portal.errors import DomainError
+from core.errors import DomainError
+from people.admin_base import RegionScopedAdmin
 
 from . import services
 from .forms import CounterForm, new_key
@@ -47,7 +47,9 @@ class AttentionFilter(admin.SimpleListFilter):
 
     def queryset(self, request, queryset):
         if self.value() == "failed":
-            return queryset.filter(status__in=[PaymentStatus.FAILED, PaymentStatus.ERROR])
+            return queryset.filter(
+                status__in=[PaymentStatus.FAILED, PaymentStatus.ERROR]
+            )
         if self.value() == "pending":
             return queryset.filter(
                 status__in=[PaymentStatus.STARTED, PaymentStatus.SUBMITTED],
@@ -76,7 +78,15 @@ class PaymentEventInline(admin.TabularInline):
 class PaymentAdmin(RegionScopedAdmin):
     region_field = "order__region"
     person_field = "insured"
-    list_display = ["reference", "insured_name", "period", "amount", "channel", "status", "created_at"]
+    list_display = [
+        "reference",
+        "insured_name",
+        "period",
+        "amount",
+        "channel",
+        "status",
+        "created_at",
+    ]
     list_filter = [AttentionFilter, "status", "channel"]
     search_fields = ["reference", "provider_transaction_id", "insured__id_number"]
     list_select_related = ["insured", "order"]
@@ -97,15 +107,26 @@ class PaymentAdmin(RegionScopedAdmin):
         return False
 
     def get_urls(self):
-        urls = [path("counter/", self.admin_site.admin_view(self.counter_view), name="payments_counter")]
+        urls = [
+            path(
+                "counter/",
+                self.admin_site.admin_view(self.counter_view),
+                name="payments_counter",
+            )
+        ]
         return urls + super().get_urls()
 
     def changelist_view(self, request, extra_context=None):
-        extra_context = {**(extra_context or {}), "counter_url": reverse("admin:payments_counter")}
+        extra_context = {
+            **(extra_context or {}),
+            "counter_url": reverse("admin:payments_counter"),
+        }
         return super().changelist_view(request, extra_context)
 
     def _guard(self, request):
-        if self._is_auditor(request) or not request.user.has_perm("payments.change_payment"):
+        if self._is_auditor(request) or not request.user.has_perm(
+            "payments.change_payment"
+        ):
             raise PermissionDenied
 
     def counter_view(self, request):
@@ -115,42 +136,73 @@ class PaymentAdmin(RegionScopedAdmin):
         if request.method == "POST" and form.is_valid():
             from enrollment.models import Enrollment
 
-            enrollment = Enrollment.objects.filter(pk=form.cleaned_data["enrollment_id"]).first()
-            if enrollment is None or enrollment.person.id_number != form.cleaned_data["id_number"]:
+            enrollment = Enrollment.objects.filter(
+                pk=form.cleaned_data["enrollment_id"]
+            ).first()
+            if (
+                enrollment is None
+                or enrollment.person.id_number != form.cleaned_data["id_number"]
+            ):
                 form.add_error("id_number", _("参保登记编号与身份证号不一致，请核对。"))
             else:
                 try:
                     payment = services.payment_counter(
-                        staff=request.user, enrollment_id=enrollment.pk,
-                        idempotency_key=form.cleaned_data["idempotency_key"], months_ahead=form.cleaned_data["months"],
+                        staff=request.user,
+                        enrollment_id=enrollment.pk,
+                        idempotency_key=form.cleaned_data["idempotency_key"],
+                        months_ahead=form.cleaned_data["months"],
                     )
                 except DomainError as error:
                     form.add_error(None, error.message)
                 else:
-                    self.message_user(request, _("窗口缴费已入账：%(ref)s") % {"ref": payment.reference}, messages.SUCCESS)
+                    self.message_user(
+                        request,
+                        _("窗口缴费已入账：%(ref)s") % {"ref": payment.reference},
+                        messages.SUCCESS,
+                    )
                     return redirect("admin:payments_payment_change", payment.pk)
-        context = {**self.admin_site.each_context(request), "form": form, "title": _("窗口缴费"),
-                   "opts": self.model._meta}
-        return TemplateResponse(request, "payments/admin_counter.html", context, status=400 if form.errors else 200)
+        context = {
+            **self.admin_site.each_context(request),
+            "form": form,
+            "title": _("窗口缴费"),
+            "opts": self.model._meta,
+        }
+        return TemplateResponse(
+            request,
+            "payments/admin_counter.html",
+            context,
+            status=400 if form.errors else 200,
+        )
 
     @admin.action(description=gettext_lazy("补扣：为失败的缴费重新发起支付"))
     def action_retry(self, request, queryset):
         self._guard(request)
         done = 0
-        for payment in queryset.filter(status__in=[PaymentStatus.FAILED, PaymentStatus.ERROR],
-                                       channel__in=ONLINE_CHANNELS):
+        for payment in queryset.filter(
+            status__in=[PaymentStatus.FAILED, PaymentStatus.ERROR],
+            channel__in=ONLINE_CHANNELS,
+        ):
             try:
-                services.payment_retry(user=request.user, payment_id=payment.pk, channel=payment.channel,
-                                       idempotency_key=new_key(), source="staff")
+                services.payment_retry(
+                    user=request.user,
+                    payment_id=payment.pk,
+                    channel=payment.channel,
+                    idempotency_key=new_key(),
+                    source="staff",
+                )
                 done += 1
             except DomainError as error:
-                self.message_user(request, f"{payment.reference}: {error.message}", messages.WARNING)
+                self.message_user(
+                    request, f"{payment.reference}: {error.message}", messages.WARNING
+                )
         self.message_user(request, _("已重新发起 %(n)d 笔支付。") % {"n": done})
 
     @admin.action(description=gettext_lazy("向渠道查询支付结果"))
     def action_query(self, request, queryset):
         self._guard(request)
-        for payment in queryset.filter(status__in=[PaymentStatus.STARTED, PaymentStatus.SUBMITTED]):
+        for payment in queryset.filter(
+            status__in=[PaymentStatus.STARTED, PaymentStatus.SUBMITTED]
+        ):
             services.payment_query(payment_id=payment.pk, source="staff")
         self.message_user(request, _("已向渠道查询。"))
 

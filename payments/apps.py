@@ -1,12 +1,21 @@
 from django.apps import AppConfig
 from django.utils.translation import gettext_lazy as _
 
+from core.staff import StaffSite
+
 
 class PaymentsConfig(AppConfig):
     name = "payments"
     verbose_name = _("缴费")
+    staff_site = StaffSite(hidden=frozenset({"simchannelscript", "simtransaction"}))
 
     def ready(self):
+        from core.audit import audit_register
+
         # Register the tasks in every process (web, tests), not only in workers:
         # the outbox sends them by name.
         from . import tasks  # noqa: F401
+        from .models import FamilyBinding, Order, Payment, PersonalAccount, Refund
+
+        for model in (PersonalAccount, Payment, Order, Refund, FamilyBinding):
+            audit_register(model)

@@ -25,7 +25,9 @@ def request_charge(*, channel: str, reference: str, amount: Decimal) -> str:
     id. Safe to repeat: the channel keys the request on our reference."""
     from . import simulator
 
-    return simulator.provider_request(channel=channel, merchant_reference=reference, amount=amount)
+    return simulator.provider_request(
+        channel=channel, merchant_reference=reference, amount=amount
+    )
 
 
 def query(*, channel: str, reference: str) -> ChannelAnswer:
@@ -41,4 +43,6 @@ def refund(*, channel: str, reference: str, amount: Decimal) -> str:
     """原路退回 `amount` of the charge for `reference`; returns the refund id. Idempotent."""
     from . import simulator
 
-    return simulator.provider_refund(channel=channel, merchant_reference=reference, amount=amount)
+    return simulator.provider_refund(
+        channel=channel, merchant_reference=reference, amount=amount
+    )

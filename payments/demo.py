@@ -23,12 +23,16 @@ MOTHER = ("13800000007", "孙桂兰", "340103", dt.date(1958, 9, 9), 284)
 
 
 def _user(mobile, name, county, birth, seq):
-    from portal import services
-    from portal.identity import make_id_number
-    from portal.models import Person
+    from core.identity import make_id_number
+    from people import services
+    from people.models import Person
 
-    user = services.user_signup(name=name, id_number=make_id_number(county, birth, seq), mobile=mobile,
-                                password=PASSWORD)
+    user = services.user_signup(
+        name=name,
+        id_number=make_id_number(county, birth, seq),
+        mobile=mobile,
+        password=PASSWORD,
+    )
     Person.objects.filter(pk=user.person_id).update(region_id="340100")
     user.person.refresh_from_db()
     return user
@@ -36,8 +40,8 @@ def _user(mobile, name, county, birth, seq):
 
 def seed() -> None:
     from enrollment import services as enrollment
-    from portal.models import FamilyLink, User
-    from portal.services import family_member_add
+    from people.models import FamilyLink, User
+    from people.services import family_member_add
 
     from . import services
     from .forms import new_key
@@ -52,38 +56,71 @@ def seed() -> None:
         mother = _user(*MOTHER)
         person = daughter.person
         flexible = enrollment.enrollment_register_flexible(
-            actor=daughter, person=person, region="340100", year=year, base=Decimal("6000.00"),
+            actor=daughter,
+            person=person,
+            region="340100",
+            year=year,
+            base=Decimal("6000.00"),
             today=dt.date(year, 1, 5),
         )
         for month in range(1, today.month):
             period = f"{year}-{month:02d}"
             enrollment.enrollment_flexible_month_paid(
-                enrollment_id=flexible.pk, period=period, paid_on=dt.date(year, month, 10),
+                enrollment_id=flexible.pk,
+                period=period,
+                paid_on=dt.date(year, month, 10),
                 reference=f"DEMO-PAY-{person.pk}-{period}",
             )
         if today.month == 1:
             enrollment.enrollment_flexible_month_paid(
-                enrollment_id=flexible.pk, period=f"{year}-01", paid_on=today, reference=f"DEMO-PAY-{person.pk}-first"
+                enrollment_id=flexible.pk,
+                period=f"{year}-01",
+                paid_on=today,
+                reference=f"DEMO-PAY-{person.pk}-first",
             )
-        account = services.account_get_or_create(person_id=person.pk, region_code="340100")
-        services.account_post(account_id=account.pk, amount=Decimal("2000.00"), kind=EntryKind.CONTRIBUTION,
-                              reference=f"DEMO-PAY-{person.pk}-account")
+        account = services.account_get_or_create(
+            person_id=person.pk, region_code="340100"
+        )
+        services.account_post(
+            account_id=account.pk,
+            amount=Decimal("2000.00"),
+            kind=EntryKind.CONTRIBUTION,
+            reference=f"DEMO-PAY-{person.pk}-account",
+        )
         if not FamilyLink.objects.filter(owner=person, relative=mother.person).exists():
-            family_member_add(owner=person, id_number=mother.person.id_number, name=mother.person.name,
-                              relation="parent")
-        binding = services.binding_request(authoriser=person, id_number=mother.person.id_number,
-                                           name=mother.person.name, relation="parent")
+            family_member_add(
+                owner=person,
+                id_number=mother.person.id_number,
+                name=mother.person.name,
+                relation="parent",
+            )
+        binding = services.binding_request(
+            authoriser=person,
+            id_number=mother.person.id_number,
+            name=mother.person.name,
+            relation="parent",
+        )
         services.binding_consent(user=mother, binding_id=binding.pk, accept=True)
     with transaction.atomic():
         past = enrollment.enrollment_register_resident(
-            actor=mother, person=mother.person, region="340100", year=year - 1, category="ordinary",
+            actor=mother,
+            person=mother.person,
+            region="340100",
+            year=year - 1,
+            category="ordinary",
             today=dt.date(year - 2, 10, 8),
         )
         clerk = User.objects.filter(username="hf_clerk").first()
         if clerk is not None:
-            services.payment_counter(staff=clerk, enrollment_id=past.pk, idempotency_key=new_key())
+            services.payment_counter(
+                staff=clerk, enrollment_id=past.pk, idempotency_key=new_key()
+            )
     with transaction.atomic():
         enrollment.enrollment_register_resident(
-            actor=mother, person=mother.person, region="340100", year=year, category="ordinary",
+            actor=mother,
+            person=mother.person,
+            region="340100",
+            year=year,
+            category="ordinary",
             today=dt.date(year - 1, 10, 8),
         )

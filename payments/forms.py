@@ -3,8 +3,8 @@ import secrets
 from django import forms
 from django.utils.translation import gettext_lazy as _
 
-from portal.forms import IdNumberField
-from portal.models import Relation
+from core.forms import IdNumberField
+from people.models import Relation
 
 from .models import ONLINE_CHANNELS, Channel
 
@@ -17,7 +17,9 @@ class IdempotentForm(forms.Form):
     """Every form that starts something carries a server-generated key; the
     same key submitted twice returns the first result."""
 
-    idempotency_key = forms.CharField(widget=forms.HiddenInput, max_length=64, min_length=16)
+    idempotency_key = forms.CharField(
+        widget=forms.HiddenInput, max_length=64, min_length=16
+    )
 
     def __init__(self, *args, **kwargs):
         super().__init__(*args, **kwargs)
@@ -27,8 +29,12 @@ class IdempotentForm(forms.Form):
 
 class PayForm(IdempotentForm):
     channel = forms.ChoiceField(label=_("缴费方式"), widget=forms.RadioSelect)
-    months = forms.IntegerField(widget=forms.HiddenInput, min_value=1, max_value=12, initial=1, required=False)
-    repair = forms.IntegerField(widget=forms.HiddenInput, min_value=0, max_value=30, initial=0, required=False)
+    months = forms.IntegerField(
+        widget=forms.HiddenInput, min_value=1, max_value=12, initial=1, required=False
+    )
+    repair = forms.IntegerField(
+        widget=forms.HiddenInput, min_value=0, max_value=30, initial=0, required=False
+    )
 
     def __init__(self, *args, allow_account=False, **kwargs):
         super().__init__(*args, **kwargs)
@@ -37,15 +43,27 @@ class PayForm(IdempotentForm):
             choices.append((Channel.ACCOUNT, Channel.ACCOUNT.label))
         self.fields["channel"].choices = choices
         self.fields["channel"].error_messages["required"] = _("请选择缴费方式。")
-        self.fields["channel"].error_messages["invalid_choice"] = _("请从列表中选择缴费方式。")
+        self.fields["channel"].error_messages["invalid_choice"] = _(
+            "请从列表中选择缴费方式。"
+        )
 
 
 class MonthsForm(forms.Form):
-    months = forms.IntegerField(label=_("预缴月数"), min_value=1, max_value=12, initial=1, required=False,
-                                error_messages={"min_value": _("预缴月数应为1至12个月。"),
-                                                "max_value": _("预缴月数应为1至12个月。"),
-                                                "invalid": _("请填写1至12之间的整数。")})
-    repair = forms.IntegerField(label=_("修复年数"), min_value=0, max_value=30, required=False)
+    months = forms.IntegerField(
+        label=_("预缴月数"),
+        min_value=1,
+        max_value=12,
+        initial=1,
+        required=False,
+        error_messages={
+            "min_value": _("预缴月数应为1至12个月。"),
+            "max_value": _("预缴月数应为1至12个月。"),
+            "invalid": _("请填写1至12之间的整数。"),
+        },
+    )
+    repair = forms.IntegerField(
+        label=_("修复年数"), min_value=0, max_value=30, required=False
+    )
 
 
 class ProxyForm(forms.Form):
@@ -63,4 +81,6 @@ class BindForm(forms.Form):
 class CounterForm(IdempotentForm):
     enrollment_id = forms.IntegerField(label=_("参保登记编号"), min_value=1)
     id_number = IdNumberField(label=_("参保人身份证号"))
-    months = forms.IntegerField(label=_("月数（灵活就业）"), min_value=1, max_value=12, initial=1)
+    months = forms.IntegerField(
+        label=_("月数（灵活就业）"), min_value=1, max_value=12, initial=1
+    )

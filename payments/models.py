@@ -10,7 +10,8 @@ from django.db import models
 from django.db.models import Q
 from django.utils.translation import gettext_lazy as _
 
-from portal.models import Person, Region, Relation
+from core.models import Region
+from people.models import Person, Relation
 
 
 class PersonalAccount(models.Model):
@@ -19,7 +20,9 @@ class PersonalAccount(models.Model):
     A ledger: `balance` is the sum of its entries, kept in step under a row lock
     by payments.services.account_post, and can never go below zero."""
 
-    person = models.ForeignKey(Person, on_delete=models.PROTECT, related_name="personal_accounts")
+    person = models.ForeignKey(
+        Person, on_delete=models.PROTECT, related_name="personal_accounts"
+    )
     region = models.ForeignKey(Region, on_delete=models.PROTECT, related_name="+")
     balance = models.DecimalField(_("余额"), max_digits=12, decimal_places=2, default=0)
     created_at = models.DateTimeField(auto_now_add=True)
@@ -28,8 +31,12 @@ class PersonalAccount(models.Model):
         verbose_name = _("个人账户")
         verbose_name_plural = _("个人账户")
         constraints = [
-            models.UniqueConstraint(fields=["person", "region"], name="account_one_per_person_region"),
-            models.CheckConstraint(condition=Q(balance__gte=0), name="account_balance_not_negative"),
+            models.UniqueConstraint(
+                fields=["person", "region"], name="account_one_per_person_region"
+            ),
+            models.CheckConstraint(
+                condition=Q(balance__gte=0), name="account_balance_not_negative"
+            ),
         ]
 
     def __str__(self):
@@ -49,7 +56,9 @@ class AccountEntry(models.Model):
     """One movement of a personal account. `reference` is unique: the same
     payment or transfer step can never post twice."""
 
-    account = models.ForeignKey(PersonalAccount, on_delete=models.PROTECT, related_name="entries")
+    account = models.ForeignKey(
+        PersonalAccount, on_delete=models.PROTECT, related_name="entries"
+    )
     amount = models.DecimalField(max_digits=12, decimal_places=2)
     kind = models.CharField(max_length=16, choices=EntryKind.choices)
     reference = models.CharField(max_length=80, unique=True)
@@ -61,9 +70,17 @@ class AccountEntry(models.Model):
         verbose_name = _("个人账户明细")
         verbose_name_plural = _("个人账户明细")
         constraints = [
-            models.CheckConstraint(condition=~Q(amount=0), name="entry_amount_not_zero"),
-            models.CheckConstraint(condition=Q(balance_after__gte=0), name="entry_balance_after_not_negative"),
+            models.CheckConstraint(
+                condition=~Q(amount=0), name="entry_amount_not_zero"
+            ),
+            models.CheckConstraint(
+                condition=Q(balance_after__gte=0),
+                name="entry_balance_after_not_negative",
+            ),
         ]
+
+    def __str__(self):
+        return f"{self.kind} {self.amount:+.2f} ({self.reference})"
 
 
 # --- Orders, payment attempts and their events ---------------------------------
@@ -82,28 +99,55 @@ class Order(models.Model):
     `period` is "2026" for a resident year or the first month "2026-03" of a
     flexible worker's months; `periods` lists every month an order covers."""
 
-    insured = models.ForeignKey(Person, verbose_name=_("参保人"), on_delete=models.PROTECT, related_name="orders")
+    insured = models.ForeignKey(
+        Person,
+        verbose_name=_("参保人"),
+        on_delete=models.PROTECT,
+        related_name="orders",
+    )
     payer = models.ForeignKey(
-        Person, verbose_name=_("缴费人"), null=True, blank=True, on_delete=models.PROTECT, related_name="orders_paid"
+        Person,
+        verbose_name=_("缴费人"),
+        null=True,
+        blank=True,
+        on_delete=models.PROTECT,
+        related_name="orders_paid",
     )
     enrollment = models.ForeignKey(
-        "enrollment.Enrollment", verbose_name=_("参保登记"), on_delete=models.PROTECT, related_name="orders"
+        "enrollment.Enrollment",
+        verbose_name=_("参保登记"),
+        on_delete=models.PROTECT,
+        related_name="orders",
     )
-    region = models.ForeignKey(Region, verbose_name=_("统筹区"), on_delete=models.PROTECT, related_name="+")
+    region = models.ForeignKey(
+        Region, verbose_name=_("统筹区"), on_delete=models.PROTECT, related_name="+"
+    )
     scheme = models.CharField(_("险种"), max_length=10)
     period = models.CharField(_("缴费期间"), max_length=7)
     periods = models.JSONField(default=list)
-    kind = models.CharField(_("类型"), max_length=10, choices=OrderKind.choices, default=OrderKind.PREMIUM)
+    kind = models.CharField(
+        _("类型"), max_length=10, choices=OrderKind.choices, default=OrderKind.PREMIUM
+    )
     category = models.CharField(_("人员类别"), max_length=24, blank=True)
     months = models.PositiveIntegerField(_("月数"), default=12)
-    personal_amount = models.DecimalField(_("个人缴费"), max_digits=12, decimal_places=2)
-    subsidy = models.DecimalField(_("财政补助（不需缴纳）"), max_digits=12, decimal_places=2, default=0)
-    late_fee = models.DecimalField(_("滞纳金"), max_digits=12, decimal_places=2, default=0)
+    personal_amount = models.DecimalField(
+        _("个人缴费"), max_digits=12, decimal_places=2
+    )
+    subsidy = models.DecimalField(
+        _("财政补助（不需缴纳）"), max_digits=12, decimal_places=2, default=0
+    )
+    late_fee = models.DecimalField(
+        _("滞纳金"), max_digits=12, decimal_places=2, default=0
+    )
     total = models.DecimalField(_("应缴合计"), max_digits=12, decimal_places=2)
     note = models.CharField(_("说明"), max_length=200, blank=True)
     idempotency_key = models.CharField(max_length=64, unique=True)
     created_by = models.ForeignKey(
-        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+        settings.AUTH_USER_MODEL,
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+        related_name="+",
     )
     created_at = models.DateTimeField(auto_now_add=True)
 
@@ -113,14 +157,23 @@ class Order(models.Model):
         verbose_name_plural = _("缴费订单")
         constraints = [
             models.CheckConstraint(
-                condition=Q(personal_amount__gte=0, subsidy__gte=0, late_fee__gte=0), name="order_amounts_not_negative"
+                condition=Q(personal_amount__gte=0, subsidy__gte=0, late_fee__gte=0),
+                name="order_amounts_not_negative",
             ),
             models.CheckConstraint(
-                condition=Q(total=models.F("personal_amount") + models.F("late_fee")), name="order_total_is_sum"
+                condition=Q(total=models.F("personal_amount") + models.F("late_fee")),
+                name="order_total_is_sum",
             ),
-            models.CheckConstraint(condition=Q(period__regex=r"^\d{4}(-\d{2})?$"), name="order_period_shape"),
+            models.CheckConstraint(
+                condition=Q(period__regex=r"^\d{4}(-\d{2})?$"),
+                name="order_period_shape",
+            ),
         ]
-        indexes = [models.Index(fields=["insured", "scheme", "period"], name="order_insured_period")]
+        indexes = [
+            models.Index(
+                fields=["insured", "scheme", "period"], name="order_insured_period"
+            )
+        ]
 
     def __str__(self):
         return f"{self.insured.name} {self.period} {self.total}"
@@ -159,8 +212,12 @@ S = PaymentStatus
 # the attempt was given up) goes to refund_pending and is refunded (退费).
 PAYMENT_TRANSITIONS: dict[str, frozenset[str]] = {
     S.CREATED: frozenset({S.STARTED, S.CANCELLED}),
-    S.STARTED: frozenset({S.SUBMITTED, S.SUCCESS, S.FAILED, S.CANCELLED, S.ERROR, S.REFUND_PENDING}),
-    S.SUBMITTED: frozenset({S.SUCCESS, S.FAILED, S.CANCELLED, S.ERROR, S.REFUND_PENDING}),
+    S.STARTED: frozenset(
+        {S.SUBMITTED, S.SUCCESS, S.FAILED, S.CANCELLED, S.ERROR, S.REFUND_PENDING}
+    ),
+    S.SUBMITTED: frozenset(
+        {S.SUCCESS, S.FAILED, S.CANCELLED, S.ERROR, S.REFUND_PENDING}
+    ),
     S.SUCCESS: frozenset(),
     S.FAILED: frozenset({S.REFUND_PENDING}),
     S.CANCELLED: frozenset({S.REFUND_PENDING}),
@@ -175,24 +232,41 @@ FINISHED = (S.SUCCESS, S.FAILED, S.CANCELLED, S.ERROR, S.REFUND_PENDING, S.REFUN
 class Payment(models.Model):
     """One attempt to pay an order at one channel. A retry (补扣) is a new row."""
 
-    order = models.ForeignKey(Order, verbose_name=_("订单"), on_delete=models.PROTECT, related_name="payments")
+    order = models.ForeignKey(
+        Order, verbose_name=_("订单"), on_delete=models.PROTECT, related_name="payments"
+    )
     # Copied from the order so the database can hold one success per period.
     insured = models.ForeignKey(Person, on_delete=models.PROTECT, related_name="+")
     scheme = models.CharField(_("险种"), max_length=10)
     period = models.CharField(_("缴费期间"), max_length=7)
     channel = models.CharField(_("缴费渠道"), max_length=10, choices=Channel.choices)
     amount = models.DecimalField(_("金额"), max_digits=12, decimal_places=2)
-    status = models.CharField(_("状态"), max_length=16, choices=PaymentStatus.choices, default=PaymentStatus.CREATED)
+    status = models.CharField(
+        _("状态"),
+        max_length=16,
+        choices=PaymentStatus.choices,
+        default=PaymentStatus.CREATED,
+    )
     idempotency_key = models.CharField(max_length=64, unique=True)
     reference = models.CharField(_("支付流水号"), max_length=32, unique=True)
-    provider_transaction_id = models.CharField(_("渠道交易号"), max_length=64, null=True, blank=True)
+    provider_transaction_id = models.CharField(
+        _("渠道交易号"), max_length=64, null=True, blank=True
+    )
     last_callback_seq = models.PositiveIntegerField(default=0)
     failure_reason = models.CharField(_("失败原因"), max_length=200, blank=True)
     account = models.ForeignKey(
-        PersonalAccount, null=True, blank=True, on_delete=models.PROTECT, related_name="payments"
+        PersonalAccount,
+        null=True,
+        blank=True,
+        on_delete=models.PROTECT,
+        related_name="payments",
     )
     created_by = models.ForeignKey(
-        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+        settings.AUTH_USER_MODEL,
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+        related_name="+",
     )
     # When reconciliation should next ask the channel about this attempt.
     due_at = models.DateTimeField(null=True, blank=True)
@@ -215,18 +289,33 @@ class Payment(models.Model):
                 condition=Q(provider_transaction_id__isnull=False),
                 name="payment_provider_txn_once",
             ),
-            models.CheckConstraint(condition=Q(amount__gte=0), name="payment_amount_not_negative"),
-            models.CheckConstraint(condition=Q(status__in=[s.value for s in PaymentStatus]), name="payment_status_known"),
             models.CheckConstraint(
-                condition=~Q(channel="account") | Q(account__isnull=False), name="payment_account_channel_has_account"
+                condition=Q(amount__gte=0), name="payment_amount_not_negative"
+            ),
+            models.CheckConstraint(
+                condition=Q(status__in=[s.value for s in PaymentStatus]),
+                name="payment_status_known",
+            ),
+            models.CheckConstraint(
+                condition=~Q(channel="account") | Q(account__isnull=False),
+                name="payment_account_channel_has_account",
             ),
         ]
         indexes = [
-            models.Index(fields=["due_at"], condition=Q(status__in=["created", "started", "submitted"]),
-                         name="payment_due_unsettled"),
-            models.Index(fields=["insured", "-created_at"], name="payment_insured_recent"),
+            models.Index(
+                fields=["due_at"],
+                condition=Q(status__in=["created", "started", "submitted"]),
+                name="payment_due_unsettled",
+            ),
+            models.Index(
+                fields=["insured", "-created_at"], name="payment_insured_recent"
+            ),
             # The staff dashboard's premiums by day and channel.
-            models.Index(fields=["settled_at"], condition=Q(status="success"), name="payment_success_settled"),
+            models.Index(
+                fields=["settled_at"],
+                condition=Q(status="success"),
+                name="payment_success_settled",
+            ),
         ]
 
     def __str__(self):
@@ -240,11 +329,21 @@ class Payment(models.Model):
 class PaymentEvent(models.Model):
     """Append-only log of a payment's changes: who, when, from, to, why."""
 
-    payment = models.ForeignKey(Payment, on_delete=models.CASCADE, related_name="events")
+    payment = models.ForeignKey(
+        Payment, on_delete=models.CASCADE, related_name="events"
+    )
     from_status = models.CharField(max_length=16, blank=True)
     to_status = models.CharField(max_length=16)
-    actor = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+")
-    source = models.CharField(max_length=20, blank=True)  # citizen, callback, reconcile, staff, system
+    actor = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+        related_name="+",
+    )
+    source = models.CharField(
+        max_length=20, blank=True
+    )  # citizen, callback, reconcile, staff, system
     reason = models.CharField(max_length=200, blank=True)
     at = models.DateTimeField(auto_now_add=True)
 
@@ -252,6 +351,9 @@ class PaymentEvent(models.Model):
         ordering = ["at", "id"]
         verbose_name = _("支付状态变更")
         verbose_name_plural = _("支付状态变更")
+
+    def __str__(self):
+        return f"{self.from_status or '—'} → {self.to_status}"
 
 
 class PaidPeriod(models.Model):
@@ -261,18 +363,27 @@ class PaidPeriod(models.Model):
     insured = models.ForeignKey(Person, on_delete=models.PROTECT, related_name="+")
     scheme = models.CharField(max_length=10)
     period = models.CharField(max_length=7)
-    payment = models.ForeignKey(Payment, on_delete=models.PROTECT, related_name="paid_periods")
+    payment = models.ForeignKey(
+        Payment, on_delete=models.PROTECT, related_name="paid_periods"
+    )
 
     class Meta:
         constraints = [
-            models.UniqueConstraint(fields=["insured", "scheme", "period"], name="paid_period_once"),
+            models.UniqueConstraint(
+                fields=["insured", "scheme", "period"], name="paid_period_once"
+            ),
         ]
+
+    def __str__(self):
+        return f"{self.scheme} {self.period}"
 
 
 class Receipt(models.Model):
     """电子缴费凭证: a snapshot of a successful payment, verifiable by its code."""
 
-    payment = models.OneToOneField(Payment, on_delete=models.PROTECT, related_name="receipt")
+    payment = models.OneToOneField(
+        Payment, on_delete=models.PROTECT, related_name="receipt"
+    )
     number = models.CharField(_("凭证号"), max_length=24, unique=True)
     verification_code = models.CharField(_("验证码"), max_length=16, unique=True)
     payer_name = models.CharField(_("缴费人"), max_length=50)
@@ -302,13 +413,22 @@ class CallbackLog(models.Model):
     timestamp = models.BigIntegerField()
     body = models.TextField()
     outcome = models.CharField(max_length=40)
-    payment = models.ForeignKey(Payment, null=True, blank=True, on_delete=models.SET_NULL, related_name="callbacks")
+    payment = models.ForeignKey(
+        Payment,
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+        related_name="callbacks",
+    )
     received_at = models.DateTimeField(auto_now_add=True)
 
     class Meta:
         ordering = ["-received_at", "-id"]
         verbose_name = _("渠道回调")
         verbose_name_plural = _("渠道回调")
+
+    def __str__(self):
+        return f"{self.channel} {self.outcome}"
 
 
 class RefundStatus(models.TextChoices):
@@ -319,10 +439,17 @@ class RefundStatus(models.TextChoices):
 class Refund(models.Model):
     """退费 (原路退回) of a charge that must not stand, such as a duplicate."""
 
-    payment = models.OneToOneField(Payment, on_delete=models.PROTECT, related_name="refund")
+    payment = models.OneToOneField(
+        Payment, on_delete=models.PROTECT, related_name="refund"
+    )
     amount = models.DecimalField(_("退费金额"), max_digits=12, decimal_places=2)
     reason = models.CharField(_("退费原因"), max_length=200)
-    status = models.CharField(_("状态"), max_length=10, choices=RefundStatus.choices, default=RefundStatus.PENDING)
+    status = models.CharField(
+        _("状态"),
+        max_length=10,
+        choices=RefundStatus.choices,
+        default=RefundStatus.PENDING,
+    )
     provider_refund_id = models.CharField(max_length=64, blank=True)
     created_at = models.DateTimeField(auto_now_add=True)
     done_at = models.DateTimeField(null=True, blank=True)
@@ -330,7 +457,14 @@ class Refund(models.Model):
     class Meta:
         verbose_name = _("退费")
         verbose_name_plural = _("退费")
-        constraints = [models.CheckConstraint(condition=Q(amount__gt=0), name="refund_amount_positive")]
+        constraints = [
+            models.CheckConstraint(
+                condition=Q(amount__gt=0), name="refund_amount_positive"
+            )
+        ]
+
+    def __str__(self):
+        return f"{self.amount:.2f} {self.status}"
 
 
 # --- 家庭共济 ----------------------------------------------------------------------
@@ -344,7 +478,9 @@ class BindingStatus(models.TextChoices):
 
 
 BINDING_TRANSITIONS: dict[str, frozenset[str]] = {
-    BindingStatus.PENDING: frozenset({BindingStatus.ACTIVE, BindingStatus.DECLINED, BindingStatus.UNBOUND}),
+    BindingStatus.PENDING: frozenset(
+        {BindingStatus.ACTIVE, BindingStatus.DECLINED, BindingStatus.UNBOUND}
+    ),
     BindingStatus.ACTIVE: frozenset({BindingStatus.UNBOUND}),
     BindingStatus.DECLINED: frozenset(),
     BindingStatus.UNBOUND: frozenset(),
@@ -356,12 +492,31 @@ class FamilyBinding(models.Model):
     """家庭共济 binding: an employee-insured authoriser lets a close relative's
     resident premiums be paid from the authoriser's personal account."""
 
-    authoriser = models.ForeignKey(Person, verbose_name=_("授权人"), on_delete=models.PROTECT, related_name="bindings")
-    relative = models.ForeignKey(Person, verbose_name=_("亲属"), on_delete=models.PROTECT, related_name="bound_by")
+    authoriser = models.ForeignKey(
+        Person,
+        verbose_name=_("授权人"),
+        on_delete=models.PROTECT,
+        related_name="bindings",
+    )
+    relative = models.ForeignKey(
+        Person,
+        verbose_name=_("亲属"),
+        on_delete=models.PROTECT,
+        related_name="bound_by",
+    )
     relation = models.CharField(_("关系"), max_length=24, choices=Relation.choices)
-    status = models.CharField(_("状态"), max_length=10, choices=BindingStatus.choices, default=BindingStatus.PENDING)
+    status = models.CharField(
+        _("状态"),
+        max_length=10,
+        choices=BindingStatus.choices,
+        default=BindingStatus.PENDING,
+    )
     consented_by = models.ForeignKey(
-        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+        settings.AUTH_USER_MODEL,
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+        related_name="+",
     )
     created_at = models.DateTimeField(auto_now_add=True)
     consented_at = models.DateTimeField(null=True, blank=True)
@@ -377,9 +532,12 @@ class FamilyBinding(models.Model):
                 condition=Q(status__in=["pending", "active"]),
                 name="binding_one_live_per_pair",
             ),
-            models.CheckConstraint(condition=~Q(authoriser=models.F("relative")), name="binding_not_self"),
             models.CheckConstraint(
-                condition=Q(relation__in=[r.value for r in Relation]), name="binding_relation_close"
+                condition=~Q(authoriser=models.F("relative")), name="binding_not_self"
+            ),
+            models.CheckConstraint(
+                condition=Q(relation__in=[r.value for r in Relation]),
+                name="binding_relation_close",
             ),
         ]
 
@@ -408,8 +566,12 @@ class SimChannelScript(models.Model):
     with no script left it succeeds after `delay_seconds`."""
 
     channel = models.CharField(max_length=10)
-    behaviour = models.CharField(max_length=12, choices=SimBehaviour.choices, default=SimBehaviour.SUCCEED)
-    delay_seconds = models.DecimalField(max_digits=6, decimal_places=2, default=Decimal("0.5"))
+    behaviour = models.CharField(
+        max_length=12, choices=SimBehaviour.choices, default=SimBehaviour.SUCCEED
+    )
+    delay_seconds = models.DecimalField(
+        max_digits=6, decimal_places=2, default=Decimal("0.5")
+    )
     used = models.BooleanField(default=False)
     created_at = models.DateTimeField(auto_now_add=True)
 
@@ -417,6 +579,9 @@ class SimChannelScript(models.Model):
         ordering = ["created_at", "id"]
         verbose_name = _("模拟渠道脚本")
         verbose_name_plural = _("模拟渠道脚本")
+
+    def __str__(self):
+        return f"{self.channel} {self.behaviour}"
 
 
 class SimTransaction(models.Model):
@@ -429,11 +594,19 @@ class SimTransaction(models.Model):
     behaviour = models.CharField(max_length=12)
     delay_seconds = models.DecimalField(max_digits=6, decimal_places=2, default=0)
     charged = models.BooleanField(default=False)
-    result = models.CharField(max_length=10, blank=True)  # success / failed / "" while processing
+    result = models.CharField(
+        max_length=10, blank=True
+    )  # success / failed / "" while processing
     refunded_amount = models.DecimalField(max_digits=12, decimal_places=2, default=0)
     created_at = models.DateTimeField(auto_now_add=True)
 
     class Meta:
         constraints = [
-            models.UniqueConstraint(fields=["channel", "merchant_reference"], name="sim_txn_once_per_request"),
+            models.UniqueConstraint(
+                fields=["channel", "merchant_reference"],
+                name="sim_txn_once_per_request",
+            ),
         ]
+
+    def __str__(self):
+        return self.transaction_id

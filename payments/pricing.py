@@ -13,10 +13,18 @@ from decimal import Decimal
 
 from django.utils.translation import gettext as _
 
+from core.errors import DomainError
+from core.money import ZERO, to_money
 from enrollment import rules
-from enrollment.models import Category, Enrollment, EnrollmentStatus, Policy, PolicyCategory, Scheme, Verification
-from portal.errors import DomainError
-from portal.money import ZERO, to_money
+from enrollment.models import (
+    Category,
+    Enrollment,
+    EnrollmentStatus,
+    Policy,
+    PolicyCategory,
+    Scheme,
+    Verification,
+)
 
 from .models import OrderKind
 
@@ -73,32 +81,53 @@ def _resident_row(enrollment: Enrollment):
         )
     }
     if not rows:
-        raise DomainError(_("该地区尚未公布本年度缴费标准，请稍后再试。"), code="no_policy")
+        raise DomainError(
+            _("该地区尚未公布本年度缴费标准，请稍后再试。"), code="no_policy"
+        )
     row = rows.get(enrollment.category) or rows.get(Category.ORDINARY)
     note = ""
     if row.needs_verification and enrollment.verification != Verification.APPROVED:
         row = rows[Category.ORDINARY]
-        note = _("人员类别尚未审核通过，暂按普通居民标准缴费；审核通过前也可等待后再缴费。")
+        note = _(
+            "人员类别尚未审核通过，暂按普通居民标准缴费；审核通过前也可等待后再缴费。"
+        )
     return row, str(note)
 
 
-def quote_repair(*, enrollment: Enrollment, paid_periods: set[str], years: int) -> Quote:
+def quote_repair(
+    *, enrollment: Enrollment, paid_periods: set[str], years: int
+) -> Quote:
     """断保修复: each past gap year paid at the current personal amount removes
     one added month of the waiting period (SPEC §4). The period is the gap year."""
     gap_years = [str(enrollment.year - k) for k in range(1, enrollment.gap_years + 1)]
-    open_years = sorted(y for y in gap_years if y not in paid_periods)[: max(enrollment.gap_years - enrollment.repaired_years, 0)]
+    open_years = sorted(y for y in gap_years if y not in paid_periods)[
+        : max(enrollment.gap_years - enrollment.repaired_years, 0)
+    ]
     if not open_years:
-        raise DomainError(_("该参保登记没有可修复的断保年度。"), code="nothing_to_repair")
+        raise DomainError(
+            _("该参保登记没有可修复的断保年度。"), code="nothing_to_repair"
+        )
     if not 1 <= years <= len(open_years):
         raise DomainError(
-            _("可修复的年数为1至%(n)d年。") % {"n": len(open_years)}, code="repair_years", field="repair"
+            _("可修复的年数为1至%(n)d年。") % {"n": len(open_years)},
+            code="repair_years",
+            field="repair",
         )
     chosen = open_years[-years:]  # the most recent gap years first
     row, note = _resident_row(enrollment)
     personal = to_money(row.personal_amount * years)
     return Quote(
-        scheme=Scheme.RESIDENT, kind=OrderKind.REPAIR, period=chosen[0], periods=chosen, category=row.category,
-        months=0, personal_amount=personal, subsidy=ZERO, late_fee=ZERO, total=personal, note=note,
+        scheme=Scheme.RESIDENT,
+        kind=OrderKind.REPAIR,
+        period=chosen[0],
+        periods=chosen,
+        category=row.category,
+        months=0,
+        personal_amount=personal,
+        subsidy=ZERO,
+        late_fee=ZERO,
+        total=personal,
+        note=note,
     )
 
 
@@ -107,7 +136,10 @@ def quote_resident(*, enrollment: Enrollment, paid_periods: set[str]) -> Quote:
     category's price applies only once staff have approved it."""
     period = str(enrollment.year)
     if period in paid_periods or enrollment.status == EnrollmentStatus.ACTIVE:
-        raise DomainError(_("%(year)s年度的保费已缴纳，无需重复缴费。") % {"year": enrollment.year}, code="already_paid")
+        raise DomainError(
+            _("%(year)s年度的保费已缴纳，无需重复缴费。") % {"year": enrollment.year},
+            code="already_paid",
+        )
     row, note = _resident_row(enrollment)
     personal = to_money(row.personal_amount)
     return Quote(
@@ -134,8 +166,13 @@ def quote_flexible(
     if not 1 <= months_ahead <= MAX_MONTHS_AHEAD:
         raise DomainError(_("预缴月数应为1至12个月。"), code="months", field="months")
     policy = Policy.objects.get(region_id=enrollment.region_id, year=enrollment.year)
-    monthly = rules.flexible_monthly_premium(base=enrollment.contribution_base, rate=policy.flexible_rate)
-    first_of_year, last_of_year = month_label(enrollment.year, 1), month_label(enrollment.year, 12)
+    monthly = rules.flexible_monthly_premium(
+        base=enrollment.contribution_base, rate=policy.flexible_rate
+    )
+    first_of_year, last_of_year = (
+        month_label(enrollment.year, 1),
+        month_label(enrollment.year, 12),
+    )
     current = month_label(today.year, today.month)
     if current < first_of_year:
         current = first_of_year
@@ -153,7 +190,11 @@ def quote_flexible(
             for period in missed:
                 overdue = (today - month_last_day(period)).days
                 fee = (
-                    rules.late_fee(arrears=monthly, overdue_days=overdue, daily_rate=policy.late_fee_daily_rate)
+                    rules.late_fee(
+                        arrears=monthly,
+                        overdue_days=overdue,
+                        daily_rate=policy.late_fee_daily_rate,
+                    )
                     if policy.late_fee_enabled
                     else ZERO
                 )
@@ -201,16 +242,26 @@ def _months_covered(enrollment: Enrollment) -> set[str]:
 
 
 def quote_for(
-    *, enrollment: Enrollment, paid_periods: set[str], months_ahead: int = 1, today: dt.date, repair_years: int = 0
+    *,
+    enrollment: Enrollment,
+    paid_periods: set[str],
+    months_ahead: int = 1,
+    today: dt.date,
+    repair_years: int = 0,
 ) -> Quote:
     if enrollment.status not in (EnrollmentStatus.REGISTERED, EnrollmentStatus.ACTIVE):
         raise DomainError(_("该参保登记当前状态不能缴费。"), code="enrollment_status")
     if repair_years and enrollment.scheme == Scheme.RESIDENT:
-        return quote_repair(enrollment=enrollment, paid_periods=paid_periods, years=repair_years)
+        return quote_repair(
+            enrollment=enrollment, paid_periods=paid_periods, years=repair_years
+        )
     if enrollment.scheme == Scheme.RESIDENT:
         return quote_resident(enrollment=enrollment, paid_periods=paid_periods)
     if enrollment.scheme == Scheme.FLEXIBLE:
         return quote_flexible(
-            enrollment=enrollment, paid_periods=paid_periods, months_ahead=months_ahead, today=today
+            enrollment=enrollment,
+            paid_periods=paid_periods,
+            months_ahead=months_ahead,
+            today=today,
         )
     raise DomainError(_("单位职工医保由单位缴费，无需个人在此缴费。"), code="scheme")

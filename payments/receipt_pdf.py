@@ -12,7 +12,7 @@ from reportlab.pdfbase import pdfmetrics
 from reportlab.pdfbase.cidfonts import UnicodeCIDFont
 from reportlab.pdfgen import canvas
 
-from portal.money import format_yuan
+from core.money import format_yuan
 
 FONT = "STSong-Light"
 
@@ -41,7 +41,10 @@ def render(receipt, *, verify_url: str) -> bytes:
         (_("金额"), format_yuan(receipt.amount)),
         (_("缴费渠道"), receipt.channel),
         (_("交易号"), receipt.transaction_id),
-        (_("缴费时间"), timezone.localtime(receipt.paid_at).strftime("%Y-%m-%d %H:%M:%S")),
+        (
+            _("缴费时间"),
+            timezone.localtime(receipt.paid_at).strftime("%Y-%m-%d %H:%M:%S"),
+        ),
         (_("验证码"), receipt.verification_code),
     ]
     pdf.setFont(font, 11)

@@ -4,9 +4,16 @@ from django.db.models import Q
 from django.http import Http404
 
 from enrollment.models import Enrollment
-from portal.access import person_ids_for_user
+from people.access import person_ids_for_user
 
-from .models import BindingStatus, FamilyBinding, Order, Payment, PersonalAccount, Receipt
+from .models import (
+    BindingStatus,
+    FamilyBinding,
+    Order,
+    Payment,
+    PersonalAccount,
+    Receipt,
+)
 
 
 def _visible(user) -> Q | None:
@@ -16,7 +23,9 @@ def _visible(user) -> Q | None:
         return None
     # The ids of the orders this person paid, fetched first: an OR across the
     # join to orders would make PostgreSQL scan every payment (bench/NOTES.md §1).
-    paid_orders = list(Order.objects.filter(payer_id=user.person_id).values_list("pk", flat=True))
+    paid_orders = list(
+        Order.objects.filter(payer_id=user.person_id).values_list("pk", flat=True)
+    )
     return Q(insured_id__in=ids) | Q(order_id__in=paid_orders)
 
 
@@ -31,8 +40,15 @@ def payment_get_for_user(*, user, pk) -> Payment:
         raise Http404
     payment = (
         Payment.objects.filter(condition, pk=pk)
-        .select_related("order", "order__insured", "order__payer", "order__region", "order__enrollment", "receipt",
-                        "refund")
+        .select_related(
+            "order",
+            "order__insured",
+            "order__payer",
+            "order__region",
+            "order__enrollment",
+            "receipt",
+            "refund",
+        )
         .first()
     )
     if payment is None:
@@ -40,7 +56,9 @@ def payment_get_for_user(*, user, pk) -> Payment:
     return payment
 
 
-def history_for_user(*, user, person_id: int | None = None, year: int | None = None, limit: int = 200):
+def history_for_user(
+    *, user, person_id: int | None = None, year: int | None = None, limit: int = 200
+):
     """缴费记录: attempts for the people the user acts for and those they paid,
     newest first, with order, persons and receipt joined (one query)."""
     condition = _visible(user)
@@ -52,7 +70,9 @@ def history_for_user(*, user, person_id: int | None = None, year: int | None = N
     if year is not None:
         qs = qs.filter(period__startswith=str(year))
     return list(
-        qs.select_related("order", "order__insured", "order__payer", "receipt").order_by("-created_at", "-id")[:limit]
+        qs.select_related(
+            "order", "order__insured", "order__payer", "receipt"
+        ).order_by("-created_at", "-id")[:limit]
     )
 
 
@@ -79,7 +99,10 @@ def payable_enrollments_for_user(*, user):
     ids = person_ids_for_user(user)
     return list(
         Enrollment.objects.filter(person_id__in=ids)
-        .filter(Q(status="registered", scheme__in=["resident", "flexible"]) | Q(status="active", scheme="flexible"))
+        .filter(
+            Q(status="registered", scheme__in=["resident", "flexible"])
+            | Q(status="active", scheme="flexible")
+        )
         .select_related("person", "region")
         .order_by("-year", "person_id")
     )
@@ -92,7 +115,9 @@ def enrollment_get_for_payment(*, user, pk, proxy_ids=()) -> Enrollment:
         pk = int(pk)
     except (TypeError, ValueError):
         raise Http404 from None
-    enrollment = Enrollment.objects.select_related("person", "region").filter(pk=pk).first()
+    enrollment = (
+        Enrollment.objects.select_related("person", "region").filter(pk=pk).first()
+    )
     if enrollment is None:
         raise Http404
     if enrollment.person_id in person_ids_for_user(user) or pk in proxy_ids:
@@ -110,10 +135,14 @@ def receipt_by_code(*, code: str) -> Receipt | None:
 def bindings_for_person(*, person_id: int):
     """Both sides of 家庭共济: bindings this person made, and those awaiting their consent."""
     made = list(
-        FamilyBinding.objects.filter(authoriser_id=person_id).select_related("relative").order_by("-created_at")
+        FamilyBinding.objects.filter(authoriser_id=person_id)
+        .select_related("relative")
+        .order_by("-created_at")
     )
     received = list(
-        FamilyBinding.objects.filter(relative_id=person_id).select_related("authoriser").order_by("-created_at")
+        FamilyBinding.objects.filter(relative_id=person_id)
+        .select_related("authoriser")
+        .order_by("-created_at")
     )
     return made, received
 
@@ -122,19 +151,21 @@ def bindings_awaiting_guardian(*, user):
     """Pending bindings of minors the user is a parent of (they consent for them)."""
     ids = person_ids_for_user(user)[1:]
     return list(
-        FamilyBinding.objects.filter(relative_id__in=ids, status=BindingStatus.PENDING).select_related(
-            "authoriser", "relative"
-        )
+        FamilyBinding.objects.filter(
+            relative_id__in=ids, status=BindingStatus.PENDING
+        ).select_related("authoriser", "relative")
     )
 
 
 def accounts_for_person(*, person_id: int):
-    return list(PersonalAccount.objects.filter(person_id=person_id).select_related("region"))
+    return list(
+        PersonalAccount.objects.filter(person_id=person_id).select_related("region")
+    )
 
 
 def active_binding_relative_ids(*, person_id: int) -> set[int]:
     return set(
-        FamilyBinding.objects.filter(authoriser_id=person_id, status=BindingStatus.ACTIVE).values_list(
-            "relative_id", flat=True
-        )
+        FamilyBinding.objects.filter(
+            authoriser_id=person_id, status=BindingStatus.ACTIVE
+        ).values_list("relative_id", flat=True)
     )

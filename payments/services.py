@@ -11,13 +11,17 @@ from django.urls import reverse
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
+from core.errors import DomainError, check_transition
+from core.money import format_yuan, to_money
+from core.outbox import enqueue
 from enrollment.models import Enrollment
-from enrollment.services import enrollment_activate, enrollment_flexible_month_paid, enrollment_repair_years
-from portal.errors import DomainError, check_transition
-from portal.models import Person
-from portal.money import format_yuan, to_money
-from portal.outbox import enqueue
-from portal.services import notify
+from enrollment.services import (
+    enrollment_activate,
+    enrollment_flexible_month_paid,
+    enrollment_repair_years,
+)
+from people.models import Person
+from people.services import notify
 
 from .channels import ChannelUnavailable, request_charge
 from .channels import query as channel_query
@@ -54,7 +58,9 @@ class InsufficientBalance(DomainError):
 
 
 @transaction.atomic
-def account_post(*, account_id: int, amount: Decimal, kind: str, reference: str) -> AccountEntry:
+def account_post(
+    *, account_id: int, amount: Decimal, kind: str, reference: str
+) -> AccountEntry:
     """Post one movement to a personal account, exactly once per `reference`.
 
     Returns the entry; posting a reference again returns the first entry and
@@ -74,12 +80,17 @@ def account_post(*, account_id: int, amount: Decimal, kind: str, reference: str)
     new_balance = account.balance + amount
     if new_balance < 0:
         raise InsufficientBalance(
-            _("个人账户余额 ¥%(balance)s 不足以支付 ¥%(amount)s。") % {"balance": account.balance, "amount": -amount}
+            _("个人账户余额 ¥%(balance)s 不足以支付 ¥%(amount)s。")
+            % {"balance": account.balance, "amount": -amount}
         )
     try:
         with transaction.atomic():
             entry = AccountEntry.objects.create(
-                account=account, amount=amount, kind=kind, reference=reference, balance_after=new_balance
+                account=account,
+                amount=amount,
+                kind=kind,
+                reference=reference,
+                balance_after=new_balance,
             )
     except IntegrityError:
         # Another transaction posted the same reference between our check and insert.
@@ -91,7 +102,9 @@ def account_post(*, account_id: int, amount: Decimal, kind: str, reference: str)
 
 @transaction.atomic
 def account_get_or_create(*, person_id: int, region_code: str) -> PersonalAccount:
-    account, _created = PersonalAccount.objects.get_or_create(person_id=person_id, region_id=region_code)
+    account, _created = PersonalAccount.objects.get_or_create(
+        person_id=person_id, region_id=region_code
+    )
     return account
 
 
@@ -116,7 +129,11 @@ def _new_reference() -> str:
 
 
 def paid_periods_for(*, insured_id: int, scheme: str) -> set[str]:
-    return set(PaidPeriod.objects.filter(insured_id=insured_id, scheme=scheme).values_list("period", flat=True))
+    return set(
+        PaidPeriod.objects.filter(insured_id=insured_id, scheme=scheme).values_list(
+            "period", flat=True
+        )
+    )
 
 
 def _lock_person(person_id: int) -> Person:
@@ -126,7 +143,9 @@ def _lock_person(person_id: int) -> Person:
     return Person.objects.select_for_update().get(pk=person_id)
 
 
-def _event(payment: Payment, target: str, *, source: str, actor=None, reason: str = "") -> None:
+def _event(
+    payment: Payment, target: str, *, source: str, actor=None, reason: str = ""
+) -> None:
     """Move a locked payment to `target` through the table, with its event row."""
     check_transition(PAYMENT_TRANSITIONS, payment.status, target, what="payment")
     PaymentEvent.objects.create(
@@ -146,51 +165,85 @@ def _event(payment: Payment, target: str, *, source: str, actor=None, reason: st
 def _save(payment: Payment) -> None:
     payment.save(
         update_fields=[
-            "status", "provider_transaction_id", "last_callback_seq", "failure_reason", "due_at", "settled_at",
+            "status",
+            "provider_transaction_id",
+            "last_callback_seq",
+            "failure_reason",
+            "due_at",
+            "settled_at",
             "updated_at",
         ]
     )
 
 
 def quote_for_enrollment(
-    *, enrollment_id: int, months_ahead: int = 1, repair_years: int = 0, today: dt.date | None = None
+    *,
+    enrollment_id: int,
+    months_ahead: int = 1,
+    repair_years: int = 0,
+    today: dt.date | None = None,
 ) -> Quote:
     enrollment = Enrollment.objects.get(pk=enrollment_id)
     return quote_for(
         enrollment=enrollment,
-        paid_periods=paid_periods_for(insured_id=enrollment.person_id, scheme=enrollment.scheme),
+        paid_periods=paid_periods_for(
+            insured_id=enrollment.person_id, scheme=enrollment.scheme
+        ),
         months_ahead=months_ahead,
         today=today or timezone.localdate(),
         repair_years=repair_years,
     )
 
 
-def _refuse_if_paid_or_in_flight(*, insured_id: int, scheme: str, periods: list[str], period: str) -> None:
-    if PaidPeriod.objects.filter(insured_id=insured_id, scheme=scheme, period__in=periods).exists():
-        raise PaymentRefused(_("该期间的保费已缴纳，无需重复缴费。"), code="already_paid")
-    if Payment.objects.filter(insured_id=insured_id, scheme=scheme, period=period, status__in=IN_FLIGHT).exists():
+def _refuse_if_paid_or_in_flight(
+    *, insured_id: int, scheme: str, periods: list[str], period: str
+) -> None:
+    if PaidPeriod.objects.filter(
+        insured_id=insured_id, scheme=scheme, period__in=periods
+    ).exists():
+        raise PaymentRefused(
+            _("该期间的保费已缴纳，无需重复缴费。"), code="already_paid"
+        )
+    if Payment.objects.filter(
+        insured_id=insured_id, scheme=scheme, period=period, status__in=IN_FLIGHT
+    ).exists():
         raise PaymentRefused(
             _("该期间已有一笔缴费正在处理中，请等待结果后再操作。"), code="in_flight"
         )
 
 
-def _quote_unpaid(*, enrollment: Enrollment, months_ahead: int, repair_years: int = 0) -> Quote:
+def _quote_unpaid(
+    *, enrollment: Enrollment, months_ahead: int, repair_years: int = 0
+) -> Quote:
     """The server's price for the next unpaid period(s), refused when a period
     is already paid or has an attempt in flight. Call with the insured person locked."""
     quote = quote_for(
         enrollment=enrollment,
-        paid_periods=paid_periods_for(insured_id=enrollment.person_id, scheme=enrollment.scheme),
+        paid_periods=paid_periods_for(
+            insured_id=enrollment.person_id, scheme=enrollment.scheme
+        ),
         months_ahead=months_ahead,
         today=timezone.localdate(),
         repair_years=repair_years,
     )
     _refuse_if_paid_or_in_flight(
-        insured_id=enrollment.person_id, scheme=quote.scheme, periods=quote.periods, period=quote.period
+        insured_id=enrollment.person_id,
+        scheme=quote.scheme,
+        periods=quote.periods,
+        period=quote.period,
     )
     return quote
 
 
-def _attempt_create(*, order: Order, channel: str, idempotency_key: str, actor=None, account=None, source="citizen"):
+def _attempt_create(
+    *,
+    order: Order,
+    channel: str,
+    idempotency_key: str,
+    actor=None,
+    account=None,
+    source="citizen",
+):
     payment = Payment.objects.create(
         order=order,
         insured_id=order.insured_id,
@@ -203,8 +256,13 @@ def _attempt_create(*, order: Order, channel: str, idempotency_key: str, actor=N
         account=account,
         created_by=actor if getattr(actor, "pk", None) else None,
     )
-    PaymentEvent.objects.create(payment=payment, from_status="", to_status=PaymentStatus.CREATED, source=source,
-                                actor=payment.created_by)
+    PaymentEvent.objects.create(
+        payment=payment,
+        from_status="",
+        to_status=PaymentStatus.CREATED,
+        source=source,
+        actor=payment.created_by,
+    )
     return payment
 
 
@@ -214,7 +272,13 @@ def _run_attempt(payment: Payment, *, actor=None, source: str = "citizen") -> Pa
     if payment.channel in ONLINE_CHANNELS:
         # The intent (started) is written before the channel is called, so a
         # crash after the call leaves a row that reconciliation will ask about.
-        _event(payment, PaymentStatus.STARTED, source=source, actor=actor, reason=_("已记录支付意图"))
+        _event(
+            payment,
+            PaymentStatus.STARTED,
+            source=source,
+            actor=actor,
+            reason=_("已记录支付意图"),
+        )
         payment.due_at = timezone.now() + QUERY_AFTER
         _save(payment)
         enqueue("payments.tasks.payment_submit", payment.pk)
@@ -226,12 +290,20 @@ def _run_attempt(payment: Payment, *, actor=None, source: str = "citizen") -> Pa
             # A savepoint: a refused debit leaves the failed attempt on record.
             with transaction.atomic():
                 account_post(
-                    account_id=payment.account_id, amount=-payment.amount, kind=EntryKind.FAMILY_PAYMENT,
+                    account_id=payment.account_id,
+                    amount=-payment.amount,
+                    kind=EntryKind.FAMILY_PAYMENT,
                     reference=f"payment:{payment.reference}",
                 )
         except InsufficientBalance as error:
             payment.failure_reason = str(error.message)[:200]
-            _event(payment, PaymentStatus.FAILED, source=source, actor=actor, reason=error.message)
+            _event(
+                payment,
+                PaymentStatus.FAILED,
+                source=source,
+                actor=actor,
+                reason=error.message,
+            )
             _save(payment)
             return payment
         payment.provider_transaction_id = f"ACC{payment.reference}"
@@ -247,17 +319,29 @@ def _account_for_binding(*, payer: Person, insured: Person) -> PersonalAccount:
     ).first()
     if binding is None:
         raise PaymentRefused(
-            _("您与该参保人没有已生效的家庭共济绑定，不能使用个人账户缴费。"), code="no_binding", field="channel"
+            _("您与该参保人没有已生效的家庭共济绑定，不能使用个人账户缴费。"),
+            code="no_binding",
+            field="channel",
         )
-    account = PersonalAccount.objects.filter(person=payer).order_by("-balance", "pk").first()
+    account = (
+        PersonalAccount.objects.filter(person=payer).order_by("-balance", "pk").first()
+    )
     if account is None:
-        raise PaymentRefused(_("您没有职工医保个人账户。"), code="no_account", field="channel")
+        raise PaymentRefused(
+            _("您没有职工医保个人账户。"), code="no_account", field="channel"
+        )
     return account
 
 
 @transaction.atomic
 def payment_checkout(
-    *, user, enrollment_id: int, channel: str, idempotency_key: str, months_ahead: int = 1, repair_years: int = 0,
+    *,
+    user,
+    enrollment_id: int,
+    channel: str,
+    idempotency_key: str,
+    months_ahead: int = 1,
+    repair_years: int = 0,
     source: str = "citizen",
 ) -> Payment:
     """确认缴费: price the order on the server and start one attempt at `channel`.
@@ -277,20 +361,36 @@ def payment_checkout(
     existing = Payment.objects.filter(idempotency_key=idempotency_key).first()
     if existing is not None:
         return existing
-    quote = _quote_unpaid(enrollment=enrollment, months_ahead=months_ahead, repair_years=repair_years)
+    quote = _quote_unpaid(
+        enrollment=enrollment, months_ahead=months_ahead, repair_years=repair_years
+    )
     payer = getattr(user, "person", None)
     account = None
     if channel == Channel.ACCOUNT:
         if payer is None or quote.scheme != "resident":
-            raise PaymentRefused(_("个人账户只能用于为绑定亲属缴纳居民医保。"), code="account_scope", field="channel")
+            raise PaymentRefused(
+                _("个人账户只能用于为绑定亲属缴纳居民医保。"),
+                code="account_scope",
+                field="channel",
+            )
         account = _account_for_binding(payer=payer, insured=enrollment.person)
-    order = _order_create(enrollment=enrollment, quote=quote, payer=payer, key=idempotency_key, actor=user)
-    payment = _attempt_create(order=order, channel=channel, idempotency_key=idempotency_key, actor=user,
-                              account=account, source=source)
+    order = _order_create(
+        enrollment=enrollment, quote=quote, payer=payer, key=idempotency_key, actor=user
+    )
+    payment = _attempt_create(
+        order=order,
+        channel=channel,
+        idempotency_key=idempotency_key,
+        actor=user,
+        account=account,
+        source=source,
+    )
     return _run_attempt(payment, actor=user, source=source)
 
 
-def _order_create(*, enrollment: Enrollment, quote: Quote, payer, key: str, actor) -> Order:
+def _order_create(
+    *, enrollment: Enrollment, quote: Quote, payer, key: str, actor
+) -> Order:
     return Order.objects.create(
         insured_id=enrollment.person_id,
         payer=payer,
@@ -313,38 +413,66 @@ def _order_create(*, enrollment: Enrollment, quote: Quote, payer, key: str, acto
 
 
 @transaction.atomic
-def payment_retry(*, user, payment_id: int, channel: str, idempotency_key: str, source: str = "citizen") -> Payment:
+def payment_retry(
+    *,
+    user,
+    payment_id: int,
+    channel: str,
+    idempotency_key: str,
+    source: str = "citizen",
+) -> Payment:
     """补扣: a new attempt for the order of a failed (or abandoned) attempt."""
     existing = Payment.objects.filter(idempotency_key=idempotency_key).first()
     if existing is not None:
         return existing
     if channel not in ONLINE_CHANNELS and channel != Channel.ACCOUNT:
         raise PaymentRefused(_("请选择缴费方式。"), code="channel", field="channel")
-    previous = Payment.objects.select_related("order", "order__insured").get(pk=payment_id)
+    previous = Payment.objects.select_related("order", "order__insured").get(
+        pk=payment_id
+    )
     order = previous.order
     _lock_person(order.insured_id)
     existing = Payment.objects.filter(idempotency_key=idempotency_key).first()
     if existing is not None:
         return existing
     previous.refresh_from_db()
-    if previous.status not in (PaymentStatus.FAILED, PaymentStatus.ERROR, PaymentStatus.CANCELLED):
+    if previous.status not in (
+        PaymentStatus.FAILED,
+        PaymentStatus.ERROR,
+        PaymentStatus.CANCELLED,
+    ):
         raise PaymentRefused(_("只有失败的缴费可以重新支付。"), code="not_failed")
     _refuse_if_paid_or_in_flight(
-        insured_id=order.insured_id, scheme=order.scheme, periods=order.periods, period=order.period
+        insured_id=order.insured_id,
+        scheme=order.scheme,
+        periods=order.periods,
+        period=order.period,
     )
     account = None
     if channel == Channel.ACCOUNT:
         payer = getattr(user, "person", None)
         if payer is None or order.scheme != "resident":
-            raise PaymentRefused(_("个人账户只能用于为绑定亲属缴纳居民医保。"), code="account_scope", field="channel")
+            raise PaymentRefused(
+                _("个人账户只能用于为绑定亲属缴纳居民医保。"),
+                code="account_scope",
+                field="channel",
+            )
         account = _account_for_binding(payer=payer, insured=order.insured)
-    payment = _attempt_create(order=order, channel=channel, idempotency_key=idempotency_key, actor=user,
-                              account=account, source=source)
+    payment = _attempt_create(
+        order=order,
+        channel=channel,
+        idempotency_key=idempotency_key,
+        actor=user,
+        account=account,
+        source=source,
+    )
     return _run_attempt(payment, actor=user, source=source)
 
 
 @transaction.atomic
-def payment_counter(*, staff, enrollment_id: int, idempotency_key: str, months_ahead: int = 1) -> Payment:
+def payment_counter(
+    *, staff, enrollment_id: int, idempotency_key: str, months_ahead: int = 1
+) -> Payment:
     """窗口缴费: a clerk takes the money at the counter; settled at once."""
     existing = Payment.objects.filter(idempotency_key=idempotency_key).first()
     if existing is not None:
@@ -359,10 +487,20 @@ def payment_counter(*, staff, enrollment_id: int, idempotency_key: str, months_a
     if existing is not None:
         return existing
     quote = _quote_unpaid(enrollment=enrollment, months_ahead=months_ahead)
-    order = _order_create(enrollment=enrollment, quote=quote, payer=enrollment.person, key=idempotency_key,
-                          actor=staff)
-    payment = _attempt_create(order=order, channel=Channel.COUNTER, idempotency_key=idempotency_key, actor=staff,
-                              source="staff")
+    order = _order_create(
+        enrollment=enrollment,
+        quote=quote,
+        payer=enrollment.person,
+        key=idempotency_key,
+        actor=staff,
+    )
+    payment = _attempt_create(
+        order=order,
+        channel=Channel.COUNTER,
+        idempotency_key=idempotency_key,
+        actor=staff,
+        source="staff",
+    )
     return _run_attempt(payment, actor=staff, source="staff")
 
 
@@ -370,37 +508,71 @@ def _settle_success(payment: Payment, *, source: str, actor=None) -> None:
     """The channel has the money. With the insured person locked: record the
     paid periods, activate the enrollment, issue the receipt, notify; or, when
     the period is already paid, send the charge back (退费)."""
-    order = Order.objects.select_related("enrollment", "insured", "payer", "region").get(pk=payment.order_id)
+    order = Order.objects.select_related(
+        "enrollment", "insured", "payer", "region"
+    ).get(pk=payment.order_id)
     enrollment = order.enrollment
-    if PaidPeriod.objects.filter(insured_id=order.insured_id, scheme=order.scheme, period__in=order.periods).exists():
-        _refund_open(payment, reason=_("该期间已由另一笔缴费缴纳，重复扣款原路退回"), source=source, actor=actor)
+    if PaidPeriod.objects.filter(
+        insured_id=order.insured_id, scheme=order.scheme, period__in=order.periods
+    ).exists():
+        _refund_open(
+            payment,
+            reason=_("该期间已由另一笔缴费缴纳，重复扣款原路退回"),
+            source=source,
+            actor=actor,
+        )
         return
     if enrollment.status not in ("registered", "active"):
-        _refund_open(payment, reason=_("参保登记已不可缴费，扣款原路退回"), source=source, actor=actor)
+        _refund_open(
+            payment,
+            reason=_("参保登记已不可缴费，扣款原路退回"),
+            source=source,
+            actor=actor,
+        )
         return
     _event(payment, PaymentStatus.SUCCESS, source=source, actor=actor)
     _save(payment)
     PaidPeriod.objects.bulk_create(
-        [PaidPeriod(insured_id=order.insured_id, scheme=order.scheme, period=p, payment=payment) for p in order.periods]
+        [
+            PaidPeriod(
+                insured_id=order.insured_id,
+                scheme=order.scheme,
+                period=p,
+                payment=payment,
+            )
+            for p in order.periods
+        ]
     )
     paid_on = timezone.localdate()
     if order.kind == OrderKind.REPAIR:
-        enrollment_repair_years(enrollment_id=enrollment.pk, years=len(order.periods), reference=payment.reference)
+        enrollment_repair_years(
+            enrollment_id=enrollment.pk,
+            years=len(order.periods),
+            reference=payment.reference,
+        )
     elif order.scheme == "resident":
-        enrollment_activate(enrollment_id=enrollment.pk, paid_on=paid_on, reference=payment.reference)
+        enrollment_activate(
+            enrollment_id=enrollment.pk, paid_on=paid_on, reference=payment.reference
+        )
     else:
         for period in order.periods:
             enrollment_flexible_month_paid(
-                enrollment_id=enrollment.pk, period=period, paid_on=paid_on,
-                reference=f"{payment.reference}:{period}", restores_gap=order.kind == OrderKind.BACKPAY,
+                enrollment_id=enrollment.pk,
+                period=period,
+                paid_on=paid_on,
+                reference=f"{payment.reference}:{period}",
+                restores_gap=order.kind == OrderKind.BACKPAY,
             )
     receipt = _receipt_create(payment=payment, order=order)
     url = reverse("payments:receipt", args=[payment.pk])
     subject = _("缴费成功：%(name)s %(period)s %(amount)s") % {
-        "name": order.insured.name, "period": order.period, "amount": format_yuan(payment.amount)
+        "name": order.insured.name,
+        "period": order.period,
+        "amount": format_yuan(payment.amount),
     }
     body = _("电子缴费凭证号 %(number)s，验证码 %(code)s。") % {
-        "number": receipt.number, "code": receipt.verification_code
+        "number": receipt.number,
+        "code": receipt.verification_code,
     }
     notify(person=order.insured, subject=subject, body=body, url=url)
     if order.payer_id and order.payer_id != order.insured_id:
@@ -412,7 +584,11 @@ def _receipt_create(*, payment: Payment, order: Order) -> Receipt:
 
     insured = order.insured
     payer = order.payer or insured
-    period = order.period if order.months <= 1 or order.scheme == "resident" else f"{order.periods[0]}～{order.periods[-1]}"
+    period = (
+        order.period
+        if order.months <= 1 or order.scheme == "resident"
+        else f"{order.periods[0]}～{order.periods[-1]}"
+    )
     for _attempt in range(5):
         number = f"{timezone.localdate():%Y%m%d}{secrets.randbelow(10**10):010d}"
         code = "".join(secrets.choice(RECEIPT_ALPHABET) for _i in range(12))
@@ -439,16 +615,21 @@ def _receipt_create(*, payment: Payment, order: Order) -> Receipt:
 
 
 def _refund_open(payment: Payment, *, reason, source: str, actor=None) -> Refund:
-    _event(payment, PaymentStatus.REFUND_PENDING, source=source, actor=actor, reason=reason)
+    _event(
+        payment, PaymentStatus.REFUND_PENDING, source=source, actor=actor, reason=reason
+    )
     _save(payment)
     refund, _created = Refund.objects.get_or_create(
-        payment=payment, defaults={"amount": payment.amount, "reason": str(reason)[:200]}
+        payment=payment,
+        defaults={"amount": payment.amount, "reason": str(reason)[:200]},
     )
     enqueue("payments.tasks.refund_process", refund.pk)
     return refund
 
 
-def _apply_outcome(payment: Payment, *, status: str, transaction_id: str, source: str, reason: str = "") -> str:
+def _apply_outcome(
+    payment: Payment, *, status: str, transaction_id: str, source: str, reason: str = ""
+) -> str:
     """Apply what a channel says about a locked payment. Returns what happened."""
     if transaction_id and not payment.provider_transaction_id:
         payment.provider_transaction_id = transaction_id
@@ -465,15 +646,26 @@ def _apply_outcome(payment: Payment, *, status: str, transaction_id: str, source
                 _event(payment, PaymentStatus.STARTED, source=source)
             _settle_success(payment, source=source)
             return payment.status
-        if payment.status in (PaymentStatus.FAILED, PaymentStatus.CANCELLED, PaymentStatus.ERROR):
+        if payment.status in (
+            PaymentStatus.FAILED,
+            PaymentStatus.CANCELLED,
+            PaymentStatus.ERROR,
+        ):
             # The channel took the money after the attempt was given up: send it back.
-            _refund_open(payment, reason=_("放弃的支付被渠道扣款，原路退回"), source=source)
+            _refund_open(
+                payment, reason=_("放弃的支付被渠道扣款，原路退回"), source=source
+            )
             return payment.status
         return "no_change"
     if status == "failed":
         if payment.status in IN_FLIGHT:
             payment.failure_reason = str(reason or _("渠道拒绝支付"))[:200]
-            _event(payment, PaymentStatus.FAILED, source=source, reason=payment.failure_reason)
+            _event(
+                payment,
+                PaymentStatus.FAILED,
+                source=source,
+                reason=payment.failure_reason,
+            )
             _save(payment)
             return payment.status
         return "no_change"
@@ -492,28 +684,42 @@ def callback_receive(*, channel: str, nonce: str, timestamp: int, body: bytes) -
     nothing. Returns the outcome; every callback is logged with its nonce."""
     text = body.decode("utf-8", "replace")[:4000]
     try:
-        return _callback_apply(channel=channel, nonce=nonce, timestamp=timestamp, body=body, text=text)
+        return _callback_apply(
+            channel=channel, nonce=nonce, timestamp=timestamp, body=body, text=text
+        )
     except CallbackRejected as error:
         if error.code == "replay":
             raise
         # The processing rolled back; keep the evidence (and spend the nonce).
         try:
             with transaction.atomic():
-                CallbackLog.objects.create(channel=channel, nonce=nonce, timestamp=timestamp, body=text,
-                                           outcome=error.code, payment_id=getattr(error, "payment_id", None))
+                CallbackLog.objects.create(
+                    channel=channel,
+                    nonce=nonce,
+                    timestamp=timestamp,
+                    body=text,
+                    outcome=error.code,
+                    payment_id=getattr(error, "payment_id", None),
+                )
         except IntegrityError:
             pass
         raise
 
 
 @transaction.atomic
-def _callback_apply(*, channel: str, nonce: str, timestamp: int, body: bytes, text: str) -> str:
+def _callback_apply(
+    *, channel: str, nonce: str, timestamp: int, body: bytes, text: str
+) -> str:
     # The nonce row is written in the same transaction as the change it causes:
     # a replay finds it and is refused; a crash leaves neither.
     try:
         with transaction.atomic():
             entry = CallbackLog.objects.create(
-                channel=channel, nonce=nonce, timestamp=timestamp, body=text, outcome="received"
+                channel=channel,
+                nonce=nonce,
+                timestamp=timestamp,
+                body=text,
+                outcome="received",
             )
     except IntegrityError:
         raise CallbackRejected("replayed nonce", code="replay") from None
@@ -529,7 +735,11 @@ def _callback_apply(*, channel: str, nonce: str, timestamp: int, body: bytes, te
         raise CallbackRejected("malformed body", code="malformed") from None
     if status not in ("processing", "success", "failed"):
         raise CallbackRejected("unknown status", code="malformed")
-    found = Payment.objects.filter(reference=reference, channel=channel).values_list("pk", "insured_id").first()
+    found = (
+        Payment.objects.filter(reference=reference, channel=channel)
+        .values_list("pk", "insured_id")
+        .first()
+    )
     if found is None:
         raise CallbackRejected("unknown payment", code="unknown_payment")
     payment_id, insured_id = found
@@ -548,7 +758,13 @@ def _callback_apply(*, channel: str, nonce: str, timestamp: int, body: bytes, te
         entry.save(update_fields=["outcome", "payment"])
         return "stale"
     payment.last_callback_seq = max(seq, payment.last_callback_seq)
-    outcome = _apply_outcome(payment, status=status, transaction_id=transaction_id, source="callback", reason=reason)
+    outcome = _apply_outcome(
+        payment,
+        status=status,
+        transaction_id=transaction_id,
+        source="callback",
+        reason=reason,
+    )
     entry.outcome = outcome
     entry.save(update_fields=["outcome", "payment"])
     return outcome
@@ -562,7 +778,9 @@ def payment_submit(*, payment_id: int) -> str:
     if payment is None or payment.status != PaymentStatus.STARTED:
         return "skipped"
     try:
-        transaction_id = request_charge(channel=payment.channel, reference=payment.reference, amount=payment.amount)
+        transaction_id = request_charge(
+            channel=payment.channel, reference=payment.reference, amount=payment.amount
+        )
     except ChannelUnavailable:
         return "unavailable"  # still started: reconciliation asks again later
     with transaction.atomic():
@@ -571,7 +789,12 @@ def payment_submit(*, payment_id: int) -> str:
         if not payment.provider_transaction_id:
             payment.provider_transaction_id = transaction_id
         if payment.status == PaymentStatus.STARTED:
-            _event(payment, PaymentStatus.SUBMITTED, source="system", reason=_("已提交支付渠道"))
+            _event(
+                payment,
+                PaymentStatus.SUBMITTED,
+                source="system",
+                reason=_("已提交支付渠道"),
+            )
             payment.due_at = timezone.now() + QUERY_AFTER
         _save(payment)
     return payment.status
@@ -580,7 +803,11 @@ def payment_submit(*, payment_id: int) -> str:
 @transaction.atomic
 def payment_query(*, payment_id: int, source: str = "reconcile") -> str:
     """Ask the channel what became of an unsettled attempt and settle it."""
-    found = Payment.objects.filter(pk=payment_id).values_list("insured_id", flat=True).first()
+    found = (
+        Payment.objects.filter(pk=payment_id)
+        .values_list("insured_id", flat=True)
+        .first()
+    )
     if found is None:
         return "missing"
     _lock_person(found)
@@ -593,7 +820,12 @@ def payment_query(*, payment_id: int, source: str = "reconcile") -> str:
             # The intent never reached the channel (a crash before the call):
             # nothing was charged, so the attempt ends and may be retried.
             payment.failure_reason = str(_("支付请求未送达渠道，未扣款，请重新支付"))
-            _event(payment, PaymentStatus.ERROR, source=source, reason=payment.failure_reason)
+            _event(
+                payment,
+                PaymentStatus.ERROR,
+                source=source,
+                reason=payment.failure_reason,
+            )
             _save(payment)
             return payment.status
         if payment.status == PaymentStatus.STARTED:
@@ -607,7 +839,12 @@ def payment_query(*, payment_id: int, source: str = "reconcile") -> str:
         payment.due_at = timezone.now() + QUERY_BACKOFF
         _save(payment)
         return "amount_mismatch"
-    outcome = _apply_outcome(payment, status=answer.status, transaction_id=answer.transaction_id, source=source)
+    outcome = _apply_outcome(
+        payment,
+        status=answer.status,
+        transaction_id=answer.transaction_id,
+        source=source,
+    )
     if payment.status in IN_FLIGHT:
         payment.due_at = timezone.now() + QUERY_BACKOFF
         _save(payment)
@@ -621,7 +858,10 @@ def payments_reconcile(*, batch: int = 50) -> int:
     with transaction.atomic():
         ids = list(
             Payment.objects.select_for_update(skip_locked=True)
-            .filter(status__in=[PaymentStatus.STARTED, PaymentStatus.SUBMITTED], due_at__lte=now)
+            .filter(
+                status__in=[PaymentStatus.STARTED, PaymentStatus.SUBMITTED],
+                due_at__lte=now,
+            )
             .order_by("due_at")
             .values_list("pk", flat=True)[:batch]
         )
@@ -634,8 +874,9 @@ def payments_reconcile(*, batch: int = 50) -> int:
         except ChannelUnavailable:
             continue
     stale = list(
-        Refund.objects.filter(status=RefundStatus.PENDING, created_at__lte=now - QUERY_BACKOFF)
-        .values_list("pk", flat=True)[:batch]
+        Refund.objects.filter(
+            status=RefundStatus.PENDING, created_at__lte=now - QUERY_BACKOFF
+        ).values_list("pk", flat=True)[:batch]
     )
     for refund_id in stale:
         refund_process(refund_id=refund_id)
@@ -653,7 +894,11 @@ def refund_process(*, refund_id: int) -> str:
         refund_id_text = f"account:{payment.reference}"
     elif payment.channel in ONLINE_CHANNELS:
         try:
-            refund_id_text = channel_refund(channel=payment.channel, reference=payment.reference, amount=refund.amount)
+            refund_id_text = channel_refund(
+                channel=payment.channel,
+                reference=payment.reference,
+                amount=refund.amount,
+            )
         except ChannelUnavailable:
             return "unavailable"
     else:
@@ -663,12 +908,18 @@ def refund_process(*, refund_id: int) -> str:
         refund = Refund.objects.select_for_update().get(pk=refund_id)
         if refund.status == RefundStatus.DONE:
             return "done"
-        payment = Payment.objects.select_for_update(of=("self",)).select_related("order__insured", "order__payer").get(
-            pk=payment.pk
+        payment = (
+            Payment.objects.select_for_update(of=("self",))
+            .select_related("order__insured", "order__payer")
+            .get(pk=payment.pk)
         )
         if payment.channel == Channel.ACCOUNT:
-            account_post(account_id=payment.account_id, amount=refund.amount, kind=EntryKind.REFUND,
-                         reference=f"refund:{payment.reference}")
+            account_post(
+                account_id=payment.account_id,
+                amount=refund.amount,
+                kind=EntryKind.REFUND,
+                reference=f"refund:{payment.reference}",
+            )
         refund.status = RefundStatus.DONE
         refund.provider_refund_id = refund_id_text[:64]
         refund.done_at = timezone.now()
@@ -676,8 +927,13 @@ def refund_process(*, refund_id: int) -> str:
         _event(payment, PaymentStatus.REFUNDED, source="system", reason=refund.reason)
         _save(payment)
         order = payment.order
-        subject = _("退费已原路退回：%(amount)s") % {"amount": format_yuan(refund.amount)}
-        body = _("支付流水号 %(reference)s：%(reason)s。") % {"reference": payment.reference, "reason": refund.reason}
+        subject = _("退费已原路退回：%(amount)s") % {
+            "amount": format_yuan(refund.amount)
+        }
+        body = _("支付流水号 %(reference)s：%(reason)s。") % {
+            "reference": payment.reference,
+            "reason": refund.reason,
+        }
         url = reverse("payments:detail", args=[payment.pk])
         notify(person=order.payer or order.insured, subject=subject, body=body, url=url)
     return "done"
@@ -704,16 +960,22 @@ def _province_of(person: Person) -> str:
 
 
 def _is_normal(person: Person) -> bool:
-    latest = person.enrollments.order_by("-year", "-id").values_list("status", flat=True).first()
+    latest = (
+        person.enrollments.order_by("-year", "-id")
+        .values_list("status", flat=True)
+        .first()
+    )
     return latest not in ("suspended", "terminated")
 
 
 @transaction.atomic
-def binding_request(*, authoriser: Person, id_number: str, name: str, relation: str) -> FamilyBinding:
+def binding_request(
+    *, authoriser: Person, id_number: str, name: str, relation: str
+) -> FamilyBinding:
     """An employee-insured person asks to bind a close relative (the relative
     or their guardian then consents in their own account)."""
-    from portal.models import Relation
-    from portal.services import person_get_or_create
+    from people.models import Relation
+    from people.services import person_get_or_create
 
     if relation not in Relation.values:
         raise DomainError(_("请选择与亲属的关系。"), code="relation", field="relation")
@@ -721,22 +983,35 @@ def binding_request(*, authoriser: Person, id_number: str, name: str, relation: 
     relative = person_get_or_create(id_number=id_number, name=name)
     if relative.pk == authoriser.pk:
         raise DomainError(_("不能绑定本人。"), code="self", field="id_number")
-    if not PersonalAccount.objects.filter(person=authoriser).exists() or not authoriser.enrollments.filter(
-        scheme__in=["employee", "flexible"], status="active"
-    ).exists():
-        raise DomainError(_("只有正常参保的职工医保参保人才能开通家庭共济。"), code="not_employee")
+    if (
+        not PersonalAccount.objects.filter(person=authoriser).exists()
+        or not authoriser.enrollments.filter(
+            scheme__in=["employee", "flexible"], status="active"
+        ).exists()
+    ):
+        raise DomainError(
+            _("只有正常参保的职工医保参保人才能开通家庭共济。"), code="not_employee"
+        )
     if not (_is_normal(authoriser) and _is_normal(relative)):
         raise DomainError(_("双方都应处于正常参保状态。"), code="not_normal")
     if _province_of(authoriser) != _province_of(relative):
-        raise DomainError(_("家庭共济仅限同一省份内的近亲属。"), code="province", field="id_number")
+        raise DomainError(
+            _("家庭共济仅限同一省份内的近亲属。"), code="province", field="id_number"
+        )
     live = FamilyBinding.objects.filter(
         authoriser=authoriser, status__in=[BindingStatus.PENDING, BindingStatus.ACTIVE]
     )
     if live.filter(relative=relative).exists():
-        raise DomainError(_("已绑定该亲属或正在等待其同意。"), code="exists", field="id_number")
+        raise DomainError(
+            _("已绑定该亲属或正在等待其同意。"), code="exists", field="id_number"
+        )
     if live.count() >= MAX_BINDINGS:
-        raise DomainError(_("最多可绑定%(n)d名亲属。") % {"n": MAX_BINDINGS}, code="limit")
-    binding = FamilyBinding.objects.create(authoriser=authoriser, relative=relative, relation=relation)
+        raise DomainError(
+            _("最多可绑定%(n)d名亲属。") % {"n": MAX_BINDINGS}, code="limit"
+        )
+    binding = FamilyBinding.objects.create(
+        authoriser=authoriser, relative=relative, relation=relation
+    )
     notify(
         person=relative,
         subject=_("%(name)s 申请与您绑定家庭共济") % {"name": authoriser.name},
@@ -755,15 +1030,21 @@ def binding_may_consent(*, user, binding: FamilyBinding) -> bool:
         return True
     relative = binding.relative
     if relative.age_on(timezone.localdate()) < 18:
-        from portal.models import FamilyLink
+        from people.models import FamilyLink
 
-        return FamilyLink.objects.filter(owner_id=person_id, relative=relative, relation="child").exists()
+        return FamilyLink.objects.filter(
+            owner_id=person_id, relative=relative, relation="child"
+        ).exists()
     return False
 
 
 @transaction.atomic
 def binding_consent(*, user, binding_id: int, accept: bool) -> FamilyBinding:
-    binding = FamilyBinding.objects.select_for_update().select_related("relative", "authoriser").get(pk=binding_id)
+    binding = (
+        FamilyBinding.objects.select_for_update()
+        .select_related("relative", "authoriser")
+        .get(pk=binding_id)
+    )
     if not binding_may_consent(user=user, binding=binding):
         raise FamilyBinding.DoesNotExist
     target = BindingStatus.ACTIVE if accept else BindingStatus.DECLINED
@@ -776,7 +1057,11 @@ def binding_consent(*, user, binding_id: int, accept: bool) -> FamilyBinding:
     binding.save(update_fields=["status", "consented_by", "consented_at"])
     notify(
         person=binding.authoriser,
-        subject=(_("%(name)s 已同意家庭共济绑定") if accept else _("%(name)s 拒绝了家庭共济绑定"))
+        subject=(
+            _("%(name)s 已同意家庭共济绑定")
+            if accept
+            else _("%(name)s 拒绝了家庭共济绑定")
+        )
         % {"name": binding.relative.name},
         url=reverse("payments:family"),
     )
@@ -787,11 +1072,16 @@ def binding_consent(*, user, binding_id: int, accept: bool) -> FamilyBinding:
 def binding_unbind(*, user, binding_id: int) -> FamilyBinding:
     """解除绑定, by either side; past payments stay as they are."""
     binding = FamilyBinding.objects.select_for_update().get(pk=binding_id)
-    if getattr(user, "person_id", None) not in (binding.authoriser_id, binding.relative_id):
+    if getattr(user, "person_id", None) not in (
+        binding.authoriser_id,
+        binding.relative_id,
+    ):
         raise FamilyBinding.DoesNotExist
     if binding.status == BindingStatus.UNBOUND:
         return binding
-    check_transition(BINDING_TRANSITIONS, binding.status, BindingStatus.UNBOUND, what="binding")
+    check_transition(
+        BINDING_TRANSITIONS, binding.status, BindingStatus.UNBOUND, what="binding"
+    )
     binding.status = BindingStatus.UNBOUND
     binding.ended_at = timezone.now()
     binding.save(update_fields=["status", "ended_at"])

@@ -15,7 +15,9 @@ def sign(*, secret: str, timestamp: int | str, nonce: str, body: bytes) -> str:
     return hmac.new(secret.encode(), message, hashlib.sha256).hexdigest()
 
 
-def signature_valid(*, secret: str, timestamp: str, nonce: str, body: bytes, signature: str) -> bool:
+def signature_valid(
+    *, secret: str, timestamp: str, nonce: str, body: bytes, signature: str
+) -> bool:
     expected = sign(secret=secret, timestamp=timestamp, nonce=nonce, body=body)
     # Constant-time comparison: timing must not reveal how much of a guess was right.
     return hmac.compare_digest(expected, signature or "")

@@ -29,9 +29,13 @@ log = logging.getLogger(__name__)
 DEFAULT_DELAY = Decimal("0.5")
 
 
-def script(channel: str, behaviour: str, *, delay: float | Decimal | str = DEFAULT_DELAY) -> SimChannelScript:
+def script(
+    channel: str, behaviour: str, *, delay: float | Decimal | str = DEFAULT_DELAY
+) -> SimChannelScript:
     """Queue how `channel` answers its next request (tests, demo, staff)."""
-    return SimChannelScript.objects.create(channel=channel, behaviour=behaviour, delay_seconds=Decimal(str(delay)))
+    return SimChannelScript.objects.create(
+        channel=channel, behaviour=behaviour, delay_seconds=Decimal(str(delay))
+    )
 
 
 def _next_behaviour(channel: str) -> tuple[str, Decimal]:
@@ -51,7 +55,9 @@ def _next_behaviour(channel: str) -> tuple[str, Decimal]:
 def provider_request(*, channel: str, merchant_reference: str, amount: Decimal) -> str:
     """Take a charge request; the same merchant reference twice is one charge."""
     with transaction.atomic():
-        existing = SimTransaction.objects.filter(channel=channel, merchant_reference=merchant_reference).first()
+        existing = SimTransaction.objects.filter(
+            channel=channel, merchant_reference=merchant_reference
+        ).first()
         if existing is not None:
             return existing.transaction_id
         behaviour, delay = _next_behaviour(channel)
@@ -62,32 +68,62 @@ def provider_request(*, channel: str, merchant_reference: str, amount: Decimal) 
         try:
             with transaction.atomic():
                 txn = SimTransaction.objects.create(
-                    channel=channel, merchant_reference=merchant_reference, transaction_id=transaction_id,
-                    amount=amount, behaviour=behaviour, delay_seconds=delay,
+                    channel=channel,
+                    merchant_reference=merchant_reference,
+                    transaction_id=transaction_id,
+                    amount=amount,
+                    behaviour=behaviour,
+                    delay_seconds=delay,
                 )
         except IntegrityError:
-            return SimTransaction.objects.get(channel=channel, merchant_reference=merchant_reference).transaction_id
-        transaction.on_commit(lambda: provider_answer.apply_async(args=[txn.pk], countdown=float(delay)))
+            return SimTransaction.objects.get(
+                channel=channel, merchant_reference=merchant_reference
+            ).transaction_id
+        transaction.on_commit(
+            lambda: provider_answer.apply_async(args=[txn.pk], countdown=float(delay))
+        )
     return transaction_id
 
 
 def provider_query(*, channel: str, merchant_reference: str) -> dict | None:
-    txn = SimTransaction.objects.filter(channel=channel, merchant_reference=merchant_reference).first()
+    txn = SimTransaction.objects.filter(
+        channel=channel, merchant_reference=merchant_reference
+    ).first()
     if txn is None:
         return None
     if txn.charged or txn.behaviour in (
-        SimBehaviour.SUCCEED, SimBehaviour.TWICE, SimBehaviour.OUT_OF_ORDER, SimBehaviour.SILENT
+        SimBehaviour.SUCCEED,
+        SimBehaviour.TWICE,
+        SimBehaviour.OUT_OF_ORDER,
+        SimBehaviour.SILENT,
     ):
         _charge(txn)  # the money moved when the customer confirmed, answered or not
-        return {"status": "success", "transaction_id": txn.transaction_id, "amount": txn.amount}
-    if txn.behaviour in (SimBehaviour.DECLINE, SimBehaviour.LATE_CHARGE) and not txn.charged:
-        return {"status": "failed", "transaction_id": txn.transaction_id, "amount": txn.amount}
-    return {"status": "processing", "transaction_id": txn.transaction_id, "amount": txn.amount}
+        return {
+            "status": "success",
+            "transaction_id": txn.transaction_id,
+            "amount": txn.amount,
+        }
+    if (
+        txn.behaviour in (SimBehaviour.DECLINE, SimBehaviour.LATE_CHARGE)
+        and not txn.charged
+    ):
+        return {
+            "status": "failed",
+            "transaction_id": txn.transaction_id,
+            "amount": txn.amount,
+        }
+    return {
+        "status": "processing",
+        "transaction_id": txn.transaction_id,
+        "amount": txn.amount,
+    }
 
 
 def provider_refund(*, channel: str, merchant_reference: str, amount: Decimal) -> str:
     with transaction.atomic():
-        txn = SimTransaction.objects.select_for_update().get(channel=channel, merchant_reference=merchant_reference)
+        txn = SimTransaction.objects.select_for_update().get(
+            channel=channel, merchant_reference=merchant_reference
+        )
         if txn.refunded_amount == 0:
             txn.refunded_amount = amount
             txn.save(update_fields=["refunded_amount"])
@@ -95,7 +131,9 @@ def provider_refund(*, channel: str, merchant_reference: str, amount: Decimal) -
 
 
 def _charge(txn: SimTransaction) -> None:
-    SimTransaction.objects.filter(pk=txn.pk, charged=False).update(charged=True, result="success")
+    SimTransaction.objects.filter(pk=txn.pk, charged=False).update(
+        charged=True, result="success"
+    )
 
 
 def http_post(url: str, *, body: bytes, headers: dict) -> int:
@@ -108,7 +146,12 @@ def send_callback(*, channel: str, payload: dict) -> int:
     body = json.dumps(payload, ensure_ascii=False, sort_keys=True).encode()
     timestamp = str(int(time.time()))
     nonce = secrets.token_hex(16)
-    signature = sign(secret=settings.PAYMENT_CALLBACK_SECRET, timestamp=timestamp, nonce=nonce, body=body)
+    signature = sign(
+        secret=settings.PAYMENT_CALLBACK_SECRET,
+        timestamp=timestamp,
+        nonce=nonce,
+        body=body,
+    )
     url = settings.PORTAL_BASE_URL.rstrip("/") + f"/payments/callback/{channel}/"
     return http_post(
         url,
@@ -145,7 +188,9 @@ def provider_answer(self, txn_id: int):
         messages = [_payload(txn, "failed", 2)]
         if behaviour == SimBehaviour.LATE_CHARGE:
             # The provider later takes the money anyway (a duplicate the portal must refund).
-            provider_late_charge.apply_async(args=[txn.pk], countdown=float(txn.delay_seconds) + 2.0)
+            provider_late_charge.apply_async(
+                args=[txn.pk], countdown=float(txn.delay_seconds) + 2.0
+            )
     else:
         _charge(txn)
         if behaviour == SimBehaviour.SILENT:
@@ -154,9 +199,13 @@ def provider_answer(self, txn_id: int):
         if behaviour == SimBehaviour.TWICE:
             messages.append(_payload(txn, "success", 2))
         elif behaviour == SimBehaviour.OUT_OF_ORDER:
-            messages.append(_payload(txn, "processing", 1))  # the older message arrives last
+            messages.append(
+                _payload(txn, "processing", 1)
+            )  # the older message arrives last
     try:
-        codes = [send_callback(channel=txn.channel, payload=message) for message in messages]
+        codes = [
+            send_callback(channel=txn.channel, payload=message) for message in messages
+        ]
     except requests.RequestException as exc:
         raise self.retry(exc=exc, countdown=1) from exc
     if any(code >= 500 for code in codes):

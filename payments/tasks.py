@@ -2,8 +2,10 @@
 
 from celery import shared_task
 
-from . import services
-from . import simulator  # noqa: F401 - registers the simulated providers' tasks
+from . import (
+    services,
+    simulator,  # noqa: F401 - registers the simulated providers' tasks
+)
 
 
 @shared_task(acks_late=True, ignore_result=True)

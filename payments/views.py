@@ -14,11 +14,11 @@ from django.utils.translation import gettext as _
 from django.views.decorators.csrf import csrf_exempt
 from django.views.decorators.http import require_POST
 
+from core.errors import DomainError
+from core.forms import form_error_from
 from enrollment.models import Enrollment
-from portal.access import person_ids_for_user
-from portal.errors import DomainError
-from portal.models import Person
-from portal.views import form_error_from
+from people.access import person_ids_for_user
+from people.models import Person
 
 from . import receipt_pdf, selectors, services
 from .forms import BindForm, MonthsForm, PayForm, ProxyForm
@@ -60,7 +60,9 @@ def history(request):
         year = None
     if year is None and requested != "all" and years:
         year = years[0]
-    payments = selectors.history_for_user(user=request.user, person_id=person_id, year=year)
+    payments = selectors.history_for_user(
+        user=request.user, person_id=person_id, year=year
+    )
     payable = selectors.payable_enrollments_for_user(user=request.user)
     context = {
         "me": me,
@@ -75,8 +77,10 @@ def history(request):
 
 
 def _allow_account(request, enrollment: Enrollment) -> bool:
-    return enrollment.scheme == "resident" and enrollment.person_id in selectors.active_binding_relative_ids(
-        person_id=request.user.person_id
+    return (
+        enrollment.scheme == "resident"
+        and enrollment.person_id
+        in selectors.active_binding_relative_ids(person_id=request.user.person_id)
     )
 
 
@@ -85,14 +89,20 @@ def pay(request, enrollment_id):
     """Check your answers: the server's price with its breakdown, then 确认缴费."""
     _need_person(request)
     enrollment = selectors.enrollment_get_for_payment(
-        user=request.user, pk=enrollment_id, proxy_ids=request.session.get(PROXY_SESSION_KEY, [])
+        user=request.user,
+        pk=enrollment_id,
+        proxy_ids=request.session.get(PROXY_SESSION_KEY, []),
     )
     months_form = MonthsForm(request.GET or None)
     valid = months_form.is_valid()
     months = (months_form.cleaned_data.get("months") if valid else None) or 1
     repair = (months_form.cleaned_data.get("repair") if valid else None) or 0
     allow_account = _allow_account(request, enrollment) and not repair
-    form = PayForm(request.POST or None, allow_account=allow_account, initial={"months": months, "repair": repair})
+    form = PayForm(
+        request.POST or None,
+        allow_account=allow_account,
+        initial={"months": months, "repair": repair},
+    )
     status = 200
     if request.method == "POST":
         if form.is_valid():
@@ -100,8 +110,12 @@ def pay(request, enrollment_id):
             repair = form.cleaned_data.get("repair") or 0
             try:
                 payment = services.payment_checkout(
-                    user=request.user, enrollment_id=enrollment.pk, channel=form.cleaned_data["channel"],
-                    idempotency_key=form.cleaned_data["idempotency_key"], months_ahead=months, repair_years=repair,
+                    user=request.user,
+                    enrollment_id=enrollment.pk,
+                    channel=form.cleaned_data["channel"],
+                    idempotency_key=form.cleaned_data["idempotency_key"],
+                    months_ahead=months,
+                    repair_years=repair,
                 )
             except DomainError as error:
                 form_error_from(form, error)
@@ -113,14 +127,30 @@ def pay(request, enrollment_id):
     quote = None
     quote_error = None
     try:
-        quote = services.quote_for_enrollment(enrollment_id=enrollment.pk, months_ahead=months, repair_years=repair)
+        quote = services.quote_for_enrollment(
+            enrollment_id=enrollment.pk, months_ahead=months, repair_years=repair
+        )
     except DomainError as error:
         quote_error = error.message
         status = status if status != 200 else 409
-    account = selectors.accounts_for_person(person_id=request.user.person_id) if allow_account else []
-    context = {"enrollment": enrollment, "quote": quote, "quote_error": quote_error, "form": form,
-               "months_form": months_form, "months": months, "repair": repair, "accounts": account,
-               "repairable": max(enrollment.gap_years - enrollment.repaired_years, 0) if not repair else 0}
+    account = (
+        selectors.accounts_for_person(person_id=request.user.person_id)
+        if allow_account
+        else []
+    )
+    context = {
+        "enrollment": enrollment,
+        "quote": quote,
+        "quote_error": quote_error,
+        "form": form,
+        "months_form": months_form,
+        "months": months,
+        "repair": repair,
+        "accounts": account,
+        "repairable": max(enrollment.gap_years - enrollment.repaired_years, 0)
+        if not repair
+        else 0,
+    }
     return render(request, "payments/pay.html", context, status=status)
 
 
@@ -129,21 +159,37 @@ def detail(request, pk):
     """Where a payment is: pending (the page updates itself), or its outcome."""
     payment = selectors.payment_get_for_user(user=request.user, pk=pk)
     retry_form = None
-    if payment.status in (PaymentStatus.FAILED, PaymentStatus.ERROR, PaymentStatus.CANCELLED):
-        retry_form = PayForm(allow_account=_allow_account(request, payment.order.enrollment),
-                             initial={"channel": payment.channel})
-    return render(request, "payments/detail.html", {"payment": payment, "order": payment.order,
-                                                    "retry_form": retry_form, "pending": payment.status in IN_FLIGHT})
+    if payment.status in (
+        PaymentStatus.FAILED,
+        PaymentStatus.ERROR,
+        PaymentStatus.CANCELLED,
+    ):
+        retry_form = PayForm(
+            allow_account=_allow_account(request, payment.order.enrollment),
+            initial={"channel": payment.channel},
+        )
+    return render(
+        request,
+        "payments/detail.html",
+        {
+            "payment": payment,
+            "order": payment.order,
+            "retry_form": retry_form,
+            "pending": payment.status in IN_FLIGHT,
+        },
+    )
 
 
 @login_required
 def status_json(request, pk):
     payment = selectors.payment_get_for_user(user=request.user, pk=pk)
-    return JsonResponse({
-        "status": payment.status,
-        "label": str(payment.get_status_display()),
-        "finished": payment.status in FINISHED,
-    })
+    return JsonResponse(
+        {
+            "status": payment.status,
+            "label": str(payment.get_status_display()),
+            "finished": payment.status in FINISHED,
+        }
+    )
 
 
 @login_required
@@ -151,46 +197,76 @@ def status_json(request, pk):
 def retry(request, pk):
     """补扣: a new attempt after a failed one."""
     payment = selectors.payment_get_for_user(user=request.user, pk=pk)
-    form = PayForm(request.POST, allow_account=_allow_account(request, payment.order.enrollment))
+    form = PayForm(
+        request.POST, allow_account=_allow_account(request, payment.order.enrollment)
+    )
     if form.is_valid():
         try:
             new = services.payment_retry(
-                user=request.user, payment_id=payment.pk, channel=form.cleaned_data["channel"],
+                user=request.user,
+                payment_id=payment.pk,
+                channel=form.cleaned_data["channel"],
                 idempotency_key=form.cleaned_data["idempotency_key"],
             )
         except DomainError as error:
             form_error_from(form, error)
         else:
             return redirect("payments:detail", new.pk)
-    return render(request, "payments/detail.html", {"payment": payment, "order": payment.order,
-                                                    "retry_form": form, "pending": False}, status=400)
+    return render(
+        request,
+        "payments/detail.html",
+        {
+            "payment": payment,
+            "order": payment.order,
+            "retry_form": form,
+            "pending": False,
+        },
+        status=400,
+    )
 
 
 def _receipt_for(request, pk):
     payment = selectors.payment_get_for_user(user=request.user, pk=pk)
-    receipt = getattr(payment, "receipt", None) if payment.status == PaymentStatus.SUCCESS else None
+    receipt = (
+        getattr(payment, "receipt", None)
+        if payment.status == PaymentStatus.SUCCESS
+        else None
+    )
     if receipt is None:
         raise Http404
     return payment, receipt
 
 
 def _verify_url(request, receipt) -> str:
-    return request.build_absolute_uri(reverse("payments:verify") + f"?code={receipt.verification_code}")
+    return request.build_absolute_uri(
+        reverse("payments:verify") + f"?code={receipt.verification_code}"
+    )
 
 
 @login_required
 def receipt(request, pk):
     payment, receipt_obj = _receipt_for(request, pk)
-    return render(request, "payments/receipt.html", {"payment": payment, "receipt": receipt_obj,
-                                                     "verify_url": _verify_url(request, receipt_obj)})
+    return render(
+        request,
+        "payments/receipt.html",
+        {
+            "payment": payment,
+            "receipt": receipt_obj,
+            "verify_url": _verify_url(request, receipt_obj),
+        },
+    )
 
 
 @login_required
 def receipt_download(request, pk):
     _payment, receipt_obj = _receipt_for(request, pk)
-    content = receipt_pdf.render(receipt_obj, verify_url=_verify_url(request, receipt_obj))
+    content = receipt_pdf.render(
+        receipt_obj, verify_url=_verify_url(request, receipt_obj)
+    )
     response = HttpResponse(content, content_type="application/pdf")
-    response["Content-Disposition"] = f'attachment; filename="receipt-{receipt_obj.number}.pdf"'
+    response["Content-Disposition"] = (
+        f'attachment; filename="receipt-{receipt_obj.number}.pdf"'
+    )
     return response
 
 
@@ -201,9 +277,16 @@ def verify(request):
     status = 404 if code and receipt_obj is None else 200
     names = {}
     if receipt_obj is not None:
-        names = {"masked_name": _mask_name(receipt_obj.insured_name), "masked_payer": _mask_name(receipt_obj.payer_name)}
-    return render(request, "payments/verify.html", {"code": code[:32], "receipt": receipt_obj, **names},
-                  status=status)
+        names = {
+            "masked_name": _mask_name(receipt_obj.insured_name),
+            "masked_payer": _mask_name(receipt_obj.payer_name),
+        }
+    return render(
+        request,
+        "payments/verify.html",
+        {"code": code[:32], "receipt": receipt_obj, **names},
+        status=status,
+    )
 
 
 def _mask_name(name: str) -> str:
@@ -222,13 +305,19 @@ def callback(request, channel):
     signature = request.headers.get("X-Signature", "")
     body = request.body
     if not (timestamp.isdigit() and 8 <= len(nonce) <= 64) or not signature_valid(
-        secret=settings.PAYMENT_CALLBACK_SECRET, timestamp=timestamp, nonce=nonce, body=body, signature=signature
+        secret=settings.PAYMENT_CALLBACK_SECRET,
+        timestamp=timestamp,
+        nonce=nonce,
+        body=body,
+        signature=signature,
     ):
         return JsonResponse({"error": "bad signature"}, status=403)
     if abs(time.time() - int(timestamp)) > TIMESTAMP_WINDOW_SECONDS:
         return JsonResponse({"error": "stale timestamp"}, status=400)
     try:
-        outcome = services.callback_receive(channel=channel, nonce=nonce, timestamp=int(timestamp), body=body)
+        outcome = services.callback_receive(
+            channel=channel, nonce=nonce, timestamp=int(timestamp), body=body
+        )
     except services.CallbackRejected as error:
         status = 409 if error.code == "replay" else 400
         return JsonResponse({"error": error.code}, status=status)
@@ -244,20 +333,33 @@ def proxy(request):
         data = form.cleaned_data
         person = Person.objects.filter(id_number=data["id_number"]).first()
         if person is None or person.name != data["name"].strip():
-            form.add_error("name", _("身份证号与姓名不匹配，或该人员尚未参保登记，请核对。"))
+            form.add_error(
+                "name", _("身份证号与姓名不匹配，或该人员尚未参保登记，请核对。")
+            )
         else:
             enrollment = Enrollment.objects.filter(
-                person=person, year=data["year"], scheme="resident", status__in=["registered", "active"]
+                person=person,
+                year=data["year"],
+                scheme="resident",
+                status__in=["registered", "active"],
             ).first()
             if enrollment is None:
-                form.add_error("year", _("该人员在所选年度没有城乡居民医保参保登记，请先办理参保登记。"))
+                form.add_error(
+                    "year",
+                    _("该人员在所选年度没有城乡居民医保参保登记，请先办理参保登记。"),
+                )
             else:
                 allowed = list(request.session.get(PROXY_SESSION_KEY, []))[-20:]
                 if enrollment.pk not in allowed:
                     allowed.append(enrollment.pk)
                 request.session[PROXY_SESSION_KEY] = allowed
                 return redirect("payments:pay", enrollment.pk)
-    return render(request, "payments/proxy.html", {"form": form}, status=400 if form.errors else 200)
+    return render(
+        request,
+        "payments/proxy.html",
+        {"form": form},
+        status=400 if form.errors else 200,
+    )
 
 
 @login_required
@@ -268,14 +370,19 @@ def family(request):
     if request.method == "POST" and form.is_valid():
         try:
             binding = services.binding_request(
-                authoriser=me, id_number=form.cleaned_data["id_number"], name=form.cleaned_data["name"],
+                authoriser=me,
+                id_number=form.cleaned_data["id_number"],
+                name=form.cleaned_data["name"],
                 relation=form.cleaned_data["relation"],
             )
         except DomainError as error:
             form_error_from(form, error)
         else:
-            messages.success(request, _("已向 %(name)s 发出绑定申请，待其在本人账号中同意后生效。")
-                             % {"name": binding.relative.name})
+            messages.success(
+                request,
+                _("已向 %(name)s 发出绑定申请，待其在本人账号中同意后生效。")
+                % {"name": binding.relative.name},
+            )
             return redirect("payments:family")
     made, received = selectors.bindings_for_person(person_id=me.pk)
     context = {
@@ -285,15 +392,20 @@ def family(request):
         "guardian": selectors.bindings_awaiting_guardian(user=request.user),
         "accounts": selectors.accounts_for_person(person_id=me.pk),
     }
-    return render(request, "payments/family.html", context, status=400 if form.errors else 200)
+    return render(
+        request, "payments/family.html", context, status=400 if form.errors else 200
+    )
 
 
 @login_required
 @require_POST
 def binding_consent(request, pk):
     try:
-        services.binding_consent(user=request.user, binding_id=_int_or_none(pk),
-                                 accept=request.POST.get("accept") == "1")
+        services.binding_consent(
+            user=request.user,
+            binding_id=_int_or_none(pk),
+            accept=request.POST.get("accept") == "1",
+        )
     except FamilyBinding.DoesNotExist:
         raise Http404 from None
     except DomainError as error:

@@ -3,11 +3,13 @@ from django.utils.translation import gettext_lazy as _
 
 
 class PortalConfig(AppConfig):
+    """The project package and composition root: it collects what each app
+    registers (staff roles, audited models, dashboard panels, navigation)."""
+
     name = "portal"
-    verbose_name = _("基础信息")
+    verbose_name = _("门户")
 
     def ready(self):
-        from . import audit, roles, signals  # noqa: F401 - signals registers receivers
+        from . import roles
 
         roles.connect()
-        audit.register()

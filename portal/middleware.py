@@ -24,8 +24,13 @@ class ContentSecurityPolicyMiddleware:
             response.headers.setdefault("Content-Security-Policy", CSP)
         else:
             # The Django admin uses a few inline styles of its own.
-            response.headers.setdefault("Content-Security-Policy", CSP.replace("style-src 'self'", "style-src 'self' 'unsafe-inline'"))
-        response.headers.setdefault("Permissions-Policy", "camera=(), microphone=(), geolocation=()")
+            response.headers.setdefault(
+                "Content-Security-Policy",
+                CSP.replace("style-src 'self'", "style-src 'self' 'unsafe-inline'"),
+            )
+        response.headers.setdefault(
+            "Permissions-Policy", "camera=(), microphone=(), geolocation=()"
+        )
         return response
 
 
@@ -40,7 +45,11 @@ class UserLanguageMiddleware:
     def __call__(self, request):
         request.META.pop("HTTP_ACCEPT_LANGUAGE", None)
         if settings.LANGUAGE_COOKIE_NAME not in request.COOKIES:
-            chosen = request.session.get("account_language") if hasattr(request, "session") else None
+            chosen = (
+                request.session.get("account_language")
+                if hasattr(request, "session")
+                else None
+            )
             if chosen in dict(settings.LANGUAGES):
                 request.COOKIES[settings.LANGUAGE_COOKIE_NAME] = chosen
         return self.get_response(request)
@@ -57,7 +66,8 @@ class DatabaseUnavailableMiddleware:
 
     def process_exception(self, request, exception):
         if isinstance(exception, (OperationalError, InterfaceError)) or (
-            isinstance(exception, DatabaseError) and "connection" in str(exception).lower()
+            isinstance(exception, DatabaseError)
+            and "connection" in str(exception).lower()
         ):
             response = render(request, "503.html", status=503)
             response["Retry-After"] = "30"
@@ -78,6 +88,10 @@ class SessionRefreshMiddleware:
         user = getattr(request, "user", None)
         if user is not None and user.is_authenticated:
             now = int(time.time())
-            if now - request.session.get("_refreshed", 0) >= getattr(settings, "SESSION_REFRESH_SECONDS", 60):
-                request.session["_refreshed"] = now  # marks the session modified: saved with a new expiry
+            if now - request.session.get("_refreshed", 0) >= getattr(
+                settings, "SESSION_REFRESH_SECONDS", 60
+            ):
+                request.session["_refreshed"] = (
+                    now  # marks the session modified: saved with a new expiry
+                )
         return self.get_response(request)

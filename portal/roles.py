@@ -9,7 +9,7 @@
 - superuser: everything, including staff logins.
 
 Nobody but the superuser deletes anything. The admin base
-(portal.admin_base.RegionScopedAdmin) adds the region scope on top of these
+(people.admin_base.RegionScopedAdmin) adds the region scope on top of these
 permissions, and refuses every change to auditors whatever their groups say.
 
 The groups are rebuilt from the tables below after every `migrate` and a staff
@@ -21,37 +21,20 @@ from __future__ import annotations
 from django.apps import apps
 from django.db.models.signals import post_migrate, post_save
 
-from .models import Role
+from core.staff import StaffSite
+from people.models import STAFF_ROLES, Role
 
-# Apps whose models the staff site shows.
-STAFF_APPS = ("portal", "enrollment", "payments", "transfers")
-# Never shown to clerks, supervisors or auditors through model permissions.
-HIDDEN = {"portal.user", "portal.outboxmessage", "payments.simchannelscript", "payments.simtransaction"}
-# Reference tables: supervisors edit them, clerks only read them.
-SUPERVISOR_TABLES = {
-    "portal.region",
-    "portal.calendarday",
-    "portal.calendaryear",
-    "enrollment.policy",
-    "enrollment.policycategory",
-}
-# Shared records no staff role edits in the admin (written by services only).
-READ_ONLY = {"portal.notification", "portal.staffaccess", "portal.familylink"}
 # Extra view permissions, by role.
 EXTRA_VIEW = {Role.AUDITOR: {"auditlog.logentry"}}
 
-STAFF_ROLES = (Role.CLERK, Role.SUPERVISOR, Role.AUDITOR)
 
-
-def _staff_models() -> list[str]:
-    labels = []
-    for app_label in STAFF_APPS:
-        try:
-            config = apps.get_app_config(app_label)
-        except LookupError:
-            continue
-        labels.extend(model._meta.label_lower for model in config.get_models())
-    return [label for label in labels if label not in HIDDEN]
+def _staff_sites() -> dict[str, StaffSite]:
+    """Each app's StaffSite, declared on its AppConfig (core.staff)."""
+    return {
+        config.label: config.staff_site
+        for config in apps.get_app_configs()
+        if isinstance(getattr(config, "staff_site", None), StaffSite)
+    }
 
 
 def role_permissions(role: str) -> set[str]:
@@ -59,19 +42,22 @@ def role_permissions(role: str) -> set[str]:
     if role not in STAFF_ROLES:
         return set()
     perms = set()
-    for label in _staff_models():
-        app_label, model = label.split(".")
-        perms.add(f"{app_label}.view_{model}")
-        if role == Role.AUDITOR or label in READ_ONLY:
-            continue
-        if label in SUPERVISOR_TABLES:
-            if role == Role.SUPERVISOR:
-                perms.add(f"{app_label}.change_{model}")
-                if label != "portal.region":
-                    perms.add(f"{app_label}.add_{model}")
-            continue
-        perms.add(f"{app_label}.add_{model}")
-        perms.add(f"{app_label}.change_{model}")
+    for app_label, site in _staff_sites().items():
+        for model_class in apps.get_app_config(app_label).get_models():
+            model = model_class._meta.model_name
+            if model in site.hidden:
+                continue
+            perms.add(f"{app_label}.view_{model}")
+            if role == Role.AUDITOR or model in site.read_only:
+                continue
+            if model in site.reference:
+                if role == Role.SUPERVISOR:
+                    perms.add(f"{app_label}.change_{model}")
+                    if model not in site.no_add:
+                        perms.add(f"{app_label}.add_{model}")
+                continue
+            perms.add(f"{app_label}.add_{model}")
+            perms.add(f"{app_label}.change_{model}")
     for label in EXTRA_VIEW.get(role, ()):
         app_label, model = label.split(".")
         perms.add(f"{app_label}.view_{model}")
@@ -87,7 +73,10 @@ def role_groups_sync(using: str = "default") -> None:
         group, _created = Group.objects.using(using).get_or_create(name=role)
         q = Permission.objects.using(using).select_related("content_type")
         ids = [
-            perm.pk for perm in q.filter(content_type__app_label__in=[*STAFF_APPS, "auditlog"])
+            perm.pk
+            for perm in q.filter(
+                content_type__app_label__in=[*_staff_sites(), "auditlog"]
+            )
             if f"{perm.content_type.app_label}.{perm.codename}" in wanted
         ]
         group.permissions.set(ids)
@@ -116,7 +105,9 @@ def _after_migrate(sender, using="default", **kwargs):
         role_groups_sync(using=using)
 
 
-def _after_user_save(sender, instance, created, raw=False, update_fields=None, **kwargs):
+def _after_user_save(
+    sender, instance, created, raw=False, update_fields=None, **kwargs
+):
     if raw:
         return
     if update_fields is not None and "role" not in update_fields:
@@ -131,4 +122,8 @@ def connect() -> None:
     from django.contrib.auth import get_user_model
 
     post_migrate.connect(_after_migrate, dispatch_uid="portal.roles.after_migrate")
-    post_save.connect(_after_user_save, sender=get_user_model(), dispatch_uid="portal.roles.after_user_save")
+    post_save.connect(
+        _after_user_save,
+        sender=get_user_model(),
+        dispatch_uid="portal.roles.after_user_save",
+    )

@@ -1,26 +1,14 @@
 from django.conf import settings
 from django.contrib import admin
-from django.contrib.auth import views as auth_views
 from django.urls import include, path
 
 from . import views
 
-portal_patterns = (
-    [
-        path("", views.home, name="home"),
-        path("signup/", views.signup, name="signup"),
-        path("login/", views.LoginView.as_view(), name="login"),
-        path("logout/", auth_views.LogoutView.as_view(), name="logout"),
-        path("family/", views.family, name="family"),
-        path("inbox/", views.inbox, name="inbox"),
-        path("care-mode/", views.care_mode, name="care_mode"),
-        path("language/", views.set_language, name="set_language"),
-    ],
-    "portal",
-)
+portal_patterns = ([path("", views.home, name="home")], "portal")
 
 urlpatterns = [
     path("", include(portal_patterns)),
+    path("", include("people.urls")),
     path("enrollment/", include("enrollment.urls")),
     path("payments/", include("payments.urls")),
     path("transfers/", include("transfers.urls")),

@@ -1,6 +1,6 @@
 """Shared test set-up.
 
-Tests under tests/services and tests/faults need PostgreSQL, Redis and real
+Tests under tests/integration and tests/faults need PostgreSQL, Redis and real
 Celery worker processes. Without CI=true they skip with a one-line reason when
 those are absent; with CI=true a missing service fails the run.
 """
@@ -12,14 +12,16 @@ from urllib.parse import urlparse
 
 import pytest
 
-SERVICE_DIRS = ("services", "faults")
+SERVICE_DIRS = ("integration", "faults")
 TESTS_DIR = Path(__file__).resolve().parent
 
 
 def _reachable(url: str) -> bool:
     parsed = urlparse(url)
     try:
-        with socket.create_connection((parsed.hostname or "127.0.0.1", parsed.port or 0), timeout=2):
+        with socket.create_connection(
+            (parsed.hostname or "127.0.0.1", parsed.port or 0), timeout=2
+        ):
             return True
     except OSError:
         return False
@@ -33,7 +35,9 @@ def services_problem() -> str | None:
     if "postgresql" not in engine:
         return "DATABASE_URL is not a PostgreSQL URL"
     db = settings.DATABASES["default"]
-    if not _reachable(f"postgres://{db.get('HOST') or '127.0.0.1'}:{db.get('PORT') or 5432}"):
+    if not _reachable(
+        f"postgres://{db.get('HOST') or '127.0.0.1'}:{db.get('PORT') or 5432}"
+    ):
         return f"PostgreSQL not reachable at {db.get('HOST')}:{db.get('PORT') or 5432}"
     broker = settings.CELERY_BROKER_URL
     if not broker.startswith("redis://"):
@@ -45,17 +49,21 @@ def services_problem() -> str | None:
 
 def pytest_collection_modifyitems(config, items):
     service_items = [
-        item for item in items if Path(str(item.fspath)).relative_to(TESTS_DIR).parts[0] in SERVICE_DIRS
+        item
+        for item in items
+        if Path(str(item.fspath)).relative_to(TESTS_DIR).parts[0] in SERVICE_DIRS
     ]
     if not service_items:
         return
     problem = services_problem()
     for item in service_items:
-        item.add_marker(pytest.mark.services)
+        item.add_marker(pytest.mark.integration)
     if problem is None:
         return
     if os.environ.get("CI") == "true":
-        pytest.exit(f"real-services tests cannot run under CI=true: {problem}", returncode=3)
+        pytest.exit(
+            f"real-services tests cannot run under CI=true: {problem}", returncode=3
+        )
     reason = f"real-services tests skipped: {problem}"
     print(reason)
     for item in service_items:

@@ -5,20 +5,25 @@ import itertools
 
 import factory
 
+from core.identity import make_id_number
+from core.models import Region
 from enrollment.models import Enrollment, EnrollmentStatus, Scheme
 from enrollment.policy_data import policy_seed, regions_seed
-from portal.identity import make_id_number
-from portal.models import FamilyLink, Person, Region, Relation, Role, User
+from people.models import FamilyLink, Person, Relation, Role, User
 
 _sequence = itertools.count(1)
 
 
-def id_number_for(birth: dt.date, *, region_code: str = "340104", sex: str = "M") -> str:
+def id_number_for(
+    birth: dt.date, *, region_code: str = "340104", sex: str = "M"
+) -> str:
     """A fresh valid identity number (sequence parity gives the sex)."""
     n = next(_sequence) % 499
     seq = 2 * n + (1 if sex == "M" else 0)
     # Vary the county part too so numbers stay unique over many persons.
-    county = f"{region_code[:4]}{(int(region_code[4:]) + next(_sequence) // 499) % 100:02d}"
+    county = (
+        f"{region_code[:4]}{(int(region_code[4:]) + next(_sequence) // 499) % 100:02d}"
+    )
     return make_id_number(county, birth, seq % 1000)
 
 
@@ -79,7 +84,9 @@ class StaffFactory(factory.django.DjangoModelFactory):
             obj.save()
 
 
-def family_link(owner: Person, relative: Person, relation: str = Relation.CHILD) -> FamilyLink:
+def family_link(
+    owner: Person, relative: Person, relation: str = Relation.CHILD
+) -> FamilyLink:
     return FamilyLink.objects.create(owner=owner, relative=relative, relation=relation)
 
 

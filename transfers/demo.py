@@ -21,9 +21,36 @@ PASSWORD = "Demo-2026-yibao"
 # (name, birth county, birth date, sequence, relation or "" for the citizen, outgoing, incoming, what happens)
 PEOPLE = [
     ("周杰", "340102", dt.date(1988, 5, 20), 111, "", "340100", "110000", "watch"),
-    ("郑洁", "340102", dt.date(1989, 9, 9), 122, "spouse", "340100", "370200", "completed"),
-    ("周国强", "340102", dt.date(1960, 2, 2), 133, "parent", "110000", "340100", "rejected"),
-    ("吴兰", "340102", dt.date(1962, 3, 3), 142, "parent", "340100", "350100", "manual"),
+    (
+        "郑洁",
+        "340102",
+        dt.date(1989, 9, 9),
+        122,
+        "spouse",
+        "340100",
+        "370200",
+        "completed",
+    ),
+    (
+        "周国强",
+        "340102",
+        dt.date(1960, 2, 2),
+        133,
+        "parent",
+        "110000",
+        "340100",
+        "rejected",
+    ),
+    (
+        "吴兰",
+        "340102",
+        dt.date(1962, 3, 3),
+        142,
+        "parent",
+        "340100",
+        "350100",
+        "manual",
+    ),
 ]
 
 
@@ -36,38 +63,63 @@ def _ready(person, out: str, into: str, year: int, index: int) -> None:
     from payments.services import account_get_or_create, account_post
 
     base = Decimal("8000.00")
-    out_enrollment = Enrollment.objects.filter(person=person, region_id=out, year=year).first()
+    out_enrollment = Enrollment.objects.filter(
+        person=person, region_id=out, year=year
+    ).first()
     if out_enrollment is None:
         out_enrollment = enrollment.enrollment_register_flexible(
-            actor=None, person=person, region=out, year=year, base=base, today=dt.date(year, 1, 5)
+            actor=None,
+            person=person,
+            region=out,
+            year=year,
+            base=base,
+            today=dt.date(year, 1, 5),
         )
     for month in range(1, 7):
         period = f"{year}-{month:02d}"
         enrollment.enrollment_flexible_month_paid(
-            enrollment_id=out_enrollment.pk, period=period, paid_on=dt.date(year, month, 10),
+            enrollment_id=out_enrollment.pk,
+            period=period,
+            paid_on=dt.date(year, month, 10),
             reference=f"DEMO-XFER-{person.pk}-{period}",
         )
     if out_enrollment.status != EnrollmentStatus.SUSPENDED:
-        enrollment.enrollment_suspend(enrollment_id=out_enrollment.pk, reason="离职停保（演示）")
+        enrollment.enrollment_suspend(
+            enrollment_id=out_enrollment.pk, reason="离职停保（演示）"
+        )
     account = account_get_or_create(person_id=person.pk, region_code=out)
-    account_post(account_id=account.pk, amount=Decimal("1000.00") + 345 * index, kind=EntryKind.CONTRIBUTION,
-                 reference=f"DEMO-XFER-{person.pk}-account")
-    in_enrollment = Enrollment.objects.filter(person=person, region_id=into, year=year).first()
+    account_post(
+        account_id=account.pk,
+        amount=Decimal("1000.00") + 345 * index,
+        kind=EntryKind.CONTRIBUTION,
+        reference=f"DEMO-XFER-{person.pk}-account",
+    )
+    in_enrollment = Enrollment.objects.filter(
+        person=person, region_id=into, year=year
+    ).first()
     if in_enrollment is None:
         in_enrollment = enrollment.enrollment_register_flexible(
-            actor=None, person=person, region=into, year=year, base=base, today=dt.date(year, 7, 5)
+            actor=None,
+            person=person,
+            region=into,
+            year=year,
+            base=base,
+            today=dt.date(year, 7, 5),
         )
     enrollment.enrollment_flexible_month_paid(
-        enrollment_id=in_enrollment.pk, period=f"{year}-07", paid_on=dt.date(year, 7, 10),
+        enrollment_id=in_enrollment.pk,
+        period=f"{year}-07",
+        paid_on=dt.date(year, 7, 10),
         reference=f"DEMO-XFER-{person.pk}-{year}-07",
     )
 
 
 def seed() -> None:
-    from portal import services as portal_services
-    from portal.errors import DomainError
-    from portal.identity import make_id_number
-    from portal.models import Person, Region, User
+    from core.errors import DomainError
+    from core.identity import make_id_number
+    from core.models import Region
+    from people import services as portal_services
+    from people.models import Person, User
 
     from . import services
     from .models import Transfer
@@ -81,16 +133,24 @@ def seed() -> None:
         if user is None:
             name, county, birth, seq, *_rest = PEOPLE[0]
             user = portal_services.user_signup(
-                name=name, id_number=make_id_number(county, birth, seq), mobile=MOBILE, password=PASSWORD
+                name=name,
+                id_number=make_id_number(county, birth, seq),
+                mobile=MOBILE,
+                password=PASSWORD,
             )
         owner = user.person
-    for index, (name, county, birth, seq, relation, out, into, outcome) in enumerate(PEOPLE):
+    for index, (name, county, birth, seq, relation, out, into, outcome) in enumerate(
+        PEOPLE
+    ):
         number = make_id_number(county, birth, seq)
         try:
             with transaction.atomic():
                 if relation:
                     person = Person.objects.filter(id_number=number).first()
-                    if person is None or not owner.family_links.filter(relative=person).exists():
+                    if (
+                        person is None
+                        or not owner.family_links.filter(relative=person).exists()
+                    ):
                         person = portal_services.family_member_add(
                             owner=owner, id_number=number, name=name, relation=relation
                         ).relative
@@ -98,17 +158,31 @@ def seed() -> None:
                     person = owner
                 if Transfer.objects.filter(person=person).exists():
                     continue
-                Person.objects.filter(pk=person.pk, region__isnull=True).update(region_id=out)
+                Person.objects.filter(pk=person.pk, region__isnull=True).update(
+                    region_id=out
+                )
                 _ready(person, out, into, year, index)
                 transfer = services.transfer_apply(
-                    person_id=person.pk, name=name, id_number=number, kind="e2e",
-                    outgoing_region_code=out, incoming_region_code=into, applicant=user,
+                    person_id=person.pk,
+                    name=name,
+                    id_number=number,
+                    kind="e2e",
+                    outgoing_region_code=out,
+                    incoming_region_code=into,
+                    applicant=user,
                 )
                 if outcome == "completed":
-                    services.transfer_complete(transfer_id=services.transfer_issue_sheet(transfer_id=transfer.pk).pk)
+                    services.transfer_complete(
+                        transfer_id=services.transfer_issue_sheet(
+                            transfer_id=transfer.pk
+                        ).pk
+                    )
                 elif outcome == "rejected":
-                    services.transfer_reject(transfer_id=transfer.pk, code="arrears",
-                                             text="2025年12月职工医保费未缴清")
+                    services.transfer_reject(
+                        transfer_id=transfer.pk,
+                        code="arrears",
+                        text="2025年12月职工医保费未缴清",
+                    )
                 elif outcome == "manual":
                     services.transfer_issue_sheet(transfer_id=transfer.pk)
         except DomainError as error:

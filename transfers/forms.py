@@ -4,8 +4,8 @@ server from what the user may act for, so a tampered value is a form error."""
 from django import forms
 from django.utils.translation import gettext_lazy as _
 
-from portal.forms import IdNumberField, NameField
-from portal.models import Region
+from core.forms import IdNumberField, NameField
+from core.models import Region
 
 from .models import RejectReason, TransferKind
 
@@ -14,12 +14,18 @@ class TransferApplyForm(forms.Form):
     person = forms.ChoiceField(label=_("为谁办理"))
     name = NameField(help_text=_("与身份证上的姓名一致"))
     id_number = IdNumberField(help_text=_("18位，最后一位可能是 X"))
-    kind = forms.ChoiceField(label=_("转移类型"), choices=TransferKind.choices, widget=forms.RadioSelect)
+    kind = forms.ChoiceField(
+        label=_("转移类型"), choices=TransferKind.choices, widget=forms.RadioSelect
+    )
     outgoing_region = forms.ModelChoiceField(
-        label=_("转出地（原参保地）"), queryset=Region.objects.all(), empty_label=_("请选择")
+        label=_("转出地（原参保地）"),
+        queryset=Region.objects.all(),
+        empty_label=_("请选择"),
     )
     incoming_region = forms.ModelChoiceField(
-        label=_("转入地（新参保地）"), queryset=Region.objects.all(), empty_label=_("请选择")
+        label=_("转入地（新参保地）"),
+        queryset=Region.objects.all(),
+        empty_label=_("请选择"),
     )
 
     def __init__(self, *args, persons=(), **kwargs):
@@ -33,7 +39,10 @@ class TransferApplyForm(forms.Form):
         data = super().clean()
         out, into = data.get("outgoing_region"), data.get("incoming_region")
         if out and into and out == into:
-            self.add_error("incoming_region", _("转出地和转入地不能相同，请选择新的参保地作为转入地。"))
+            self.add_error(
+                "incoming_region",
+                _("转出地和转入地不能相同，请选择新的参保地作为转入地。"),
+            )
         return data
 
     @property
@@ -53,11 +62,19 @@ class CounterApplyForm(TransferApplyForm):
 
 class RejectForm(forms.Form):
     code = forms.ChoiceField(label=_("不予办理原因"), choices=RejectReason.choices)
-    text = forms.CharField(label=_("原因说明"), max_length=300, required=False, widget=forms.Textarea(attrs={"rows": 3}),
-                           help_text=_("告诉参保人需要怎么做；选择“其他原因”时必填"))
+    text = forms.CharField(
+        label=_("原因说明"),
+        max_length=300,
+        required=False,
+        widget=forms.Textarea(attrs={"rows": 3}),
+        help_text=_("告诉参保人需要怎么做；选择“其他原因”时必填"),
+    )
 
     def clean(self):
         data = super().clean()
-        if data.get("code") == RejectReason.OTHER and not (data.get("text") or "").strip():
+        if (
+            data.get("code") == RejectReason.OTHER
+            and not (data.get("text") or "").strip()
+        ):
             self.add_error("text", _("选择“其他原因”时请写明原因。"))
         return data

@@ -9,8 +9,9 @@ from django.db.models import Q
 from django.urls import reverse
 from django.utils.translation import gettext_lazy as _
 
-from portal.identity import mask_id_number
-from portal.models import Person, Region
+from core.identity import mask_id_number
+from core.models import Region
+from people.models import Person
 
 
 class TransferKind(models.TextChoices):
@@ -42,11 +43,19 @@ class TransferStatus(models.TextChoices):
 # The one table of allowed transfer transitions (SPEC §8).
 TRANSFER_TRANSITIONS: dict[str, frozenset[str]] = {
     TransferStatus.SUBMITTED: frozenset(
-        {TransferStatus.OUTGOING_REVIEW, TransferStatus.REJECTED, TransferStatus.CANCELLED}
+        {
+            TransferStatus.OUTGOING_REVIEW,
+            TransferStatus.REJECTED,
+            TransferStatus.CANCELLED,
+        }
     ),
-    TransferStatus.OUTGOING_REVIEW: frozenset({TransferStatus.SHEET_ISSUED, TransferStatus.REJECTED}),
+    TransferStatus.OUTGOING_REVIEW: frozenset(
+        {TransferStatus.SHEET_ISSUED, TransferStatus.REJECTED}
+    ),
     TransferStatus.SHEET_ISSUED: frozenset({TransferStatus.INCOMING_REVIEW}),
-    TransferStatus.INCOMING_REVIEW: frozenset({TransferStatus.COMPLETED, TransferStatus.REJECTED}),
+    TransferStatus.INCOMING_REVIEW: frozenset(
+        {TransferStatus.COMPLETED, TransferStatus.REJECTED}
+    ),
     TransferStatus.COMPLETED: frozenset(),
     TransferStatus.REJECTED: frozenset(),
     TransferStatus.CANCELLED: frozenset(),
@@ -92,10 +101,16 @@ class RejectReason(models.TextChoices):
 
 
 NEXT_ACTIONS = {
-    RejectReason.IDENTITY: _("请携带身份证到参保地经办窗口核对、更正参保信息后重新申请。"),
+    RejectReason.IDENTITY: _(
+        "请携带身份证到参保地经办窗口核对、更正参保信息后重新申请。"
+    ),
     RejectReason.ARREARS: _("请先在转出地补缴欠费，再重新申请转移。"),
-    RejectReason.NOT_SUSPENDED: _("请先到转出地办理暂停参保（中止参保），再重新申请转移。"),
-    RejectReason.INCOMING_NOT_NORMAL: _("请先在转入地完成参保登记并缴费，再重新申请转移。"),
+    RejectReason.NOT_SUSPENDED: _(
+        "请先到转出地办理暂停参保（中止参保），再重新申请转移。"
+    ),
+    RejectReason.INCOMING_NOT_NORMAL: _(
+        "请先在转入地完成参保登记并缴费，再重新申请转移。"
+    ),
     RejectReason.DUPLICATE: _("您已有其他转移接续申请，请在“转移接续”列表中查看进度。"),
     RejectReason.OTHER: _("请按原因说明处理后重新申请，或致电经办机构咨询。"),
 }
@@ -105,36 +120,68 @@ class Transfer(models.Model):
     """医保关系转移接续 request: one person's insurance relationship (months,
     personal-account balance) moved from an outgoing to an incoming region."""
 
-    person = models.ForeignKey(Person, verbose_name=_("参保人"), on_delete=models.PROTECT, related_name="transfers")
+    person = models.ForeignKey(
+        Person,
+        verbose_name=_("参保人"),
+        on_delete=models.PROTECT,
+        related_name="transfers",
+    )
     kind = models.CharField(_("转移类型"), max_length=3, choices=TransferKind.choices)
     outgoing_region = models.ForeignKey(
-        Region, verbose_name=_("转出地"), on_delete=models.PROTECT, related_name="transfers_out"
+        Region,
+        verbose_name=_("转出地"),
+        on_delete=models.PROTECT,
+        related_name="transfers_out",
     )
     incoming_region = models.ForeignKey(
-        Region, verbose_name=_("转入地"), on_delete=models.PROTECT, related_name="transfers_in"
+        Region,
+        verbose_name=_("转入地"),
+        on_delete=models.PROTECT,
+        related_name="transfers_in",
     )
     status = models.CharField(
-        _("办理状态"), max_length=16, choices=TransferStatus.choices, default=TransferStatus.SUBMITTED
+        _("办理状态"),
+        max_length=16,
+        choices=TransferStatus.choices,
+        default=TransferStatus.SUBMITTED,
     )
     applicant = models.ForeignKey(
-        settings.AUTH_USER_MODEL, verbose_name=_("申请人"), null=True, blank=True, on_delete=models.SET_NULL,
+        settings.AUTH_USER_MODEL,
+        verbose_name=_("申请人"),
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
         related_name="+",
     )
-    channel = models.CharField(_("申请渠道"), max_length=8, choices=Channel.choices, default=Channel.ONLINE)
+    channel = models.CharField(
+        _("申请渠道"), max_length=8, choices=Channel.choices, default=Channel.ONLINE
+    )
     # The enrollments found when the preconditions were checked.
     outgoing_enrollment = models.ForeignKey(
-        "enrollment.Enrollment", verbose_name=_("转出地参保登记"), null=True, blank=True, on_delete=models.PROTECT,
+        "enrollment.Enrollment",
+        verbose_name=_("转出地参保登记"),
+        null=True,
+        blank=True,
+        on_delete=models.PROTECT,
         related_name="+",
     )
     incoming_enrollment = models.ForeignKey(
-        "enrollment.Enrollment", verbose_name=_("转入地参保登记"), null=True, blank=True, on_delete=models.PROTECT,
+        "enrollment.Enrollment",
+        verbose_name=_("转入地参保登记"),
+        null=True,
+        blank=True,
+        on_delete=models.PROTECT,
         related_name="+",
     )
     # Deadlines on the real working-day calendar; estimated where the calendar is not yet published.
     outgoing_deadline = models.DateField(_("转出地办理时限"), null=True, blank=True)
-    outgoing_deadline_estimated = models.BooleanField(_("转出地时限为预估"), default=False)
+    outgoing_deadline_estimated = models.BooleanField(
+        _("转出地时限为预估"), default=False
+    )
     incoming_deadline = models.DateField(_("转入地办理时限"), null=True, blank=True)
-    incoming_deadline_estimated = models.BooleanField(_("转入地时限为预估"), default=False)
+    incoming_deadline_estimated = models.BooleanField(
+        _("转入地时限为预估"), default=False
+    )
     # The time of each step.
     submitted_at = models.DateTimeField(_("提交时间"), auto_now_add=True)
     accepted_at = models.DateTimeField(_("受理时间"), null=True, blank=True)
@@ -143,16 +190,24 @@ class Transfer(models.Model):
     completed_at = models.DateTimeField(_("办结时间"), null=True, blank=True)
     rejected_at = models.DateTimeField(_("不予办理时间"), null=True, blank=True)
     cancelled_at = models.DateTimeField(_("撤销时间"), null=True, blank=True)
-    reject_side = models.CharField(_("不予办理方"), max_length=10, choices=Side.choices, blank=True)
-    reject_code = models.CharField(_("不予办理原因"), max_length=24, choices=RejectReason.choices, blank=True)
+    reject_side = models.CharField(
+        _("不予办理方"), max_length=10, choices=Side.choices, blank=True
+    )
+    reject_code = models.CharField(
+        _("不予办理原因"), max_length=24, choices=RejectReason.choices, blank=True
+    )
     reject_text = models.CharField(_("原因说明"), max_length=300, blank=True)
     # Money and months "in transit": debited at the outgoing region, not yet
     # credited at the incoming one (or returned). Balances + transit never change.
-    transit_amount = models.DecimalField(_("在途个人账户资金"), max_digits=12, decimal_places=2, default=Decimal("0"))
+    transit_amount = models.DecimalField(
+        _("在途个人账户资金"), max_digits=12, decimal_places=2, default=Decimal("0")
+    )
     transit_actual_months = models.IntegerField(_("在途实际缴费月数"), default=0)
     transit_deemed_months = models.IntegerField(_("在途视同缴费月数"), default=0)
     # The engine's next automatic step and when it is due (null: waiting for staff).
-    next_step = models.CharField(_("下一步"), max_length=12, choices=Step.choices, blank=True)
+    next_step = models.CharField(
+        _("下一步"), max_length=12, choices=Step.choices, blank=True
+    )
     due_at = models.DateTimeField(_("自动办理时间"), null=True, blank=True)
     updated_at = models.DateTimeField(auto_now=True)
 
@@ -164,30 +219,54 @@ class Transfer(models.Model):
             # One open transfer per person.
             models.UniqueConstraint(
                 fields=["person"],
-                condition=Q(status__in=["submitted", "outgoing_review", "sheet_issued", "incoming_review"]),
+                condition=Q(
+                    status__in=[
+                        "submitted",
+                        "outgoing_review",
+                        "sheet_issued",
+                        "incoming_review",
+                    ]
+                ),
                 name="transfer_one_open_per_person",
             ),
             models.CheckConstraint(
-                condition=~Q(outgoing_region=models.F("incoming_region")), name="transfer_regions_differ"
+                condition=~Q(outgoing_region=models.F("incoming_region")),
+                name="transfer_regions_differ",
             ),
             models.CheckConstraint(
-                condition=Q(status__in=[s.value for s in TransferStatus]), name="transfer_status_known"
-            ),
-            models.CheckConstraint(condition=Q(kind__in=[k.value for k in TransferKind]), name="transfer_kind_known"),
-            models.CheckConstraint(condition=Q(transit_amount__gte=0), name="transfer_transit_not_negative"),
-            models.CheckConstraint(
-                condition=~Q(status="rejected") | ~Q(reject_code=""), name="transfer_rejection_has_reason"
+                condition=Q(status__in=[s.value for s in TransferStatus]),
+                name="transfer_status_known",
             ),
             models.CheckConstraint(
-                condition=Q(due_at__isnull=True) | ~Q(next_step=""), name="transfer_due_has_step"
+                condition=Q(kind__in=[k.value for k in TransferKind]),
+                name="transfer_kind_known",
+            ),
+            models.CheckConstraint(
+                condition=Q(transit_amount__gte=0), name="transfer_transit_not_negative"
+            ),
+            models.CheckConstraint(
+                condition=~Q(status="rejected") | ~Q(reject_code=""),
+                name="transfer_rejection_has_reason",
+            ),
+            models.CheckConstraint(
+                condition=Q(due_at__isnull=True) | ~Q(next_step=""),
+                name="transfer_due_has_step",
             ),
         ]
         indexes = [
             # The engine's scan: only rows with due work are in the index, so its
             # cost does not grow with finished or staff-handled transfers.
-            models.Index(fields=["due_at"], condition=Q(due_at__isnull=False), name="transfer_due"),
-            models.Index(fields=["outgoing_region", "status"], name="transfer_out_queue"),
-            models.Index(fields=["incoming_region", "status"], name="transfer_in_queue"),
+            models.Index(
+                fields=["due_at"],
+                condition=Q(due_at__isnull=False),
+                name="transfer_due",
+            ),
+            models.Index(
+                fields=["outgoing_region", "status"], name="transfer_out_queue"
+            ),
+            models.Index(
+                fields=["incoming_region", "status"], name="transfer_in_queue"
+            ),
         ]
 
     def __str__(self):
@@ -257,16 +336,30 @@ class TransferEvent(models.Model):
     """One step of a transfer's timeline (append-only): which step, who acted
     for which side, when, and the deadline that applied."""
 
-    transfer = models.ForeignKey(Transfer, on_delete=models.CASCADE, related_name="events")
+    transfer = models.ForeignKey(
+        Transfer, on_delete=models.CASCADE, related_name="events"
+    )
     step = models.CharField(_("环节"), max_length=16, choices=EventStep.choices)
     from_status = models.CharField(_("原状态"), max_length=16, blank=True)
-    to_status = models.CharField(_("新状态"), max_length=16, choices=TransferStatus.choices)
+    to_status = models.CharField(
+        _("新状态"), max_length=16, choices=TransferStatus.choices
+    )
     # The region that acts (or must act) at this step; blank for the applicant.
     side = models.CharField(_("办理方"), max_length=10, choices=Side.choices)
-    region = models.ForeignKey(Region, verbose_name=_("统筹区"), null=True, blank=True, on_delete=models.PROTECT,
-                               related_name="+")
+    region = models.ForeignKey(
+        Region,
+        verbose_name=_("统筹区"),
+        null=True,
+        blank=True,
+        on_delete=models.PROTECT,
+        related_name="+",
+    )
     actor = models.ForeignKey(
-        settings.AUTH_USER_MODEL, verbose_name=_("经办人"), null=True, blank=True, on_delete=models.SET_NULL,
+        settings.AUTH_USER_MODEL,
+        verbose_name=_("经办人"),
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
         related_name="+",
     )
     at = models.DateTimeField(_("时间"), auto_now_add=True)
@@ -280,7 +373,9 @@ class TransferEvent(models.Model):
         verbose_name_plural = _("转移接续办理记录")
         constraints = [
             # Each step happens once per transfer: a step that runs twice cannot add a second row.
-            models.UniqueConstraint(fields=["transfer", "step"], name="transfer_event_once_per_step"),
+            models.UniqueConstraint(
+                fields=["transfer", "step"], name="transfer_event_once_per_step"
+            ),
         ]
 
     def __str__(self):
@@ -299,10 +394,16 @@ class HandoffMessage(models.Model):
     the inbox of `to_region`. The regions share this database but talk only
     through these rows, so a region could later be a separate server."""
 
-    transfer = models.ForeignKey(Transfer, on_delete=models.PROTECT, related_name="messages")
+    transfer = models.ForeignKey(
+        Transfer, on_delete=models.PROTECT, related_name="messages"
+    )
     kind = models.CharField(_("类型"), max_length=12, choices=MessageKind.choices)
-    from_region = models.ForeignKey(Region, verbose_name=_("发送方"), on_delete=models.PROTECT, related_name="+")
-    to_region = models.ForeignKey(Region, verbose_name=_("接收方"), on_delete=models.PROTECT, related_name="+")
+    from_region = models.ForeignKey(
+        Region, verbose_name=_("发送方"), on_delete=models.PROTECT, related_name="+"
+    )
+    to_region = models.ForeignKey(
+        Region, verbose_name=_("接收方"), on_delete=models.PROTECT, related_name="+"
+    )
     payload = models.JSONField(_("内容"), default=dict)
     sent_at = models.DateTimeField(_("发送时间"), auto_now_add=True)
     received_at = models.DateTimeField(_("接收时间"), null=True, blank=True)
@@ -314,8 +415,13 @@ class HandoffMessage(models.Model):
         verbose_name_plural = _("经办机构往来消息")
         constraints = [
             # A message of each kind exists once per transfer, so it is processed once.
-            models.UniqueConstraint(fields=["transfer", "kind"], name="handoff_once_per_kind"),
-            models.CheckConstraint(condition=~Q(from_region=models.F("to_region")), name="handoff_regions_differ"),
+            models.UniqueConstraint(
+                fields=["transfer", "kind"], name="handoff_once_per_kind"
+            ),
+            models.CheckConstraint(
+                condition=~Q(from_region=models.F("to_region")),
+                name="handoff_regions_differ",
+            ),
         ]
         indexes = [
             models.Index(fields=["to_region", "processed_at"], name="handoff_inbox"),
@@ -329,7 +435,9 @@ class InformationSheet(models.Model):
     """《参保人员基本医疗保险信息表》: issued by the outgoing region, a stored
     document the citizen and both regions can open and download."""
 
-    transfer = models.OneToOneField(Transfer, on_delete=models.PROTECT, related_name="sheet")
+    transfer = models.OneToOneField(
+        Transfer, on_delete=models.PROTECT, related_name="sheet"
+    )
     number = models.CharField(_("编号"), max_length=24, unique=True)
     name = models.CharField(_("姓名"), max_length=50)
     id_number = models.CharField(_("身份证号"), max_length=18)
@@ -342,15 +450,22 @@ class InformationSheet(models.Model):
     actual_months = models.IntegerField(_("实际缴费月数"))
     deemed_months = models.IntegerField(_("视同缴费月数"))
     contribution_history = models.JSONField(_("缴费记录"), default=list)
-    account_balance = models.DecimalField(_("个人账户余额"), max_digits=12, decimal_places=2)
+    account_balance = models.DecimalField(
+        _("个人账户余额"), max_digits=12, decimal_places=2
+    )
     issued_at = models.DateTimeField(_("出具时间"), auto_now_add=True)
 
     class Meta:
         verbose_name = _("参保人员基本医疗保险信息表")
         verbose_name_plural = _("参保人员基本医疗保险信息表")
         constraints = [
-            models.CheckConstraint(condition=Q(actual_months__gte=0, deemed_months__gte=0), name="sheet_months_ok"),
-            models.CheckConstraint(condition=Q(account_balance__gte=0), name="sheet_balance_not_negative"),
+            models.CheckConstraint(
+                condition=Q(actual_months__gte=0, deemed_months__gte=0),
+                name="sheet_months_ok",
+            ),
+            models.CheckConstraint(
+                condition=Q(account_balance__gte=0), name="sheet_balance_not_negative"
+            ),
         ]
 
     def __str__(self):

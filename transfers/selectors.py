@@ -9,9 +9,9 @@ from django.http import Http404
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
-from portal.access import person_ids_for_user
-from portal.models import Role
-from portal.workdays import working_days_left
+from core.workdays import working_days_left
+from people.access import person_ids_for_user
+from people.models import Role
 
 from .models import OPEN_STATUSES, Side, Transfer, TransferStatus
 
@@ -29,7 +29,8 @@ def transfer_get_for_user(*, user, pk) -> Transfer:
     """The transfer if the citizen may act for its person, else Http404."""
     transfer = (
         Transfer.objects.select_related("person", "outgoing_region", "incoming_region")
-        .filter(pk=pk, person_id__in=person_ids_for_user(user)).first()
+        .filter(pk=pk, person_id__in=person_ids_for_user(user))
+        .first()
     )
     if transfer is None:
         raise Http404
@@ -40,8 +41,11 @@ def transfer_get_for_sheet(*, user, pk) -> Transfer:
     """The transfer whose information sheet the user may open: the citizen
     (and family acting for them), staff of either region, auditors."""
     transfer = (
-        Transfer.objects.select_related("person", "outgoing_region", "incoming_region", "sheet")
-        .filter(pk=pk).first()
+        Transfer.objects.select_related(
+            "person", "outgoing_region", "incoming_region", "sheet"
+        )
+        .filter(pk=pk)
+        .first()
     )
     if transfer is None or not hasattr(transfer, "sheet"):
         raise Http404
@@ -51,7 +55,10 @@ def transfer_get_for_sheet(*, user, pk) -> Transfer:
         return transfer
     if user.is_superuser or user.role == Role.AUDITOR:
         return transfer
-    if user.is_staff and user.region_id in (transfer.outgoing_region_id, transfer.incoming_region_id):
+    if user.is_staff and user.region_id in (
+        transfer.outgoing_region_id,
+        transfer.incoming_region_id,
+    ):
         return transfer
     raise Http404
 
@@ -78,18 +85,53 @@ class TimelineStep:
         return -self.days_left if self.overdue else 0
 
 
-def transfer_timeline(transfer: Transfer, *, today: dt.date | None = None) -> list[TimelineStep]:
+def transfer_timeline(
+    transfer: Transfer, *, today: dt.date | None = None
+) -> list[TimelineStep]:
     """The steps of SPEC §8 with their times and deadlines; the current one marked."""
     today = today or timezone.localdate()
     steps = [
-        TimelineStep("submitted", _("提交申请"), Side.APPLICANT, _("申请人"), transfer.submitted_at),
-        TimelineStep("accepted", _("转出地受理"), Side.OUTGOING, _("转出地"), transfer.accepted_at,
-                     transfer.outgoing_deadline, transfer.outgoing_deadline_estimated),
-        TimelineStep("sheet_issued", _("转出地出具参保信息表、转出个人账户"), Side.OUTGOING, _("转出地"),
-                     transfer.sheet_issued_at, transfer.outgoing_deadline, transfer.outgoing_deadline_estimated),
-        TimelineStep("received", _("转入地接收信息表"), Side.INCOMING, _("转入地"), transfer.received_at),
-        TimelineStep("completed", _("转入地审核办结"), Side.INCOMING, _("转入地"), transfer.completed_at,
-                     transfer.incoming_deadline, transfer.incoming_deadline_estimated),
+        TimelineStep(
+            "submitted",
+            _("提交申请"),
+            Side.APPLICANT,
+            _("申请人"),
+            transfer.submitted_at,
+        ),
+        TimelineStep(
+            "accepted",
+            _("转出地受理"),
+            Side.OUTGOING,
+            _("转出地"),
+            transfer.accepted_at,
+            transfer.outgoing_deadline,
+            transfer.outgoing_deadline_estimated,
+        ),
+        TimelineStep(
+            "sheet_issued",
+            _("转出地出具参保信息表、转出个人账户"),
+            Side.OUTGOING,
+            _("转出地"),
+            transfer.sheet_issued_at,
+            transfer.outgoing_deadline,
+            transfer.outgoing_deadline_estimated,
+        ),
+        TimelineStep(
+            "received",
+            _("转入地接收信息表"),
+            Side.INCOMING,
+            _("转入地"),
+            transfer.received_at,
+        ),
+        TimelineStep(
+            "completed",
+            _("转入地审核办结"),
+            Side.INCOMING,
+            _("转入地"),
+            transfer.completed_at,
+            transfer.incoming_deadline,
+            transfer.incoming_deadline_estimated,
+        ),
     ]
     open_ = transfer.status in OPEN_STATUSES
     current_marked = False
@@ -105,15 +147,25 @@ def transfer_timeline(transfer: Transfer, *, today: dt.date | None = None) -> li
         done = [s for s in steps if s.state == "done"]
         steps = done + [
             TimelineStep(
-                "rejected", _("不予办理"), transfer.reject_side,
+                "rejected",
+                _("不予办理"),
+                transfer.reject_side,
                 _("转入地") if transfer.reject_side == Side.INCOMING else _("转出地"),
-                transfer.rejected_at, state="failed", note=transfer.reject_label,
+                transfer.rejected_at,
+                state="failed",
+                note=transfer.reject_label,
             )
         ]
     elif transfer.status == TransferStatus.CANCELLED:
         done = [s for s in steps if s.state == "done"]
         steps = done + [
-            TimelineStep("cancelled", _("申请已撤销"), Side.APPLICANT, _("申请人"), transfer.cancelled_at,
-                         state="failed")
+            TimelineStep(
+                "cancelled",
+                _("申请已撤销"),
+                Side.APPLICANT,
+                _("申请人"),
+                transfer.cancelled_at,
+                state="failed",
+            )
         ]
     return steps

@@ -24,17 +24,25 @@ from django.utils import timezone
 from django.utils.formats import date_format
 from django.utils.translation import gettext as _
 
-from enrollment.models import ContributionMonths, Enrollment, EnrollmentEvent, EnrollmentStatus, MonthsKind, Scheme
+from core.errors import DomainError, check_transition
+from core.identity import parse_id_number
+from core.models import Region
+from core.money import ZERO, to_money
+from core.workdays import working_deadline
+from enrollment.models import (
+    ContributionMonths,
+    Enrollment,
+    EnrollmentEvent,
+    EnrollmentStatus,
+    MonthsKind,
+    Scheme,
+)
 from enrollment.services import enrollment_suspend, enrollment_transition, months_add
 from payments.models import EntryKind, PersonalAccount
 from payments.services import account_get_or_create, account_post
-from portal.access import person_ids_for_user
-from portal.errors import DomainError, check_transition
-from portal.identity import parse_id_number
-from portal.models import Person, Region
-from portal.money import ZERO, to_money
-from portal.services import notify
-from portal.workdays import working_deadline
+from people.access import person_ids_for_user
+from people.models import Person
+from people.services import notify
 
 from .models import (
     KIND_SIDES,
@@ -58,14 +66,23 @@ log = logging.getLogger(__name__)
 
 OUTGOING_WORKING_DAYS = 10
 INCOMING_WORKING_DAYS = 5
-SCHEMES_OF_SIDE = {"employee": (Scheme.EMPLOYEE, Scheme.FLEXIBLE), "resident": (Scheme.RESIDENT,)}
+SCHEMES_OF_SIDE = {
+    "employee": (Scheme.EMPLOYEE, Scheme.FLEXIBLE),
+    "resident": (Scheme.RESIDENT,),
+}
 
 
 # --- Preconditions ---------------------------------------------------------------
 
 
 def transfer_check(
-    *, person: Person, name: str, id_number: str, kind: str, outgoing_region_code: str, incoming_region_code: str
+    *,
+    person: Person,
+    name: str,
+    id_number: str,
+    kind: str,
+    outgoing_region_code: str,
+    incoming_region_code: str,
 ) -> tuple[Enrollment, Enrollment]:
     """Check every precondition of SPEC §8; return (outgoing, incoming) enrollments
     or raise DomainError with its own code and a message that says what to do."""
@@ -73,54 +90,79 @@ def transfer_check(
         parsed = parse_id_number(id_number)
     except ValidationError:
         parsed = None  # not a valid number, so not the person's
-    if parsed is None or parsed.number != person.id_number or name.strip() != person.name:
+    if (
+        parsed is None
+        or parsed.number != person.id_number
+        or name.strip() != person.name
+    ):
         raise DomainError(
-            _("姓名或身份证号与参保记录不一致，请核对后重新填写；如记录有误，请到参保地经办窗口更正。"),
+            _(
+                "姓名或身份证号与参保记录不一致，请核对后重新填写；如记录有误，请到参保地经办窗口更正。"
+            ),
             code="identity_mismatch",
             field="id_number",
         )
     if kind not in TransferKind.values:
         raise DomainError(_("请选择转移类型。"), code="kind_unknown", field="kind")
     if outgoing_region_code == incoming_region_code:
-        raise DomainError(_("转出地和转入地不能相同，请选择新的参保地作为转入地。"), code="same_region",
-                          field="incoming_region")
+        raise DomainError(
+            _("转出地和转入地不能相同，请选择新的参保地作为转入地。"),
+            code="same_region",
+            field="incoming_region",
+        )
     if Transfer.objects.filter(person=person, status__in=OPEN_STATUSES).exists():
         raise DomainError(
-            _("您已有一笔正在办理的转移接续申请，请等待办结或撤销后再申请。"), code="transfer_open", field="kind"
+            _("您已有一笔正在办理的转移接续申请，请等待办结或撤销后再申请。"),
+            code="transfer_open",
+            field="kind",
         )
     out_side, in_side = KIND_SIDES[kind]
-    at_outgoing = Enrollment.objects.filter(person=person, region_id=outgoing_region_code)
+    at_outgoing = Enrollment.objects.filter(
+        person=person, region_id=outgoing_region_code
+    )
     if at_outgoing.filter(status=EnrollmentStatus.REGISTERED).exists():
         raise DomainError(
-            _("您在转出地有已登记但未缴费的参保记录（欠费），请先缴清费用或撤销该登记后再申请。"),
+            _(
+                "您在转出地有已登记但未缴费的参保记录（欠费），请先缴清费用或撤销该登记后再申请。"
+            ),
             code="outgoing_arrears",
             field="outgoing_region",
         )
     outgoing = (
-        at_outgoing.filter(scheme__in=SCHEMES_OF_SIDE[out_side]).exclude(status=EnrollmentStatus.CANCELLED)
-        .order_by("-year", "-id").first()
+        at_outgoing.filter(scheme__in=SCHEMES_OF_SIDE[out_side])
+        .exclude(status=EnrollmentStatus.CANCELLED)
+        .order_by("-year", "-id")
+        .first()
     )
     if outgoing is None:
         raise DomainError(
-            _("在转出地没有找到您的参保记录（险种与转移类型不符），请核对转出地和转移类型。"),
+            _(
+                "在转出地没有找到您的参保记录（险种与转移类型不符），请核对转出地和转移类型。"
+            ),
             code="no_outgoing_enrollment",
             field="outgoing_region",
         )
     if outgoing.status not in (EnrollmentStatus.SUSPENDED, EnrollmentStatus.TERMINATED):
         raise DomainError(
-            _("您在转出地的参保关系尚未暂停（中止），请先到转出地办理暂停参保后再申请转移。"),
+            _(
+                "您在转出地的参保关系尚未暂停（中止），请先到转出地办理暂停参保后再申请转移。"
+            ),
             code="outgoing_not_suspended",
             field="outgoing_region",
         )
     at_incoming = Enrollment.objects.filter(
-        person=person, region_id=incoming_region_code, scheme__in=SCHEMES_OF_SIDE[in_side]
+        person=person,
+        region_id=incoming_region_code,
+        scheme__in=SCHEMES_OF_SIDE[in_side],
     ).exclude(status=EnrollmentStatus.CANCELLED)
     if kind == TransferKind.RESIDENT_TO_RESIDENT:
         # Residents move only after enrolling for the next year at the incoming region.
         at_incoming = at_incoming.filter(year__gt=outgoing.year)
         if not at_incoming.exists():
             raise DomainError(
-                _("居民医保转移须先在转入地办理下一年度（%(year)s年）参保登记并缴费，请办理后再申请。")
+                _(
+                    "居民医保转移须先在转入地办理下一年度（%(year)s年）参保登记并缴费，请办理后再申请。"
+                )
                 % {"year": outgoing.year + 1},
                 code="resident_next_year_not_enrolled",
                 field="incoming_region",
@@ -134,7 +176,9 @@ def transfer_check(
         )
     if incoming.status != EnrollmentStatus.ACTIVE:
         raise DomainError(
-            _("您在转入地的参保状态不是正常参保（当前：%(status)s），请先在转入地完成缴费。")
+            _(
+                "您在转入地的参保状态不是正常参保（当前：%(status)s），请先在转入地完成缴费。"
+            )
             % {"status": incoming.get_status_display()},
             code="incoming_not_normal",
             field="incoming_region",
@@ -172,7 +216,9 @@ def _simulated_delay(step: str) -> dt.timedelta:
     late = random.random() < 0.15
     days = {
         Step.ACCEPT: random.uniform(0.05, 0.5),
-        Step.ISSUE_SHEET: random.uniform(10.2, 12.0) if late else random.uniform(0.5, 9.5),
+        Step.ISSUE_SHEET: random.uniform(10.2, 12.0)
+        if late
+        else random.uniform(0.5, 9.5),
         Step.COMPLETE: random.uniform(5.2, 6.5) if late else random.uniform(0.3, 4.5),
     }.get(step, 0.0)
     return dt.timedelta(seconds=days * settings.SIMULATED_SECONDS_PER_WORKING_DAY)
@@ -195,12 +241,32 @@ def _clear_schedule(transfer: Transfer) -> None:
     transfer.due_at = None
 
 
-def _event(transfer: Transfer, *, step: str, to_status: str, side: str, actor=None, deadline=None, estimated=False,
-           note: str = "") -> TransferEvent:
-    region_id = {Side.OUTGOING: transfer.outgoing_region_id, Side.INCOMING: transfer.incoming_region_id}.get(side)
+def _event(
+    transfer: Transfer,
+    *,
+    step: str,
+    to_status: str,
+    side: str,
+    actor=None,
+    deadline=None,
+    estimated=False,
+    note: str = "",
+) -> TransferEvent:
+    region_id = {
+        Side.OUTGOING: transfer.outgoing_region_id,
+        Side.INCOMING: transfer.incoming_region_id,
+    }.get(side)
     return TransferEvent.objects.create(
-        transfer=transfer, step=step, from_status=transfer.status, to_status=to_status, side=side,
-        region_id=region_id, actor=actor, deadline=deadline, estimated=estimated, note=note[:300],
+        transfer=transfer,
+        step=step,
+        from_status=transfer.status,
+        to_status=to_status,
+        side=side,
+        region_id=region_id,
+        actor=actor,
+        deadline=deadline,
+        estimated=estimated,
+        note=note[:300],
     )
 
 
@@ -220,7 +286,12 @@ def _check_staff(actor, region_id: str) -> None:
 
 
 def _notify(transfer: Transfer, subject: str, body: str = "") -> None:
-    notify(person=transfer.person, subject=subject, body=body, url=reverse("transfers:detail", args=[transfer.pk]))
+    notify(
+        person=transfer.person,
+        subject=subject,
+        body=body,
+        url=reverse("transfers:detail", args=[transfer.pk]),
+    )
 
 
 def _date(day: dt.date | None) -> str:
@@ -230,7 +301,8 @@ def _date(day: dt.date | None) -> str:
 def _months_at(person_id: int, region_code: str) -> dict[str, int]:
     rows = (
         ContributionMonths.objects.filter(person_id=person_id, region_id=region_code)
-        .values("kind").annotate(total=Sum("months"))
+        .values("kind")
+        .annotate(total=Sum("months"))
     )
     totals = {MonthsKind.ACTUAL: 0, MonthsKind.DEEMED: 0}
     for row in rows:
@@ -256,44 +328,88 @@ def transfer_apply(
     """Apply for a transfer (online, or by staff of either region at the counter)."""
     # The person row lock serialises two applications for the same person.
     person = Person.objects.select_for_update().get(pk=person_id)
-    if channel == Channel.COUNTER and applicant is not None and not applicant.is_superuser:
-        if not getattr(applicant, "is_region_staff", False) or applicant.region_id not in (
-            outgoing_region_code, incoming_region_code
-        ):
-            raise DomainError(_("窗口申请只能由转出地或转入地的经办人员代为提交。"), code="wrong_region")
-    if channel == Channel.ONLINE and applicant is not None and not applicant.is_superuser:
+    if (
+        channel == Channel.COUNTER
+        and applicant is not None
+        and not applicant.is_superuser
+    ):
+        if not getattr(
+            applicant, "is_region_staff", False
+        ) or applicant.region_id not in (outgoing_region_code, incoming_region_code):
+            raise DomainError(
+                _("窗口申请只能由转出地或转入地的经办人员代为提交。"),
+                code="wrong_region",
+            )
+    if (
+        channel == Channel.ONLINE
+        and applicant is not None
+        and not applicant.is_superuser
+    ):
         if person.pk not in person_ids_for_user(applicant):
-            raise DomainError(_("您只能为本人或已添加的家庭成员申请。"), code="not_family", field="person")
+            raise DomainError(
+                _("您只能为本人或已添加的家庭成员申请。"),
+                code="not_family",
+                field="person",
+            )
     outgoing, incoming = transfer_check(
-        person=person, name=name, id_number=id_number, kind=kind,
-        outgoing_region_code=outgoing_region_code, incoming_region_code=incoming_region_code,
+        person=person,
+        name=name,
+        id_number=id_number,
+        kind=kind,
+        outgoing_region_code=outgoing_region_code,
+        incoming_region_code=incoming_region_code,
     )
     deadline = working_deadline(_today(), OUTGOING_WORKING_DAYS)
     try:
         with transaction.atomic():
             transfer = Transfer.objects.create(
-                person=person, kind=kind, outgoing_region_id=outgoing_region_code,
-                incoming_region_id=incoming_region_code, applicant=applicant, channel=channel,
-                outgoing_enrollment=outgoing, incoming_enrollment=incoming,
-                outgoing_deadline=deadline.date, outgoing_deadline_estimated=deadline.estimated,
+                person=person,
+                kind=kind,
+                outgoing_region_id=outgoing_region_code,
+                incoming_region_id=incoming_region_code,
+                applicant=applicant,
+                channel=channel,
+                outgoing_enrollment=outgoing,
+                incoming_enrollment=incoming,
+                outgoing_deadline=deadline.date,
+                outgoing_deadline_estimated=deadline.estimated,
             )
     except IntegrityError:
         raise DomainError(
-            _("您已有一笔正在办理的转移接续申请，请等待办结或撤销后再申请。"), code="transfer_open", field="kind"
+            _("您已有一笔正在办理的转移接续申请，请等待办结或撤销后再申请。"),
+            code="transfer_open",
+            field="kind",
         ) from None
-    _event(transfer, step=EventStep.SUBMITTED, to_status=TransferStatus.SUBMITTED,
-           side=Side.APPLICANT, actor=applicant, deadline=deadline.date, estimated=deadline.estimated,
-           note=str(Channel(channel).label))
+    _event(
+        transfer,
+        step=EventStep.SUBMITTED,
+        to_status=TransferStatus.SUBMITTED,
+        side=Side.APPLICANT,
+        actor=applicant,
+        deadline=deadline.date,
+        estimated=deadline.estimated,
+        note=str(Channel(channel).label),
+    )
     HandoffMessage.objects.create(
-        transfer=transfer, kind=MessageKind.APPLICATION, from_region_id=incoming_region_code,
+        transfer=transfer,
+        kind=MessageKind.APPLICATION,
+        from_region_id=incoming_region_code,
         to_region_id=outgoing_region_code,
-        payload={"name": person.name, "id_number": person.id_number, "kind": kind,
-                 "outgoing_enrollment": outgoing.pk, "incoming_enrollment": incoming.pk},
+        payload={
+            "name": person.name,
+            "id_number": person.id_number,
+            "kind": kind,
+            "outgoing_enrollment": outgoing.pk,
+            "incoming_enrollment": incoming.pk,
+        },
     )
     _schedule(transfer, Step.ACCEPT, auto=_region_auto(outgoing_region_code))
     transfer.save()
-    _notify(transfer, _("转移接续申请已提交（%(reference)s）") % {"reference": transfer.reference},
-            _("转出地将在 %(date)s 前办理完毕。") % {"date": _date(deadline.date)})
+    _notify(
+        transfer,
+        _("转移接续申请已提交（%(reference)s）") % {"reference": transfer.reference},
+        _("转出地将在 %(date)s 前办理完毕。") % {"date": _date(deadline.date)},
+    )
     return transfer
 
 
@@ -304,15 +420,27 @@ def transfer_cancel(*, transfer_id: int, actor=None) -> Transfer:
     if transfer.status == TransferStatus.CANCELLED:
         return transfer
     if transfer.status != TransferStatus.SUBMITTED:
-        raise DomainError(_("转出地已受理，不能再撤销。如需终止，请联系转出地经办机构。"), code="already_accepted")
-    _move(transfer, TransferStatus.CANCELLED, step=EventStep.CANCELLED, side=Side.APPLICANT, actor=actor)
+        raise DomainError(
+            _("转出地已受理，不能再撤销。如需终止，请联系转出地经办机构。"),
+            code="already_accepted",
+        )
+    _move(
+        transfer,
+        TransferStatus.CANCELLED,
+        step=EventStep.CANCELLED,
+        side=Side.APPLICANT,
+        actor=actor,
+    )
     transfer.cancelled_at = timezone.now()
     _clear_schedule(transfer)
     transfer.save()
-    HandoffMessage.objects.filter(transfer=transfer, kind=MessageKind.APPLICATION).update(
-        processed_at=timezone.now()
+    HandoffMessage.objects.filter(
+        transfer=transfer, kind=MessageKind.APPLICATION
+    ).update(processed_at=timezone.now())
+    _notify(
+        transfer,
+        _("转移接续申请已撤销（%(reference)s）") % {"reference": transfer.reference},
     )
-    _notify(transfer, _("转移接续申请已撤销（%(reference)s）") % {"reference": transfer.reference})
     return transfer
 
 
@@ -325,24 +453,38 @@ def _accept(transfer: Transfer, actor=None) -> None:
     _check_staff(actor, transfer.outgoing_region_id)
     now = timezone.now()
     deadline = working_deadline(timezone.localdate(now), OUTGOING_WORKING_DAYS)
-    _move(transfer, TransferStatus.OUTGOING_REVIEW, step=EventStep.ACCEPTED, side=Side.OUTGOING, actor=actor,
-          deadline=deadline.date, estimated=deadline.estimated)
+    _move(
+        transfer,
+        TransferStatus.OUTGOING_REVIEW,
+        step=EventStep.ACCEPTED,
+        side=Side.OUTGOING,
+        actor=actor,
+        deadline=deadline.date,
+        estimated=deadline.estimated,
+    )
     transfer.accepted_at = now
     transfer.outgoing_deadline = deadline.date
     transfer.outgoing_deadline_estimated = deadline.estimated
-    HandoffMessage.objects.filter(transfer=transfer, kind=MessageKind.APPLICATION).update(
-        received_at=now, processed_at=now
-    )
+    HandoffMessage.objects.filter(
+        transfer=transfer, kind=MessageKind.APPLICATION
+    ).update(received_at=now, processed_at=now)
     _schedule(transfer, Step.ISSUE_SHEET, auto=_region_auto(transfer.outgoing_region))
     transfer.save()
-    _notify(transfer, _("转出地已受理您的转移接续申请"),
-            _("转出地将在 %(date)s 前出具参保信息表并转出个人账户。") % {"date": _date(deadline.date)})
+    _notify(
+        transfer,
+        _("转出地已受理您的转移接续申请"),
+        _("转出地将在 %(date)s 前出具参保信息表并转出个人账户。")
+        % {"date": _date(deadline.date)},
+    )
 
 
 def _suspended_on(enrollment: Enrollment) -> dt.date | None:
     event = (
-        EnrollmentEvent.objects.filter(enrollment=enrollment, to_status=EnrollmentStatus.SUSPENDED)
-        .order_by("-at").first()
+        EnrollmentEvent.objects.filter(
+            enrollment=enrollment, to_status=EnrollmentStatus.SUSPENDED
+        )
+        .order_by("-at")
+        .first()
     )
     return timezone.localdate(event.at) if event else None
 
@@ -355,59 +497,109 @@ def _issue_sheet(transfer: Transfer, actor=None) -> None:
     person = transfer.person
     outgoing = Enrollment.objects.get(pk=transfer.outgoing_enrollment_id)
     if outgoing.status == EnrollmentStatus.ACTIVE:
-        enrollment_suspend(enrollment_id=outgoing.pk, reason=_("转移接续：转出"), actor=actor)
+        enrollment_suspend(
+            enrollment_id=outgoing.pk, reason=_("转移接续：转出"), actor=actor
+        )
         outgoing.refresh_from_db()
     # The account row lock holds the balance still until it is posted out below.
     account = (
         PersonalAccount.objects.select_for_update()
-        .filter(person=person, region_id=transfer.outgoing_region_id).first()
+        .filter(person=person, region_id=transfer.outgoing_region_id)
+        .first()
     )
     balance = to_money(account.balance) if account else ZERO
     months = _months_at(person.pk, transfer.outgoing_region_id)
-    history_rows = Enrollment.objects.filter(person=person, region_id=transfer.outgoing_region_id).order_by("year")
+    history_rows = Enrollment.objects.filter(
+        person=person, region_id=transfer.outgoing_region_id
+    ).order_by("year")
     history = [
-        {"year": e.year, "scheme": str(e.get_scheme_display()), "status": str(e.get_status_display()),
-         "coverage_start": e.coverage_start.isoformat() if e.coverage_start else "",
-         "coverage_end": e.coverage_end.isoformat() if e.coverage_end else ""}
+        {
+            "year": e.year,
+            "scheme": str(e.get_scheme_display()),
+            "status": str(e.get_status_display()),
+            "coverage_start": e.coverage_start.isoformat() if e.coverage_start else "",
+            "coverage_end": e.coverage_end.isoformat() if e.coverage_end else "",
+        }
         for e in history_rows
     ]
     starts = [e.coverage_start for e in history_rows if e.coverage_start] or [
         timezone.localdate(e.created_at) for e in history_rows
     ]
     sheet = InformationSheet.objects.create(
-        transfer=transfer, number=f"XXB{transfer.outgoing_region_id}{transfer.pk:08d}", name=person.name,
-        id_number=person.id_number, scheme=outgoing.scheme, scheme_label=str(outgoing.get_scheme_display()),
-        outgoing_region_code=transfer.outgoing_region_id, incoming_region_code=transfer.incoming_region_id,
-        enrollment_start=min(starts) if starts else None, suspended_on=_suspended_on(outgoing) or _today(),
-        actual_months=max(months[MonthsKind.ACTUAL], 0), deemed_months=max(months[MonthsKind.DEEMED], 0),
-        contribution_history=history, account_balance=balance,
+        transfer=transfer,
+        number=f"XXB{transfer.outgoing_region_id}{transfer.pk:08d}",
+        name=person.name,
+        id_number=person.id_number,
+        scheme=outgoing.scheme,
+        scheme_label=str(outgoing.get_scheme_display()),
+        outgoing_region_code=transfer.outgoing_region_id,
+        incoming_region_code=transfer.incoming_region_id,
+        enrollment_start=min(starts) if starts else None,
+        suspended_on=_suspended_on(outgoing) or _today(),
+        actual_months=max(months[MonthsKind.ACTUAL], 0),
+        deemed_months=max(months[MonthsKind.DEEMED], 0),
+        contribution_history=history,
+        account_balance=balance,
     )
     # Money and months leave the outgoing region once (unique references) and
     # are "in transit" on the transfer until the incoming region credits them.
     if balance > 0:
-        account_post(account_id=account.pk, amount=-balance, kind=EntryKind.TRANSFER_OUT,
-                     reference=f"transfer:{transfer.pk}:out")
-    for kind, field in ((MonthsKind.ACTUAL, "transit_actual_months"), (MonthsKind.DEEMED, "transit_deemed_months")):
+        account_post(
+            account_id=account.pk,
+            amount=-balance,
+            kind=EntryKind.TRANSFER_OUT,
+            reference=f"transfer:{transfer.pk}:out",
+        )
+    for kind, field in (
+        (MonthsKind.ACTUAL, "transit_actual_months"),
+        (MonthsKind.DEEMED, "transit_deemed_months"),
+    ):
         if months[kind] > 0:
-            months_add(person_id=person.pk, region_code=transfer.outgoing_region_id, kind=kind, months=-months[kind],
-                       reference=f"transfer:{transfer.pk}:out:{kind}")
+            months_add(
+                person_id=person.pk,
+                region_code=transfer.outgoing_region_id,
+                kind=kind,
+                months=-months[kind],
+                reference=f"transfer:{transfer.pk}:out:{kind}",
+            )
         setattr(transfer, field, max(months[kind], 0))
     transfer.transit_amount = balance
     HandoffMessage.objects.create(
-        transfer=transfer, kind=MessageKind.SHEET, from_region_id=transfer.outgoing_region_id,
+        transfer=transfer,
+        kind=MessageKind.SHEET,
+        from_region_id=transfer.outgoing_region_id,
         to_region_id=transfer.incoming_region_id,
-        payload={"sheet": sheet.number, "amount": str(balance), "actual_months": transfer.transit_actual_months,
-                 "deemed_months": transfer.transit_deemed_months, "scheme": outgoing.scheme},
+        payload={
+            "sheet": sheet.number,
+            "amount": str(balance),
+            "actual_months": transfer.transit_actual_months,
+            "deemed_months": transfer.transit_deemed_months,
+            "scheme": outgoing.scheme,
+        },
     )
-    late = timezone.localdate(now) > transfer.outgoing_deadline if transfer.outgoing_deadline else False
-    _move(transfer, TransferStatus.SHEET_ISSUED, step=EventStep.SHEET_ISSUED, side=Side.OUTGOING, actor=actor,
-          deadline=transfer.outgoing_deadline, estimated=transfer.outgoing_deadline_estimated,
-          note=_("超过办理时限") if late else "")
+    late = (
+        timezone.localdate(now) > transfer.outgoing_deadline
+        if transfer.outgoing_deadline
+        else False
+    )
+    _move(
+        transfer,
+        TransferStatus.SHEET_ISSUED,
+        step=EventStep.SHEET_ISSUED,
+        side=Side.OUTGOING,
+        actor=actor,
+        deadline=transfer.outgoing_deadline,
+        estimated=transfer.outgoing_deadline_estimated,
+        note=_("超过办理时限") if late else "",
+    )
     transfer.sheet_issued_at = now
     _schedule(transfer, Step.RECEIVE, auto=True)
     transfer.save()
-    _notify(transfer, _("转出地已出具参保人员基本医疗保险信息表"),
-            _("个人账户余额 %(amount)s 元已转出，正在转往转入地。") % {"amount": balance})
+    _notify(
+        transfer,
+        _("转出地已出具参保人员基本医疗保险信息表"),
+        _("个人账户余额 %(amount)s 元已转出，正在转往转入地。") % {"amount": balance},
+    )
 
 
 # --- Incoming region ---------------------------------------------------------------
@@ -417,19 +609,28 @@ def _receive(transfer: Transfer, actor=None) -> None:
     if transfer.status != TransferStatus.SHEET_ISSUED:
         return
     now = timezone.now()
-    HandoffMessage.objects.filter(transfer=transfer, kind=MessageKind.SHEET, received_at__isnull=True).update(
-        received_at=now
-    )
+    HandoffMessage.objects.filter(
+        transfer=transfer, kind=MessageKind.SHEET, received_at__isnull=True
+    ).update(received_at=now)
     deadline = working_deadline(timezone.localdate(now), INCOMING_WORKING_DAYS)
-    _move(transfer, TransferStatus.INCOMING_REVIEW, step=EventStep.RECEIVED, side=Side.INCOMING,
-          deadline=deadline.date, estimated=deadline.estimated)
+    _move(
+        transfer,
+        TransferStatus.INCOMING_REVIEW,
+        step=EventStep.RECEIVED,
+        side=Side.INCOMING,
+        deadline=deadline.date,
+        estimated=deadline.estimated,
+    )
     transfer.received_at = now
     transfer.incoming_deadline = deadline.date
     transfer.incoming_deadline_estimated = deadline.estimated
     _schedule(transfer, Step.COMPLETE, auto=_region_auto(transfer.incoming_region))
     transfer.save()
-    _notify(transfer, _("转入地已收到您的参保信息表"),
-            _("转入地将在 %(date)s 前办结。") % {"date": _date(deadline.date)})
+    _notify(
+        transfer,
+        _("转入地已收到您的参保信息表"),
+        _("转入地将在 %(date)s 前办结。") % {"date": _date(deadline.date)},
+    )
 
 
 def _complete(transfer: Transfer, actor=None) -> None:
@@ -439,40 +640,78 @@ def _complete(transfer: Transfer, actor=None) -> None:
     now = timezone.now()
     person = transfer.person
     # The incoming region knows the amounts from the sheet message only.
-    message = HandoffMessage.objects.select_for_update().get(transfer=transfer, kind=MessageKind.SHEET)
+    message = HandoffMessage.objects.select_for_update().get(
+        transfer=transfer, kind=MessageKind.SHEET
+    )
     amount = to_money(message.payload.get("amount", "0"))
     if amount > 0:
-        account = account_get_or_create(person_id=person.pk, region_code=transfer.incoming_region_id)
-        account_post(account_id=account.pk, amount=amount, kind=EntryKind.TRANSFER_IN,
-                     reference=f"transfer:{transfer.pk}:in")
-    for kind, key in ((MonthsKind.ACTUAL, "actual_months"), (MonthsKind.DEEMED, "deemed_months")):
+        account = account_get_or_create(
+            person_id=person.pk, region_code=transfer.incoming_region_id
+        )
+        account_post(
+            account_id=account.pk,
+            amount=amount,
+            kind=EntryKind.TRANSFER_IN,
+            reference=f"transfer:{transfer.pk}:in",
+        )
+    for kind, key in (
+        (MonthsKind.ACTUAL, "actual_months"),
+        (MonthsKind.DEEMED, "deemed_months"),
+    ):
         if message.payload.get(key, 0) > 0:
-            months_add(person_id=person.pk, region_code=transfer.incoming_region_id, kind=kind,
-                       months=message.payload[key], reference=f"transfer:{transfer.pk}:in:{kind}")
+            months_add(
+                person_id=person.pk,
+                region_code=transfer.incoming_region_id,
+                kind=kind,
+                months=message.payload[key],
+                reference=f"transfer:{transfer.pk}:in:{kind}",
+            )
     transfer.transit_amount = ZERO
     transfer.transit_actual_months = 0
     transfer.transit_deemed_months = 0
     message.processed_at = now
     message.save(update_fields=["processed_at"])
     HandoffMessage.objects.create(
-        transfer=transfer, kind=MessageKind.COMPLETED, from_region_id=transfer.incoming_region_id,
-        to_region_id=transfer.outgoing_region_id, payload={"amount": str(amount)},
+        transfer=transfer,
+        kind=MessageKind.COMPLETED,
+        from_region_id=transfer.incoming_region_id,
+        to_region_id=transfer.outgoing_region_id,
+        payload={"amount": str(amount)},
     )
     if transfer.incoming_enrollment_id:
         incoming = Enrollment.objects.get(pk=transfer.incoming_enrollment_id)
         if incoming.status == EnrollmentStatus.SUSPENDED:
-            enrollment_transition(enrollment_id=incoming.pk, to_status=EnrollmentStatus.ACTIVE, actor=actor,
-                                  reason=_("转移接续：转入"))
+            enrollment_transition(
+                enrollment_id=incoming.pk,
+                to_status=EnrollmentStatus.ACTIVE,
+                actor=actor,
+                reason=_("转移接续：转入"),
+            )
     Person.objects.filter(pk=person.pk).update(region_id=transfer.incoming_region_id)
-    late = timezone.localdate(now) > transfer.incoming_deadline if transfer.incoming_deadline else False
-    _move(transfer, TransferStatus.COMPLETED, step=EventStep.COMPLETED, side=Side.INCOMING, actor=actor,
-          deadline=transfer.incoming_deadline, estimated=transfer.incoming_deadline_estimated,
-          note=_("超过办理时限") if late else "")
+    late = (
+        timezone.localdate(now) > transfer.incoming_deadline
+        if transfer.incoming_deadline
+        else False
+    )
+    _move(
+        transfer,
+        TransferStatus.COMPLETED,
+        step=EventStep.COMPLETED,
+        side=Side.INCOMING,
+        actor=actor,
+        deadline=transfer.incoming_deadline,
+        estimated=transfer.incoming_deadline_estimated,
+        note=_("超过办理时限") if late else "",
+    )
     transfer.completed_at = now
     _clear_schedule(transfer)
     transfer.save()
-    _notify(transfer, _("转移接续已办结"),
-            _("您的医保关系已转入新的参保地，个人账户 %(amount)s 元和缴费月数已转入。") % {"amount": amount})
+    _notify(
+        transfer,
+        _("转移接续已办结"),
+        _("您的医保关系已转入新的参保地，个人账户 %(amount)s 元和缴费月数已转入。")
+        % {"amount": amount},
+    )
 
 
 # --- Either region -----------------------------------------------------------------
@@ -480,60 +719,115 @@ def _complete(transfer: Transfer, actor=None) -> None:
 
 def _reject(transfer: Transfer, *, code: str, text: str, actor=None) -> None:
     if transfer.status in (TransferStatus.SUBMITTED, TransferStatus.OUTGOING_REVIEW):
-        side, region, other = Side.OUTGOING, transfer.outgoing_region_id, transfer.incoming_region_id
+        side, region, other = (
+            Side.OUTGOING,
+            transfer.outgoing_region_id,
+            transfer.incoming_region_id,
+        )
     elif transfer.status == TransferStatus.INCOMING_REVIEW:
-        side, region, other = Side.INCOMING, transfer.incoming_region_id, transfer.outgoing_region_id
+        side, region, other = (
+            Side.INCOMING,
+            transfer.incoming_region_id,
+            transfer.outgoing_region_id,
+        )
     else:
         raise DomainError(_("该申请当前不能不予办理。"), code="cannot_reject")
     _check_staff(actor, region)
     if code not in RejectReason.values:
-        raise DomainError(_("请选择不予办理的原因。"), code="reason_required", field="code")
+        raise DomainError(
+            _("请选择不予办理的原因。"), code="reason_required", field="code"
+        )
     if code == RejectReason.OTHER and not text.strip():
-        raise DomainError(_("选择“其他原因”时请写明原因。"), code="reason_required", field="text")
+        raise DomainError(
+            _("选择“其他原因”时请写明原因。"), code="reason_required", field="text"
+        )
     now = timezone.now()
-    _move(transfer, TransferStatus.REJECTED, step=EventStep.REJECTED, side=side, actor=actor,
-          note=f"{RejectReason(code).label} {text}".strip())
+    _move(
+        transfer,
+        TransferStatus.REJECTED,
+        step=EventStep.REJECTED,
+        side=side,
+        actor=actor,
+        note=f"{RejectReason(code).label} {text}".strip(),
+    )
     transfer.rejected_at = now
     transfer.reject_side = side
     transfer.reject_code = code
     transfer.reject_text = text.strip()[:300]
     HandoffMessage.objects.create(
-        transfer=transfer, kind=MessageKind.REJECTED, from_region_id=region, to_region_id=other,
-        payload={"code": code, "text": transfer.reject_text, "amount": str(transfer.transit_amount),
-                 "actual_months": transfer.transit_actual_months, "deemed_months": transfer.transit_deemed_months},
+        transfer=transfer,
+        kind=MessageKind.REJECTED,
+        from_region_id=region,
+        to_region_id=other,
+        payload={
+            "code": code,
+            "text": transfer.reject_text,
+            "amount": str(transfer.transit_amount),
+            "actual_months": transfer.transit_actual_months,
+            "deemed_months": transfer.transit_deemed_months,
+        },
     )
-    if transfer.transit_amount > 0 or transfer.transit_actual_months or transfer.transit_deemed_months:
+    if (
+        transfer.transit_amount > 0
+        or transfer.transit_actual_months
+        or transfer.transit_deemed_months
+    ):
         # Rejected by the incoming region after the money left: it goes back.
         _schedule(transfer, Step.RETURN, auto=True)
     else:
         _clear_schedule(transfer)
     transfer.save()
-    _notify(transfer, _("转移接续申请未通过"),
-            _("原因：%(reason)s。%(next)s") % {"reason": transfer.reject_label, "next": transfer.next_action})
+    _notify(
+        transfer,
+        _("转移接续申请未通过"),
+        _("原因：%(reason)s。%(next)s")
+        % {"reason": transfer.reject_label, "next": transfer.next_action},
+    )
 
 
 def _return(transfer: Transfer, actor=None) -> None:
     """The outgoing region takes back what an incoming rejection sent back."""
     if transfer.status != TransferStatus.REJECTED:
         return
-    message = HandoffMessage.objects.select_for_update().filter(
-        transfer=transfer, kind=MessageKind.REJECTED, processed_at__isnull=True
-    ).first()
+    message = (
+        HandoffMessage.objects.select_for_update()
+        .filter(transfer=transfer, kind=MessageKind.REJECTED, processed_at__isnull=True)
+        .first()
+    )
     if message is not None:
         now = timezone.now()
         amount = to_money(message.payload.get("amount", "0"))
         if amount > 0:
-            account = account_get_or_create(person_id=transfer.person_id, region_code=transfer.outgoing_region_id)
-            account_post(account_id=account.pk, amount=amount, kind=EntryKind.REFUND,
-                         reference=f"transfer:{transfer.pk}:return")
-        for kind, key in ((MonthsKind.ACTUAL, "actual_months"), (MonthsKind.DEEMED, "deemed_months")):
+            account = account_get_or_create(
+                person_id=transfer.person_id, region_code=transfer.outgoing_region_id
+            )
+            account_post(
+                account_id=account.pk,
+                amount=amount,
+                kind=EntryKind.REFUND,
+                reference=f"transfer:{transfer.pk}:return",
+            )
+        for kind, key in (
+            (MonthsKind.ACTUAL, "actual_months"),
+            (MonthsKind.DEEMED, "deemed_months"),
+        ):
             if message.payload.get(key, 0) > 0:
-                months_add(person_id=transfer.person_id, region_code=transfer.outgoing_region_id, kind=kind,
-                           months=message.payload[key], reference=f"transfer:{transfer.pk}:return:{kind}")
+                months_add(
+                    person_id=transfer.person_id,
+                    region_code=transfer.outgoing_region_id,
+                    kind=kind,
+                    months=message.payload[key],
+                    reference=f"transfer:{transfer.pk}:return:{kind}",
+                )
         message.received_at = message.received_at or now
         message.processed_at = now
         message.save(update_fields=["received_at", "processed_at"])
-        _event(transfer, step=EventStep.RETURNED, to_status=transfer.status, side=Side.OUTGOING)
+        _event(
+            transfer,
+            step=EventStep.RETURNED,
+            to_status=transfer.status,
+            side=Side.OUTGOING,
+        )
         transfer.transit_amount = ZERO
         transfer.transit_actual_months = 0
         transfer.transit_deemed_months = 0
@@ -554,7 +848,10 @@ STEPS = {
 def transfer_accept(*, transfer_id: int, actor=None) -> Transfer:
     """转出地受理: the outgoing region accepts; its 10 working days start."""
     transfer = _lock(transfer_id)
-    if transfer.status not in (TransferStatus.SUBMITTED, TransferStatus.OUTGOING_REVIEW):
+    if transfer.status not in (
+        TransferStatus.SUBMITTED,
+        TransferStatus.OUTGOING_REVIEW,
+    ):
         raise DomainError(_("该申请当前不能受理。"), code="cannot_accept")
     _accept(transfer, actor)
     return transfer
@@ -566,7 +863,10 @@ def transfer_issue_sheet(*, transfer_id: int, actor=None) -> Transfer:
     transfer = _lock(transfer_id)
     if transfer.status == TransferStatus.SUBMITTED:
         _accept(transfer, actor)
-    if transfer.status not in (TransferStatus.OUTGOING_REVIEW, TransferStatus.SHEET_ISSUED):
+    if transfer.status not in (
+        TransferStatus.OUTGOING_REVIEW,
+        TransferStatus.SHEET_ISSUED,
+    ):
         raise DomainError(_("该申请当前不能出具信息表。"), code="cannot_issue")
     _issue_sheet(transfer, actor)
     return transfer
@@ -578,14 +878,19 @@ def transfer_complete(*, transfer_id: int, actor=None) -> Transfer:
     transfer = _lock(transfer_id)
     if transfer.status == TransferStatus.SHEET_ISSUED:
         _receive(transfer)
-    if transfer.status not in (TransferStatus.INCOMING_REVIEW, TransferStatus.COMPLETED):
+    if transfer.status not in (
+        TransferStatus.INCOMING_REVIEW,
+        TransferStatus.COMPLETED,
+    ):
         raise DomainError(_("该申请当前不能办结。"), code="cannot_complete")
     _complete(transfer, actor)
     return transfer
 
 
 @transaction.atomic
-def transfer_reject(*, transfer_id: int, code: str, text: str = "", actor=None) -> Transfer:
+def transfer_reject(
+    *, transfer_id: int, code: str, text: str = "", actor=None
+) -> Transfer:
     """Either region refuses the request with a reason; money already sent goes back."""
     transfer = _lock(transfer_id)
     if transfer.status == TransferStatus.REJECTED:
@@ -595,7 +900,9 @@ def transfer_reject(*, transfer_id: int, code: str, text: str = "", actor=None) 
 
 
 @transaction.atomic
-def transfer_run_step(*, transfer_id: int, step: str | None = None, claimed: bool = False) -> Transfer:
+def transfer_run_step(
+    *, transfer_id: int, step: str | None = None, claimed: bool = False
+) -> Transfer:
     """Run the transfer's next automatic step if it is due (or claimed by the
     scan). Safe to run twice: the second run finds the step already done."""
     transfer = _lock(transfer_id)
@@ -626,7 +933,9 @@ def transfers_claim_due(*, batch: int = 50) -> list[tuple[int, str]]:
         )
         if rows:
             lease = dt.timedelta(seconds=settings.TRANSFER_CLAIM_LEASE_SECONDS)
-            Transfer.objects.filter(pk__in=[pk for pk, _step in rows]).update(due_at=now + lease)
+            Transfer.objects.filter(pk__in=[pk for pk, _step in rows]).update(
+                due_at=now + lease
+            )
     return rows
 
 
@@ -643,7 +952,9 @@ def transfers_scan(*, batch: int = 50, time_budget: float = 8.0) -> int:
             try:
                 transfer_run_step(transfer_id=transfer_id, step=step, claimed=True)
             except Exception:  # noqa: BLE001 - left with its lease; retried when it expires
-                log.exception("transfer %s step %s failed; will retry", transfer_id, step)
+                log.exception(
+                    "transfer %s step %s failed; will retry", transfer_id, step
+                )
                 continue
             done += 1
     return done
@@ -662,21 +973,45 @@ def transfer_deadlines_recompute(*, year: int) -> int:
     candidates = (
         Transfer.objects.select_for_update()
         .filter(status__in=OPEN_STATUSES)
-        .filter(Q(outgoing_deadline_estimated=True) | Q(incoming_deadline_estimated=True))
+        .filter(
+            Q(outgoing_deadline_estimated=True) | Q(incoming_deadline_estimated=True)
+        )
     )
     for transfer in candidates:
         fields = []
-        if transfer.outgoing_deadline_estimated and transfer.outgoing_deadline and transfer.outgoing_deadline.year >= year:
+        if (
+            transfer.outgoing_deadline_estimated
+            and transfer.outgoing_deadline
+            and transfer.outgoing_deadline.year >= year
+        ):
             start = transfer.accepted_at or transfer.submitted_at
-            deadline = working_deadline(timezone.localdate(start), OUTGOING_WORKING_DAYS)
-            transfer.outgoing_deadline, transfer.outgoing_deadline_estimated = deadline.date, deadline.estimated
+            deadline = working_deadline(
+                timezone.localdate(start), OUTGOING_WORKING_DAYS
+            )
+            transfer.outgoing_deadline, transfer.outgoing_deadline_estimated = (
+                deadline.date,
+                deadline.estimated,
+            )
             step = EventStep.ACCEPTED if transfer.accepted_at else EventStep.SUBMITTED
-            transfer.events.filter(step=step).update(deadline=deadline.date, estimated=deadline.estimated)
+            transfer.events.filter(step=step).update(
+                deadline=deadline.date, estimated=deadline.estimated
+            )
             fields += ["outgoing_deadline", "outgoing_deadline_estimated"]
-        if transfer.incoming_deadline_estimated and transfer.received_at and transfer.incoming_deadline.year >= year:
-            deadline = working_deadline(timezone.localdate(transfer.received_at), INCOMING_WORKING_DAYS)
-            transfer.incoming_deadline, transfer.incoming_deadline_estimated = deadline.date, deadline.estimated
-            transfer.events.filter(step=EventStep.RECEIVED).update(deadline=deadline.date, estimated=deadline.estimated)
+        if (
+            transfer.incoming_deadline_estimated
+            and transfer.received_at
+            and transfer.incoming_deadline.year >= year
+        ):
+            deadline = working_deadline(
+                timezone.localdate(transfer.received_at), INCOMING_WORKING_DAYS
+            )
+            transfer.incoming_deadline, transfer.incoming_deadline_estimated = (
+                deadline.date,
+                deadline.estimated,
+            )
+            transfer.events.filter(step=EventStep.RECEIVED).update(
+                deadline=deadline.date, estimated=deadline.estimated
+            )
             fields += ["incoming_deadline", "incoming_deadline_estimated"]
         if fields:
             transfer.save(update_fields=fields)

@@ -1,6 +1,7 @@
 """Citizen pages of 转移接续: apply (check your answers, confirmation), list,
 detail with a self-refreshing timeline, cancel, and the information sheet."""
 
+from django.conf import settings
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.http import HttpResponse, JsonResponse
@@ -9,10 +10,10 @@ from django.template.loader import render_to_string
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_GET, require_POST
 
-from portal.access import person_ids_for_user
-from portal.errors import DomainError
-from portal.models import Person
-from portal.views import form_error_from
+from core.errors import DomainError
+from core.forms import form_error_from
+from people.access import person_ids_for_user
+from people.models import Person
 
 from . import selectors, services
 from .forms import TransferApplyForm
@@ -30,17 +31,23 @@ def _persons_for(user):
 @login_required
 @require_GET
 def transfer_list(request):
-    return render(request, "transfers/list.html", {"transfers": selectors.transfers_for_user(user=request.user)})
+    return render(
+        request,
+        "transfers/list.html",
+        {"transfers": selectors.transfers_for_user(user=request.user)},
+    )
 
 
 @login_required
 def transfer_apply(request):
     persons = _persons_for(request.user)
     if not persons:
-        return redirect("portal:home")
+        return redirect(settings.HOME_URL)
     if request.method != "POST":
         me = persons[0]
-        form = TransferApplyForm(persons=persons, initial={"person": str(me.pk), "name": me.name})
+        form = TransferApplyForm(
+            persons=persons, initial={"person": str(me.pk), "name": me.name}
+        )
         return render(request, "transfers/apply.html", {"form": form})
     form = TransferApplyForm(request.POST, persons=persons)
     if not form.is_valid():
@@ -54,13 +61,19 @@ def transfer_apply(request):
     data = form.cleaned_data
     person = form.person_obj
     args = {
-        "name": data["name"], "id_number": data["id_number"], "kind": data["kind"],
-        "outgoing_region_code": data["outgoing_region"].code, "incoming_region_code": data["incoming_region"].code,
+        "name": data["name"],
+        "id_number": data["id_number"],
+        "kind": data["kind"],
+        "outgoing_region_code": data["outgoing_region"].code,
+        "incoming_region_code": data["incoming_region"].code,
     }
     try:
         if request.POST.get("confirm") == "1":
             transfer = services.transfer_apply(
-                person_id=person.pk, applicant=request.user, channel=Channel.ONLINE, **args
+                person_id=person.pk,
+                applicant=request.user,
+                channel=Channel.ONLINE,
+                **args,
             )
             return redirect("transfers:confirmation", pk=transfer.pk)
         # Check the preconditions now, so a refusal shows beside its field before the check page.
@@ -69,7 +82,11 @@ def transfer_apply(request):
         form_error_from(form, error)
         return render(request, "transfers/apply.html", {"form": form}, status=400)
     kind_label = TransferKind(data["kind"]).label
-    return render(request, "transfers/check.html", {"form": form, "person": person, "data": data, "kind_label": kind_label})
+    return render(
+        request,
+        "transfers/check.html",
+        {"form": form, "person": person, "data": data, "kind_label": kind_label},
+    )
 
 
 @login_required
@@ -86,8 +103,12 @@ def transfer_detail(request, pk):
     return render(
         request,
         "transfers/detail.html",
-        {"transfer": transfer, "timeline": selectors.transfer_timeline(transfer), "poll_seconds": POLL_SECONDS,
-         "can_cancel": transfer.status == TransferStatus.SUBMITTED},
+        {
+            "transfer": transfer,
+            "timeline": selectors.transfer_timeline(transfer),
+            "poll_seconds": POLL_SECONDS,
+            "can_cancel": transfer.status == TransferStatus.SUBMITTED,
+        },
     )
 
 
@@ -126,8 +147,12 @@ def transfer_sheet(request, pk):
     transfer = selectors.transfer_get_for_sheet(user=request.user, pk=pk)
     context = {"transfer": transfer, "sheet": transfer.sheet}
     if request.GET.get("download") == "1":
-        body = render_to_string("transfers/sheet_document.html", context, request=request)
+        body = render_to_string(
+            "transfers/sheet_document.html", context, request=request
+        )
         response = HttpResponse(body, content_type="text/html; charset=utf-8")
-        response["Content-Disposition"] = f'attachment; filename="{transfer.sheet.number}.html"'
+        response["Content-Disposition"] = (
+            f'attachment; filename="{transfer.sheet.number}.html"'
+        )
         return response
     return render(request, "transfers/sheet.html", context)

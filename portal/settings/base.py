@@ -18,7 +18,9 @@ env = environ.Env()
 
 DEBUG = env.bool("DJANGO_DEBUG", default=False)
 SECRET_KEY = env("DJANGO_SECRET_KEY", default=None)
-ALLOWED_HOSTS = env.list("DJANGO_ALLOWED_HOSTS", default=["localhost", "127.0.0.1", "[::1]"])
+ALLOWED_HOSTS = env.list(
+    "DJANGO_ALLOWED_HOSTS", default=["localhost", "127.0.0.1", "[::1]"]
+)
 
 INSTALLED_APPS = [
     "django.contrib.admin",
@@ -34,10 +36,12 @@ INSTALLED_APPS = [
     "bootstrap",
     "axes",
     "auditlog",
-    "portal",
+    "core",
+    "people",
     "enrollment",
     "payments",
     "transfers",
+    "portal",
 ]
 
 MIDDLEWARE = [
@@ -95,25 +99,30 @@ if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
     DATABASES["default"]["CONN_MAX_AGE"] = 0
 
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
-AUTH_USER_MODEL = "portal.User"
+AUTH_USER_MODEL = "people.User"
 
 AUTHENTICATION_BACKENDS = [
     "axes.backends.AxesStandaloneBackend",
     "django.contrib.auth.backends.ModelBackend",
 ]
 PASSWORD_HASHERS = [
-    "portal.hashers.PortalArgon2PasswordHasher",
+    "core.hashers.PortalArgon2PasswordHasher",
     "django.contrib.auth.hashers.Argon2PasswordHasher",
     "django.contrib.auth.hashers.PBKDF2PasswordHasher",
 ]
 AUTH_PASSWORD_VALIDATORS = [
-    {"NAME": "django.contrib.auth.password_validation.UserAttributeSimilarityValidator"},
+    {
+        "NAME": "django.contrib.auth.password_validation.UserAttributeSimilarityValidator"
+    },
     {"NAME": "django.contrib.auth.password_validation.MinimumLengthValidator"},
     {"NAME": "django.contrib.auth.password_validation.CommonPasswordValidator"},
     {"NAME": "django.contrib.auth.password_validation.NumericPasswordValidator"},
 ]
-LOGIN_URL = "portal:login"
-LOGIN_REDIRECT_URL = "portal:home"
+LOGIN_URL = "people:login"
+# The citizen's home page (the composition root's): where the apps send
+# someone who has nothing to do on their page.
+HOME_URL = "portal:home"
+LOGIN_REDIRECT_URL = HOME_URL
 LOGOUT_REDIRECT_URL = "portal:home"
 
 # Lockout after repeated failed logins (django-axes), per username and address.
@@ -147,7 +156,9 @@ STATIC_ROOT = BASE_DIR / "staticfiles"
 STATICFILES_DIRS = [BASE_DIR / "static"]
 STORAGES = {
     "default": {"BACKEND": "django.core.files.storage.FileSystemStorage"},
-    "staticfiles": {"BACKEND": "whitenoise.storage.CompressedManifestStaticFilesStorage"},
+    "staticfiles": {
+        "BACKEND": "whitenoise.storage.CompressedManifestStaticFilesStorage"
+    },
 }
 MEDIA_ROOT = Path(env("MEDIA_ROOT", default=str(VAR_DIR / "media")))
 MEDIA_URL = "/media/"
@@ -157,7 +168,9 @@ DATA_UPLOAD_MAX_NUMBER_FIELDS = 200
 CRISPY_ALLOWED_TEMPLATE_PACKS = "bootstrap5"
 CRISPY_TEMPLATE_PACK = "bootstrap5"
 
-EMAIL_BACKEND = env("EMAIL_BACKEND", default="django.core.mail.backends.console.EmailBackend")
+EMAIL_BACKEND = env(
+    "EMAIL_BACKEND", default="django.core.mail.backends.console.EmailBackend"
+)
 DEFAULT_FROM_EMAIL = env("DEFAULT_FROM_EMAIL", default="noreply@yibao.example.cn")
 
 # --- Celery -------------------------------------------------------------------
@@ -189,8 +202,11 @@ CELERY_DB_REUSE_MAX = env.int("CELERY_DB_REUSE_MAX", default=1000)
 CELERY_BEAT_SCHEDULE_FILENAME = str(VAR_DIR / "celerybeat-schedule")
 # Periodic scans: due work lives in the database; beat only wakes the scanners.
 CELERY_BEAT_SCHEDULE = {
-    "outbox-relay": {"task": "portal.tasks.outbox_relay", "schedule": 2.0},
-    "payments-reconcile": {"task": "payments.tasks.payments_reconcile", "schedule": 5.0},
+    "outbox-relay": {"task": "core.tasks.outbox_relay", "schedule": 2.0},
+    "payments-reconcile": {
+        "task": "payments.tasks.payments_reconcile",
+        "schedule": 5.0,
+    },
     "transfers-scan": {"task": "transfers.tasks.transfers_scan", "schedule": 2.0},
 }
 
@@ -199,21 +215,31 @@ CELERY_BEAT_SCHEDULE = {
 # How long a process keeps the working-day calendar before reading it again
 # (staff edits apply within this time; 0 reads it every time).
 WORKDAYS_CACHE_SECONDS = env.float("WORKDAYS_CACHE_SECONDS", default=30.0)
-SIMULATED_SECONDS_PER_WORKING_DAY = env.float("SIMULATED_SECONDS_PER_WORKING_DAY", default=10.0)
+SIMULATED_SECONDS_PER_WORKING_DAY = env.float(
+    "SIMULATED_SECONDS_PER_WORKING_DAY", default=10.0
+)
 # How long the transfer engine's scan holds a claimed step before another scan may retry it.
 TRANSFER_CLAIM_LEASE_SECONDS = env.float("TRANSFER_CLAIM_LEASE_SECONDS", default=30.0)
 # Where the simulated payment channels send their callbacks.
 PORTAL_BASE_URL = env("PORTAL_BASE_URL", default="http://127.0.0.1:8000")
 # Shared secret of the (simulated) payment channels' signed callbacks.
-PAYMENT_CALLBACK_SECRET = env("PAYMENT_CALLBACK_SECRET", default="dev-callback-secret-change-me")
+PAYMENT_CALLBACK_SECRET = env(
+    "PAYMENT_CALLBACK_SECRET", default="dev-callback-secret-change-me"
+)
 
 LOGGING = {
     "version": 1,
     "disable_existing_loggers": False,
-    "filters": {"mask_pii": {"()": "portal.logging.MaskPersonalDataFilter"}},
-    "formatters": {"plain": {"format": "%(asctime)s %(levelname)s %(name)s %(message)s"}},
+    "filters": {"mask_pii": {"()": "core.logging.MaskPersonalDataFilter"}},
+    "formatters": {
+        "plain": {"format": "%(asctime)s %(levelname)s %(name)s %(message)s"}
+    },
     "handlers": {
-        "console": {"class": "logging.StreamHandler", "formatter": "plain", "filters": ["mask_pii"]},
+        "console": {
+            "class": "logging.StreamHandler",
+            "formatter": "plain",
+            "filters": ["mask_pii"],
+        },
     },
     "root": {"handlers": ["console"], "level": env("LOG_LEVEL", default="INFO")},
     "loggers": {"django.db.backends": {"level": "WARNING"}},

@@ -26,7 +26,9 @@ def _label(value) -> str:
     return str(value)
 
 
-def horizontal_bars(items: list[tuple[str, object]], *, title: str, unit: str = "", max_value=None) -> str:
+def horizontal_bars(
+    items: list[tuple[str, object]], *, title: str, unit: str = "", max_value=None
+) -> str:
     """One labelled bar per (label, value)."""
     if not items:
         return ""

@@ -1,7 +1,7 @@
 from django import forms
 from django.utils.translation import gettext_lazy as _
 
-from portal.forms import IdNumberField, NameField, clean_mobile_value
+from core.forms import IdNumberField, NameField, clean_mobile_value
 
 
 class CounterPersonForm(forms.Form):

@@ -5,13 +5,15 @@ from __future__ import annotations
 from django.db import transaction
 from django.utils.translation import gettext as _
 
-from portal.errors import DomainError
-from portal.models import Person, StaffAccess
-from portal.services import person_get_or_create
+from core.errors import DomainError
+from people.models import Person, StaffAccess
+from people.services import person_get_or_create
 
 
 @transaction.atomic
-def person_register_at_counter(*, staff, id_number: str, name: str, mobile: str = "") -> tuple[Person, bool]:
+def person_register_at_counter(
+    *, staff, id_number: str, name: str, mobile: str = ""
+) -> tuple[Person, bool]:
     """Register a person without an account at a region's counter.
 
     Returns (person, created). A person new to the portal is placed in the
@@ -19,7 +21,9 @@ def person_register_at_counter(*, staff, id_number: str, name: str, mobile: str 
     person already insured in another region is refused (their record belongs
     to that region's staff; a transfer moves it)."""
     if staff.region_id is None:
-        raise DomainError(_("您的账号未分配统筹区，不能办理窗口业务。"), code="no_region")
+        raise DomainError(
+            _("您的账号未分配统筹区，不能办理窗口业务。"), code="no_region"
+        )
     existed = Person.objects.filter(id_number=id_number.strip().upper()).exists()
     person = person_get_or_create(id_number=id_number, name=name, mobile=mobile)
     # Lock the row: a simultaneous enrollment may be setting the region.
@@ -29,10 +33,14 @@ def person_register_at_counter(*, staff, id_number: str, name: str, mobile: str 
         person.save(update_fields=["region"])
     elif person.region_id != staff.region_id:
         raise DomainError(
-            _("此人的参保关系在其他统筹区，请由参保地经办或办理转移接续。"), code="other_region", field="id_number"
+            _("此人的参保关系在其他统筹区，请由参保地经办或办理转移接续。"),
+            code="other_region",
+            field="id_number",
         )
     StaffAccess.objects.create(
-        person=person, staff=staff, action=StaffAccess.Action.CHANGE if not existed else StaffAccess.Action.VIEW,
+        person=person,
+        staff=staff,
+        action=StaffAccess.Action.CHANGE if not existed else StaffAccess.Action.VIEW,
         what=_("窗口登记"),
     )
     return person, not existed

@@ -7,6 +7,14 @@ app_name = "staff"
 
 urlpatterns = [
     path("dashboard/", admin.site.admin_view(views.dashboard), name="dashboard"),
-    path("dashboard/<slug:panel_key>.csv", admin.site.admin_view(views.export_csv), name="export_csv"),
-    path("counter/person/", admin.site.admin_view(views.counter_person), name="counter_person"),
+    path(
+        "dashboard/<slug:panel_key>.csv",
+        admin.site.admin_view(views.export_csv),
+        name="export_csv",
+    ),
+    path(
+        "counter/person/",
+        admin.site.admin_view(views.counter_person),
+        name="counter_person",
+    ),
 ]

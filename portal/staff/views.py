@@ -15,12 +15,12 @@ from django.urls import reverse
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
-from portal.admin_base import has_no_scope, is_auditor
-from portal.errors import DomainError
-from portal.models import Region
+from core.errors import DomainError
+from core.export import csv_response
+from core.models import Region
+from people.admin_base import has_no_scope, is_auditor
 
 from . import charts, reports
-from .export import csv_response
 from .forms import CounterPersonForm
 from .services import person_register_at_counter
 
@@ -68,15 +68,23 @@ def dashboard(request):
     by_key = {panel.key: panel for panel in panels}
     chart_svgs = {
         "premiums": charts.stacked_columns(
-            [(row[0].isoformat(), row[1], row[3]) for row in by_key["premiums"].rows], title=by_key["premiums"].title
+            [(row[0].isoformat(), row[1], row[3]) for row in by_key["premiums"].rows],
+            title=by_key["premiums"].title,
         ),
         "enrollments": charts.horizontal_bars(
-            [(f"{row[1]} · {row[2]}", row[3]) for row in by_key["enrollments"].rows], title=by_key["enrollments"].title
+            [(f"{row[1]} · {row[2]}", row[3]) for row in by_key["enrollments"].rows],
+            title=by_key["enrollments"].title,
         ),
         "transfers": charts.horizontal_bars(
             # A leg with nothing finished in the period has no rate (not 0%).
-            [(row[0], round(row[3] * 100 / row[2], 1)) for row in by_key["transfers"].rows if row[2]],
-            title=by_key["transfers"].title, unit="%", max_value=100,
+            [
+                (row[0], round(row[3] * 100 / row[2], 1))
+                for row in by_key["transfers"].rows
+                if row[2]
+            ],
+            title=by_key["transfers"].title,
+            unit="%",
+            max_value=100,
         ),
         "failed": "",
     }
@@ -86,7 +94,9 @@ def dashboard(request):
         "title": _("经办数据看板"),
         "panels": [(panel, chart_svgs.get(panel.key, "")) for panel in panels],
         "region_code": region_code,
-        "region": Region.objects.filter(pk=region_code).first() if region_code else None,
+        "region": Region.objects.filter(pk=region_code).first()
+        if region_code
+        else None,
         "regions": regions,
         "start": start,
         "end": end,
@@ -101,7 +111,9 @@ def export_csv(request, panel_key: str):
         raise Http404
     region_code, _regions = _scope(request)
     start, end, year = _filters(request)
-    panel = reports.PANELS[panel_key](region_code=region_code, start=start, end=end, year=year)
+    panel = reports.PANELS[panel_key](
+        region_code=region_code, start=start, end=end, year=year
+    )
     filename = f"{panel_key}-{region_code or 'all'}-{start:%Y%m%d}-{end:%Y%m%d}.csv"
     return csv_response(filename, panel.columns, panel.rows)
 
@@ -109,7 +121,11 @@ def export_csv(request, panel_key: str):
 def counter_person(request):
     """窗口登记: register a person without an account."""
     user = request.user
-    if is_auditor(user) or user.region_id is None or not user.has_perm("portal.add_person"):
+    if (
+        is_auditor(user)
+        or user.region_id is None
+        or not user.has_perm("people.add_person")
+    ):
         raise PermissionDenied
     form = CounterPersonForm(request.POST or None)
     status = 200
@@ -118,20 +134,33 @@ def counter_person(request):
             data = form.cleaned_data
             try:
                 person, created = person_register_at_counter(
-                    staff=user, id_number=data["id_number"], name=data["name"], mobile=data["mobile"]
+                    staff=user,
+                    id_number=data["id_number"],
+                    name=data["name"],
+                    mobile=data["mobile"],
                 )
             except DomainError as error:
-                form.add_error(error.field if error.field in form.fields else None, error.message)
+                form.add_error(
+                    error.field if error.field in form.fields else None, error.message
+                )
             else:
                 if created:
-                    messages.success(request, _("已登记参保人 %(name)s。") % {"name": person.name})
+                    messages.success(
+                        request, _("已登记参保人 %(name)s。") % {"name": person.name}
+                    )
                 else:
-                    messages.info(request, _("%(name)s 已有登记信息，已为您打开。") % {"name": person.name})
-                return redirect(reverse("admin:portal_person_change", args=[person.pk]))
+                    messages.info(
+                        request,
+                        _("%(name)s 已有登记信息，已为您打开。")
+                        % {"name": person.name},
+                    )
+                return redirect(reverse("admin:people_person_change", args=[person.pk]))
         status = 400
     context = {
         **admin.site.each_context(request),
         "title": _("窗口登记参保人"),
         "form": form,
     }
-    return TemplateResponse(request, "staff/counter_person.html", context, status=status)
+    return TemplateResponse(
+        request, "staff/counter_person.html", context, status=status
+    )

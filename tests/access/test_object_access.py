@@ -7,57 +7,13 @@ import pytest
 from django.test import Client
 from django.urls import get_resolver
 
-from payments import services as payments
-from payments.models import BindingStatus, FamilyBinding, Payment
-from portal.models import Role
-from tests.factories import EnrollmentFactory, StaffFactory, UserFactory, family_link, region
-from tests.transfers.scenario import IN, OUT, ready_person
-from transfers import services as transfers
+from payments.models import FamilyBinding, Payment
 from transfers.models import Transfer
 
 pytestmark = pytest.mark.django_db
 
 ROLES = ("owner", "family", "stranger", "staff_here", "staff_elsewhere")
 SEEN, REFUSED = "seen", "refused"
-
-
-@pytest.fixture
-def world(db):
-    """Two insured persons, each with an owner login and a family member who added
-    them; their enrollment, a paid payment with its receipt, a binding, and a
-    transfer with its information sheet; a stranger; staff of 合肥 and of 青岛."""
-    hefei, qingdao = region(OUT), region("370200")
-    region(IN)
-    owner = UserFactory(person__region=hefei)
-    family = UserFactory(person__region=hefei)
-    family_link(family.person, owner.person)
-    stranger = UserFactory(person__region=hefei)
-    staff_here = StaffFactory(role=Role.CLERK, region=hefei)
-    staff_elsewhere = StaffFactory(role=Role.CLERK, region=qingdao)
-
-    enrollment = EnrollmentFactory(person=owner.person, year=2026)
-    unpaid = EnrollmentFactory(person=owner.person, year=2027)
-    payment = payments.payment_counter(staff=staff_here, enrollment_id=enrollment.pk,
-                                       idempotency_key="access-counter-key-01")
-    assert payment.status == "success"
-    authoriser = UserFactory(person__region=hefei)
-    binding = FamilyBinding.objects.create(authoriser=authoriser.person, relative=owner.person, relation="child",
-                                           status=BindingStatus.PENDING)
-
-    mover, _out, _in = ready_person(kind="e2e")
-    mover_user = UserFactory(person=mover)
-    family_link(family.person, mover)
-    transfer = transfers.transfer_apply(person_id=mover.pk, name=mover.name, id_number=mover.id_number, kind="e2e",
-                                        outgoing_region_code=OUT, incoming_region_code=IN)
-    for _step in range(2):  # accepted, then the sheet issued (the simulated office)
-        transfers.transfer_run_step(transfer_id=transfer.pk, claimed=True)
-    transfer.refresh_from_db()
-    assert transfer.status == "sheet_issued"
-
-    users = {"owner": owner, "family": family, "stranger": stranger, "staff_here": staff_here,
-             "staff_elsewhere": staff_elsewhere}
-    return {"users": users, "transfer_owner": mover_user, "enrollment": enrollment, "unpaid": unpaid, "payment": payment, "binding": binding,
-            "transfer": transfer}
 
 
 def citizen_rule(role):
@@ -74,38 +30,112 @@ def staff_rule(role):
 
 # (name, url builder, rule) for GET pages.
 GET_PAGES = [
-    ("enrollment:done", lambda w: f"/enrollment/{w['enrollment'].pk}/done/", citizen_rule),
-    ("enrollment:cancel", lambda w: f"/enrollment/{w['unpaid'].pk}/cancel/", citizen_rule),
+    (
+        "enrollment:done",
+        lambda w: f"/enrollment/{w['enrollment'].pk}/done/",
+        citizen_rule,
+    ),
+    (
+        "enrollment:cancel",
+        lambda w: f"/enrollment/{w['unpaid'].pk}/cancel/",
+        citizen_rule,
+    ),
     ("payments:pay", lambda w: f"/payments/pay/{w['unpaid'].pk}/", citizen_rule),
     ("payments:detail", lambda w: f"/payments/p/{w['payment'].pk}/", citizen_rule),
-    ("payments:status", lambda w: f"/payments/p/{w['payment'].pk}/status/", citizen_rule),
-    ("payments:receipt", lambda w: f"/payments/p/{w['payment'].pk}/receipt/", citizen_rule),
-    ("payments:receipt_pdf", lambda w: f"/payments/p/{w['payment'].pk}/receipt.pdf", citizen_rule),
+    (
+        "payments:status",
+        lambda w: f"/payments/p/{w['payment'].pk}/status/",
+        citizen_rule,
+    ),
+    (
+        "payments:receipt",
+        lambda w: f"/payments/p/{w['payment'].pk}/receipt/",
+        citizen_rule,
+    ),
+    (
+        "payments:receipt_pdf",
+        lambda w: f"/payments/p/{w['payment'].pk}/receipt.pdf",
+        citizen_rule,
+    ),
     ("transfers:detail", lambda w: f"/transfers/{w['transfer'].pk}/", citizen_rule),
-    ("transfers:confirmation", lambda w: f"/transfers/{w['transfer'].pk}/done/", citizen_rule),
-    ("transfers:status", lambda w: f"/transfers/{w['transfer'].pk}/status.json", citizen_rule),
+    (
+        "transfers:confirmation",
+        lambda w: f"/transfers/{w['transfer'].pk}/done/",
+        citizen_rule,
+    ),
+    (
+        "transfers:status",
+        lambda w: f"/transfers/{w['transfer'].pk}/status.json",
+        citizen_rule,
+    ),
     ("transfers:sheet", lambda w: f"/transfers/{w['transfer'].pk}/sheet/", sheet_rule),
-    ("admin payment", lambda w: f"/admin/payments/payment/{w['payment'].pk}/change/", staff_rule),
-    ("admin enrollment", lambda w: f"/admin/enrollment/enrollment/{w['enrollment'].pk}/change/", staff_rule),
-    ("admin person", lambda w: f"/admin/portal/person/{w['enrollment'].person_id}/change/", staff_rule),
+    (
+        "admin payment",
+        lambda w: f"/admin/payments/payment/{w['payment'].pk}/change/",
+        staff_rule,
+    ),
+    (
+        "admin enrollment",
+        lambda w: f"/admin/enrollment/enrollment/{w['enrollment'].pk}/change/",
+        staff_rule,
+    ),
+    (
+        "admin person",
+        lambda w: f"/admin/people/person/{w['enrollment'].person_id}/change/",
+        staff_rule,
+    ),
 ]
 
 # POSTs that act on an object: refused roles get 404/403 and nothing changes.
 POSTS = [
-    ("payments:retry", lambda w: f"/payments/p/{w['payment'].pk}/retry/", {"channel": "wechat",
-                                                                           "idempotency_key": "x" * 20}, citizen_rule),
-    ("payments:binding_consent", lambda w: f"/payments/family/{w['binding'].pk}/consent/", {"accept": "1"},
-     lambda role: SEEN if role == "owner" else REFUSED),
-    ("payments:binding_unbind", lambda w: f"/payments/family/{w['binding'].pk}/unbind/", {},
-     lambda role: SEEN if role == "owner" else REFUSED),
-    ("transfers:cancel", lambda w: f"/transfers/{w['transfer'].pk}/cancel/", {}, citizen_rule),
-    ("enrollment:cancel", lambda w: f"/enrollment/{w['unpaid'].pk}/cancel/", {}, citizen_rule),
+    (
+        "payments:retry",
+        lambda w: f"/payments/p/{w['payment'].pk}/retry/",
+        {"channel": "wechat", "idempotency_key": "x" * 20},
+        citizen_rule,
+    ),
+    (
+        "payments:binding_consent",
+        lambda w: f"/payments/family/{w['binding'].pk}/consent/",
+        {"accept": "1"},
+        lambda role: SEEN if role == "owner" else REFUSED,
+    ),
+    (
+        "payments:binding_unbind",
+        lambda w: f"/payments/family/{w['binding'].pk}/unbind/",
+        {},
+        lambda role: SEEN if role == "owner" else REFUSED,
+    ),
+    (
+        "transfers:cancel",
+        lambda w: f"/transfers/{w['transfer'].pk}/cancel/",
+        {},
+        citizen_rule,
+    ),
+    (
+        "enrollment:cancel",
+        lambda w: f"/enrollment/{w['unpaid'].pk}/cancel/",
+        {},
+        citizen_rule,
+    ),
 ]
 
 OBJECT_ID_ROUTES = {
-    "enrollment:done", "enrollment:cancel", "payments:pay", "payments:detail", "payments:status", "payments:retry",
-    "payments:receipt", "payments:receipt_pdf", "payments:binding_consent", "payments:binding_unbind",
-    "transfers:detail", "transfers:confirmation", "transfers:status", "transfers:cancel", "transfers:sheet",
+    "enrollment:done",
+    "enrollment:cancel",
+    "payments:pay",
+    "payments:detail",
+    "payments:status",
+    "payments:retry",
+    "payments:receipt",
+    "payments:receipt_pdf",
+    "payments:binding_consent",
+    "payments:binding_unbind",
+    "transfers:detail",
+    "transfers:confirmation",
+    "transfers:status",
+    "transfers:cancel",
+    "transfers:sheet",
 }
 
 
@@ -144,20 +174,32 @@ def shown(response) -> bool:
 def refused_properly(role, name, response) -> bool:
     if response.status_code in (404, 403):
         return True
-    if response.status_code == 302 and (role.startswith("staff") or name.startswith("admin")):
+    if response.status_code == 302 and (
+        role.startswith("staff") or name.startswith("admin")
+    ):
         location = response["Location"]
-        return location == "/" or location.startswith("/admin/login") or location.rstrip("/") == "/admin"
+        return (
+            location == "/"
+            or location.startswith("/admin/login")
+            or location.rstrip("/") == "/admin"
+        )
     return False
 
 
 @pytest.mark.parametrize("role", ROLES)
-@pytest.mark.parametrize("name,url,rule", GET_PAGES, ids=[page[0] for page in GET_PAGES])
+@pytest.mark.parametrize(
+    "name,url,rule", GET_PAGES, ids=[page[0] for page in GET_PAGES]
+)
 def test_object_page_is_shown_only_to_those_allowed(world, role, name, url, rule):
     response = client_for(user_for(world, role, name)).get(url(world))
     expected = rule(role)
-    assert shown(response) == (expected == SEEN), f"{name} as {role}: {response.status_code}"
+    assert shown(response) == (expected == SEEN), (
+        f"{name} as {role}: {response.status_code}"
+    )
     if expected == REFUSED:
-        assert refused_properly(role, name, response), f"{name} as {role}: {response.status_code}"
+        assert refused_properly(role, name, response), (
+            f"{name} as {role}: {response.status_code}"
+        )
 
 
 def snapshot(world):
@@ -169,14 +211,23 @@ def snapshot(world):
     )
 
 
-REFUSED_POSTS = [(role, *post) for post in POSTS for role in ROLES if post[3](role) == REFUSED]
+REFUSED_POSTS = [
+    (role, *post) for post in POSTS for role in ROLES if post[3](role) == REFUSED
+]
 
 
-@pytest.mark.parametrize("role,name,url,data,rule", REFUSED_POSTS,
-                         ids=[f"{post[1]}-{post[0]}" for post in REFUSED_POSTS])
-def test_object_action_refused_to_others_changes_nothing(world, role, name, url, data, rule):
+@pytest.mark.parametrize(
+    "role,name,url,data,rule",
+    REFUSED_POSTS,
+    ids=[f"{post[1]}-{post[0]}" for post in REFUSED_POSTS],
+)
+def test_object_action_refused_to_others_changes_nothing(
+    world, role, name, url, data, rule
+):
     """(The allowed roles' actions are tested with each app.)"""
     before = snapshot(world)
     response = client_for(user_for(world, role, name)).post(url(world), data)
-    assert refused_properly(role, name, response), f"{name} as {role}: {response.status_code}"
+    assert refused_properly(role, name, response), (
+        f"{name} as {role}: {response.status_code}"
+    )
     assert snapshot(world) == before

@@ -38,7 +38,9 @@ def pytest_collection_modifyitems(config, items):
             item.add_marker(pytest.mark.e2e)
             if problem:
                 if os.environ.get("CI") == "true":
-                    pytest.exit(f"e2e tests cannot run under CI=true: {problem}", returncode=3)
+                    pytest.exit(
+                        f"e2e tests cannot run under CI=true: {problem}", returncode=3
+                    )
                 item.add_marker(pytest.mark.skip(reason=f"e2e skipped: {problem}"))
 
 
@@ -52,7 +54,9 @@ def browser():
     os.environ["DJANGO_ALLOW_ASYNC_UNSAFE"] = "true"
     try:
         with sync_playwright() as playwright:
-            browser = playwright.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
+            browser = playwright.chromium.launch(
+                executable_path=CHROMIUM, args=CHROMIUM_ARGS
+            )
             yield browser
             browser.close()
     finally:
@@ -68,7 +72,9 @@ def new_page(browser, live_server):
     contexts = []
 
     def make(*, viewport=None, locale="zh-CN"):
-        context = browser.new_context(viewport=viewport or DESKTOP, locale=locale, base_url=live_server.url)
+        context = browser.new_context(
+            viewport=viewport or DESKTOP, locale=locale, base_url=live_server.url
+        )
         context.set_default_timeout(15000)
         contexts.append(context)
         return context.new_page()
@@ -93,7 +99,9 @@ def shot(tmp_path):
 
 
 def no_horizontal_scroll(page) -> bool:
-    return page.evaluate("document.documentElement.scrollWidth <= window.innerWidth + 1")
+    return page.evaluate(
+        "document.documentElement.scrollWidth <= window.innerWidth + 1"
+    )
 
 
 def overflowing(page) -> list[str]:

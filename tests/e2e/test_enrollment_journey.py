@@ -6,7 +6,7 @@ import datetime as dt
 import pytest
 import time_machine
 
-from portal.identity import make_id_number
+from core.identity import make_id_number
 from tests import factories
 from tests.e2e.conftest import PHONE, no_horizontal_scroll, overflowing
 
@@ -51,7 +51,9 @@ def test_sign_up_enroll_a_family_member_and_see_coverage(new_page, shot, hefei_2
         assert child_id not in page.content()
 
         page.goto("/enrollment/resident/")
-        page.get_by_label("为谁登记").select_option(label=page.locator("#id_person option", has_text="周小雨").inner_text())
+        page.get_by_label("为谁登记").select_option(
+            label=page.locator("#id_person option", has_text="周小雨").inner_text()
+        )
         page.get_by_label("待遇年度").select_option("2027")
         page.get_by_label("参保地（统筹区）").select_option("340100")
         page.get_by_label("人员类别").select_option("ordinary")
@@ -71,7 +73,10 @@ def test_sign_up_enroll_a_family_member_and_see_coverage(new_page, shot, hefei_2
 
 def test_pages_fit_a_phone_in_both_languages(new_page, shot, hefei_2027):
     user = factories.UserFactory(person__name="钱芳")
-    factories.family_link(user.person, factories.PersonFactory(name="钱小朵", birth_date=dt.date(2018, 3, 3)))
+    factories.family_link(
+        user.person,
+        factories.PersonFactory(name="钱小朵", birth_date=dt.date(2018, 3, 3)),
+    )
     with time_machine.travel(TODAY, tick=True):
         for language in ("zh", "en"):
             page = new_page(viewport=PHONE)
@@ -85,8 +90,14 @@ def test_pages_fit_a_phone_in_both_languages(new_page, shot, hefei_2027):
             page.locator("#id_password").fill("pass-Word-123")
             page.locator("form button[type=submit]").last.click()
             page.wait_for_url("**/")
-            for path, name in (("/", "home"), ("/enrollment/", "enroll-start"), ("/enrollment/coverage/", "coverage"),
-                               ("/family/", "family")):
+            for path, name in (
+                ("/", "home"),
+                ("/enrollment/", "enroll-start"),
+                ("/enrollment/coverage/", "coverage"),
+                ("/family/", "family"),
+            ):
                 page.goto(path)
-                assert no_horizontal_scroll(page), f"{path} scrolls sideways at 390 px ({language}): {overflowing(page)}"
+                assert no_horizontal_scroll(page), (
+                    f"{path} scrolls sideways at 390 px ({language}): {overflowing(page)}"
+                )
                 shot(page, f"{name}-{language}-390")

@@ -8,9 +8,9 @@ import re
 import pytest
 import time_machine
 
+from core.money import format_yuan
 from enrollment.models import EnrollmentStatus, PolicyCategory
 from payments.models import Payment, PaymentStatus, Receipt
-from portal.money import format_yuan
 from tests import factories
 from tests.payments.conftest import bind, employee_with_account, relative_enrollment
 
@@ -41,16 +41,22 @@ def log_in(page, user):
     page.wait_for_url("**/")
 
 
-def test_quote_pay_watch_it_settle_and_verify_the_receipt(new_page, shot, live_callbacks):
+def test_quote_pay_watch_it_settle_and_verify_the_receipt(
+    new_page, shot, live_callbacks
+):
     factories.policy("340100", 2027)
-    user = factories.UserFactory(person__name="孙丽", person__region=factories.region("340100"))
+    user = factories.UserFactory(
+        person__name="孙丽", person__region=factories.region("340100")
+    )
     enrollment = factories.EnrollmentFactory(person=user.person, year=2027)
     with time_machine.travel(TODAY, tick=True):
         page = new_page()
         log_in(page, user)
         page.goto(f"/payments/pay/{enrollment.pk}/")
         quote = page.inner_text("main")
-        assert format_yuan(ordinary_premium()) in quote  # 合肥 ordinary resident, priced by the server
+        assert (
+            format_yuan(ordinary_premium()) in quote
+        )  # 合肥 ordinary resident, priced by the server
         shot(page, "pay-quote-zh-1280")
         page.get_by_label("微信").check()
         page.get_by_role("button", name="确认缴费").click()
@@ -82,7 +88,9 @@ def test_quote_pay_watch_it_settle_and_verify_the_receipt(new_page, shot, live_c
         shot(stranger, "receipt-verify-zh-1280")
 
 
-def test_pay_for_a_bound_relative_from_the_personal_account(new_page, shot, live_callbacks):
+def test_pay_for_a_bound_relative_from_the_personal_account(
+    new_page, shot, live_callbacks
+):
     factories.policy("340100", 2027)
     employee, account = employee_with_account("1000.00")
     relative = relative_enrollment(year=2027)
@@ -99,4 +107,9 @@ def test_pay_for_a_bound_relative_from_the_personal_account(new_page, shot, live
         page.get_by_text("缴费成功").first.wait_for(timeout=20000)
     account.refresh_from_db()
     assert account.balance == 1000 - ordinary_premium()  # debited once
-    assert Payment.objects.filter(order__insured=relative.person, status=PaymentStatus.SUCCESS).count() == 1
+    assert (
+        Payment.objects.filter(
+            order__insured=relative.person, status=PaymentStatus.SUCCESS
+        ).count()
+        == 1
+    )

@@ -8,7 +8,7 @@ import pytest
 import time_machine
 from django.core.management import call_command
 
-from portal.models import Person, User
+from people.models import Person, User
 from tests.e2e.conftest import DESKTOP, PHONE, no_horizontal_scroll, overflowing
 
 pytestmark = pytest.mark.django_db(transaction=True)
@@ -45,7 +45,11 @@ def test_main_pages_in_both_languages_at_desktop_and_phone_width(new_page, shot)
                     assert response.status == 200, path
                     expected_lang = "en" if language == "en" else "zh-Hans"
                     assert page.locator("html").get_attribute("lang") == expected_lang
-                    assert no_horizontal_scroll(page), f"{path} ({language}, {width_name}px): {overflowing(page)}"
+                    assert no_horizontal_scroll(page), (
+                        f"{path} ({language}, {width_name}px): {overflowing(page)}"
+                    )
                     html = page.content()
-                    assert not [n for n in full_numbers if n in html], f"{path} shows a full identity number"
+                    assert not [n for n in full_numbers if n in html], (
+                        f"{path} shows a full identity number"
+                    )
                     shot(page, f"{name}-{language}-{width_name}")

@@ -7,10 +7,10 @@ import datetime as dt
 import pytest
 import time_machine
 
+from core.identity import make_id_number
 from enrollment.models import Enrollment, Verification
 from payments.models import Payment
-from portal.identity import make_id_number
-from portal.models import Role, StaffAccess
+from people.models import Role, StaffAccess
 from tests import factories
 from transfers.models import Transfer
 
@@ -23,20 +23,31 @@ TODAY = dt.datetime(2026, 3, 20, 10, 0, tzinfo=dt.timezone(dt.timedelta(hours=8)
 def morning():
     hefei, qingdao = factories.region("340100"), factories.region("370200")
     factories.policy("340100", 2026)
-    clerk = factories.StaffFactory(username="hefei_clerk", role=Role.CLERK, region=hefei)
+    clerk = factories.StaffFactory(
+        username="hefei_clerk", role=Role.CLERK, region=hefei
+    )
     dibao = factories.EnrollmentFactory(
-        person=factories.PersonFactory(region=hefei, name="低保户甲"), region=hefei, category="dibao",
+        person=factories.PersonFactory(region=hefei, name="低保户甲"),
+        region=hefei,
+        category="dibao",
         verification=Verification.PENDING,
     )
-    payer = factories.EnrollmentFactory(person=factories.PersonFactory(region=hefei, name="窗口缴费乙"), region=hefei)
+    payer = factories.EnrollmentFactory(
+        person=factories.PersonFactory(region=hefei, name="窗口缴费乙"), region=hefei
+    )
     overdue = Transfer.objects.create(
-        person=factories.PersonFactory(region=hefei, name="转出丙"), kind=Transfer._meta.get_field("kind").choices[0][0],
-        outgoing_region=hefei, incoming_region=qingdao, outgoing_deadline=dt.date(2026, 3, 18),
+        person=factories.PersonFactory(region=hefei, name="转出丙"),
+        kind=Transfer._meta.get_field("kind").choices[0][0],
+        outgoing_region=hefei,
+        incoming_region=qingdao,
+        outgoing_deadline=dt.date(2026, 3, 18),
     )
     return clerk, dibao, payer, overdue
 
 
-def test_clerk_verifies_a_category_handles_an_overdue_transfer_and_takes_a_counter_payment(new_page, shot, morning):
+def test_clerk_verifies_a_category_handles_an_overdue_transfer_and_takes_a_counter_payment(
+    new_page, shot, morning
+):
     clerk, dibao, payer, overdue = morning
     with time_machine.travel(TODAY, tick=True):
         page = new_page()
@@ -49,7 +60,9 @@ def test_clerk_verifies_a_category_handles_an_overdue_transfer_and_takes_a_count
         shot(page, "staff-index-zh-1280")
 
         # 1. Category verification: approve the 低保 enrollment.
-        page.goto(f"/admin/enrollment/enrollment/?verification__exact={Verification.PENDING}")
+        page.goto(
+            f"/admin/enrollment/enrollment/?verification__exact={Verification.PENDING}"
+        )
         page.locator(f"input[name=_selected_action][value='{dibao.pk}']").check()
         page.locator("select[name=action]").select_option("approve_category")
         shot(page, "staff-verify-category-zh-1280")
@@ -69,7 +82,9 @@ def test_clerk_verifies_a_category_handles_an_overdue_transfer_and_takes_a_count
         page.wait_for_load_state()
         overdue.refresh_from_db()
         assert overdue.status != "submitted"
-        assert StaffAccess.objects.filter(person=overdue.person, staff=clerk, action="action").exists()
+        assert StaffAccess.objects.filter(
+            person=overdue.person, staff=clerk, action="action"
+        ).exists()
 
         # 3. Counter payment for a registered enrollment.
         page.goto("/admin/payments/payment/counter/")
@@ -78,7 +93,9 @@ def test_clerk_verifies_a_category_handles_an_overdue_transfer_and_takes_a_count
         shot(page, "staff-counter-payment-zh-1280")
         page.locator("form input[type=submit], form button[type=submit]").last.click()
         page.wait_for_load_state()
-        assert Payment.objects.filter(insured=payer.person, channel="counter", status="success").exists()
+        assert Payment.objects.filter(
+            insured=payer.person, channel="counter", status="success"
+        ).exists()
         assert Enrollment.objects.get(pk=payer.pk).status == "active"
 
         # 4. The dashboard shows the payment just taken.
@@ -90,8 +107,10 @@ def test_clerk_verifies_a_category_handles_an_overdue_transfer_and_takes_a_count
         # 5. Register a person without an account.
         page.goto("/admin/staff/counter/person/")
         page.get_by_label("姓名").fill("刘奶奶")
-        page.get_by_label("身份证号").fill(make_id_number("340104", dt.date(1948, 2, 3), 42))
+        page.get_by_label("身份证号").fill(
+            make_id_number("340104", dt.date(1948, 2, 3), 42)
+        )
         page.get_by_role("button", name="登记参保人").click()
-        page.wait_for_url("**/admin/portal/person/*/change/")
+        page.wait_for_url("**/admin/people/person/*/change/")
         assert "刘奶奶" in page.inner_text("#content")
         shot(page, "staff-counter-person-zh-1280")

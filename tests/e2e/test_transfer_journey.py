@@ -8,7 +8,7 @@ import re
 import pytest
 import time_machine
 
-from portal.models import Role
+from people.models import Role
 from tests import factories
 from transfers import demo
 from transfers.models import Transfer, TransferStatus
@@ -26,7 +26,9 @@ def mover(settings):
     settings.SIMULATED_SECONDS_PER_WORKING_DAY = 0.02
     for code in ("340100", "110000"):
         factories.policy(code, 2026)
-    user = factories.UserFactory(person__name="高远", person__region=factories.region("340100"))
+    user = factories.UserFactory(
+        person__name="高远", person__region=factories.region("340100")
+    )
     demo._ready(user.person, "340100", "110000", 2026, 0)
     return user
 
@@ -74,8 +76,14 @@ def test_apply_watch_the_timeline_advance_and_open_the_sheet(new_page, shot, mov
             page.wait_for_timeout(50)
         assert transfer.status == TransferStatus.COMPLETED
         passed = set(transfer.events.values_list("to_status", flat=True))
-        assert {TransferStatus.OUTGOING_REVIEW, TransferStatus.SHEET_ISSUED, TransferStatus.INCOMING_REVIEW} <= passed
-        page.get_by_text(str(TransferStatus.COMPLETED.label)).first.wait_for(timeout=15000)
+        assert {
+            TransferStatus.OUTGOING_REVIEW,
+            TransferStatus.SHEET_ISSUED,
+            TransferStatus.INCOMING_REVIEW,
+        } <= passed
+        page.get_by_text(str(TransferStatus.COMPLETED.label)).first.wait_for(
+            timeout=15000
+        )
         timeline = page.inner_text("main")
         assert "转出地" in timeline and "转入地" in timeline
         shot(page, "transfer-timeline-completed-zh-1280")
@@ -108,7 +116,9 @@ def test_a_clerk_rejects_with_a_reason_and_the_citizen_sees_it(new_page, shot, m
         staff.locator(f"input[name=_selected_action][value='{transfer.pk}']").check()
         staff.locator("select[name=action]").select_option("action_reject")
         staff.locator("button[name=index]").first.click()
-        staff.get_by_label("原因说明").fill("参保信息与登记信息不一致，请携带身份证到合肥市医保经办窗口核对。")
+        staff.get_by_label("原因说明").fill(
+            "参保信息与登记信息不一致，请携带身份证到合肥市医保经办窗口核对。"
+        )
         shot(staff, "staff-transfer-reject-zh-1280")
         staff.locator("form button[type=submit], form input[type=submit]").last.click()
         staff.wait_for_load_state()

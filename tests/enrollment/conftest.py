@@ -26,10 +26,19 @@ def citizen(db):
 
 def active_enrollment(person, year, region_code="340100", scheme="resident", **fields):
     """A past enrollment that counts as a covered year."""
-    defaults = {"category": "ordinary"} if scheme == "resident" else {"contribution_base": "5000.00"}
+    defaults = (
+        {"category": "ordinary"}
+        if scheme == "resident"
+        else {"contribution_base": "5000.00"}
+    )
     defaults.update(fields)
     return factories.EnrollmentFactory(
-        person=person, year=year, region=factories.region(region_code), scheme=scheme, status="active", **defaults
+        person=person,
+        year=year,
+        region=factories.region(region_code),
+        scheme=scheme,
+        status="active",
+        **defaults,
     )
 
 

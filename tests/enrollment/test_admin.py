@@ -9,9 +9,14 @@ from django.forms.models import model_to_dict
 from django.test import RequestFactory
 from django.urls import reverse
 
-from enrollment.admin import EnrollmentAdmin, PolicyAdmin, PolicyCategoryForm, PolicyForm
+from enrollment.admin import (
+    EnrollmentAdmin,
+    PolicyAdmin,
+    PolicyCategoryForm,
+    PolicyForm,
+)
 from enrollment.models import Enrollment, Policy, Verification
-from portal.models import Role
+from people.models import Role
 from tests import factories
 
 pytestmark = pytest.mark.django_db
@@ -48,7 +53,12 @@ def test_policy_form_refuses_bad_figures(hefei, changes, field):
 
 def test_overlapping_windows_in_one_region_are_refused(hefei):
     policy_2027 = Policy.objects.get(region=hefei, year=2027)
-    data = policy_data(policy_2027, year=2028, window_start=dt.date(2026, 12, 1), window_end=dt.date(2027, 12, 31))
+    data = policy_data(
+        policy_2027,
+        year=2028,
+        window_start=dt.date(2026, 12, 1),
+        window_end=dt.date(2027, 12, 31),
+    )
     form = PolicyForm(data)
     assert not form.is_valid() and "window_start" in form.errors
 
@@ -62,7 +72,14 @@ def test_the_same_window_in_another_region_is_fine(hefei, beijing):
 
 def test_negative_category_amounts_are_refused(hefei):
     policy = Policy.objects.get(region=hefei, year=2027)
-    form = PolicyCategoryForm({"policy": policy.pk, "category": "ordinary", "personal_amount": "-1", "subsidy": "-2"})
+    form = PolicyCategoryForm(
+        {
+            "policy": policy.pk,
+            "category": "ordinary",
+            "personal_amount": "-1",
+            "subsidy": "-2",
+        }
+    )
     assert not form.is_valid()
     assert {"personal_amount", "subsidy"} <= set(form.errors)
 
@@ -89,8 +106,10 @@ def test_a_clerk_posting_a_policy_change_changes_nothing(client, hefei):
     clerk = factories.StaffFactory(role=Role.CLERK)
     client.force_login(clerk)
     policy = Policy.objects.get(region=hefei, year=2027)
-    response = client.post(reverse("admin:enrollment_policy_change", args=[policy.pk]),
-                           policy_data(policy, average_wage="1.00"))
+    response = client.post(
+        reverse("admin:enrollment_policy_change", args=[policy.pk]),
+        policy_data(policy, average_wage="1.00"),
+    )
     assert response.status_code == 403
     policy.refresh_from_db()
     assert policy.average_wage != Decimal("1.00")
@@ -102,12 +121,22 @@ def test_a_supervisor_saves_a_policy_change_in_the_admin(client, hefei):
     policy = Policy.objects.get(region=hefei, year=2027)
     data = policy_data(policy, newborn_days=120)
     categories = list(policy.categories.all())
-    data.update({
-        "categories-TOTAL_FORMS": str(len(categories)), "categories-INITIAL_FORMS": str(len(categories)),
-        "categories-MIN_NUM_FORMS": "0", "categories-MAX_NUM_FORMS": "1000",
-    })
+    data.update(
+        {
+            "categories-TOTAL_FORMS": str(len(categories)),
+            "categories-INITIAL_FORMS": str(len(categories)),
+            "categories-MIN_NUM_FORMS": "0",
+            "categories-MAX_NUM_FORMS": "1000",
+        }
+    )
     for i, pc in enumerate(categories):
-        data.update({f"categories-{i}-{key}": value for key, value in model_to_dict(pc).items() if value is not None})
+        data.update(
+            {
+                f"categories-{i}-{key}": value
+                for key, value in model_to_dict(pc).items()
+                if value is not None
+            }
+        )
         data[f"categories-{i}-policy"] = policy.pk
         for flag in ("needs_verification", "exempt_from_waiting"):
             if not getattr(pc, flag):
@@ -115,8 +144,12 @@ def test_a_supervisor_saves_a_policy_change_in_the_admin(client, hefei):
     for flag in ("late_fee_enabled",):
         if not data[flag]:
             data.pop(flag)
-    response = client.post(reverse("admin:enrollment_policy_change", args=[policy.pk]), data)
-    assert response.status_code == 302, response.context["adminform"].form.errors if response.context else ""
+    response = client.post(
+        reverse("admin:enrollment_policy_change", args=[policy.pk]), data
+    )
+    assert response.status_code == 302, (
+        response.context["adminform"].form.errors if response.context else ""
+    )
     policy.refresh_from_db()
     assert policy.newborn_days == 120
 
@@ -125,7 +158,11 @@ def pending(person=None, region_code="340100"):
     from enrollment import services
 
     return services.enrollment_register_resident(
-        actor=None, person=person or factories.PersonFactory(), region=region_code, year=2027, category="dibao",
+        actor=None,
+        person=person or factories.PersonFactory(),
+        region=region_code,
+        year=2027,
+        category="dibao",
         today=dt.date(2026, 10, 15),
     )
 
@@ -134,7 +171,9 @@ def test_pending_filter_lists_only_pending_verifications(client, hefei):
     waiting = pending()
     ordinary = factories.EnrollmentFactory(year=2027)
     client.force_login(factories.StaffFactory())
-    response = client.get(reverse("admin:enrollment_enrollment_changelist") + "?verification=pending")
+    response = client.get(
+        reverse("admin:enrollment_enrollment_changelist") + "?verification=pending"
+    )
     shown = set(response.context["cl"].queryset.values_list("pk", flat=True))
     assert shown == {waiting.pk} and ordinary.pk not in shown
 
@@ -142,8 +181,10 @@ def test_pending_filter_lists_only_pending_verifications(client, hefei):
 def test_approve_action_verifies_through_the_service(client, hefei):
     enrollment = pending()
     client.force_login(factories.StaffFactory())
-    client.post(reverse("admin:enrollment_enrollment_changelist"),
-                {"action": "approve_category", "_selected_action": [enrollment.pk]})
+    client.post(
+        reverse("admin:enrollment_enrollment_changelist"),
+        {"action": "approve_category", "_selected_action": [enrollment.pk]},
+    )
     enrollment.refresh_from_db()
     assert enrollment.verification == Verification.APPROVED
     assert enrollment.events.filter(actor__isnull=False).exists()
@@ -152,17 +193,24 @@ def test_approve_action_verifies_through_the_service(client, hefei):
 def test_reject_action_falls_back_to_ordinary(client, hefei):
     enrollment = pending()
     client.force_login(factories.StaffFactory(role=Role.SUPERVISOR))
-    client.post(reverse("admin:enrollment_enrollment_changelist"),
-                {"action": "reject_category", "_selected_action": [enrollment.pk]})
+    client.post(
+        reverse("admin:enrollment_enrollment_changelist"),
+        {"action": "reject_category", "_selected_action": [enrollment.pk]},
+    )
     enrollment.refresh_from_db()
-    assert (enrollment.verification, enrollment.category) == (Verification.REJECTED, "ordinary")
+    assert (enrollment.verification, enrollment.category) == (
+        Verification.REJECTED,
+        "ordinary",
+    )
 
 
 def test_another_regions_clerk_cannot_verify(client, hefei, beijing):
     enrollment = pending()
     client.force_login(factories.StaffFactory(region=beijing))
-    client.post(reverse("admin:enrollment_enrollment_changelist"),
-                {"action": "approve_category", "_selected_action": [enrollment.pk]})
+    client.post(
+        reverse("admin:enrollment_enrollment_changelist"),
+        {"action": "approve_category", "_selected_action": [enrollment.pk]},
+    )
     enrollment.refresh_from_db()
     assert enrollment.verification == Verification.PENDING
 
@@ -176,6 +224,9 @@ def test_enrollment_records_are_read_only_in_the_admin(client, hefei):
     assert not model_admin.has_change_permission(_request(clerk), enrollment)
     assert not model_admin.has_add_permission(_request(clerk))
     client.force_login(clerk)
-    client.post(reverse("admin:enrollment_enrollment_change", args=[enrollment.pk]), {"status": "active"})
+    client.post(
+        reverse("admin:enrollment_enrollment_change", args=[enrollment.pk]),
+        {"status": "active"},
+    )
     enrollment.refresh_from_db()
     assert enrollment.status == "registered"

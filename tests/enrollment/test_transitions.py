@@ -6,9 +6,9 @@ import itertools
 
 import pytest
 
+from core.errors import TransitionNotAllowed
 from enrollment import services
 from enrollment.models import ENROLLMENT_TRANSITIONS, EnrollmentEvent, EnrollmentStatus
-from portal.errors import TransitionNotAllowed
 from tests import factories
 
 pytestmark = pytest.mark.django_db
@@ -29,7 +29,9 @@ def test_the_table_covers_every_status_and_terminal_states_have_no_exit():
 @pytest.mark.parametrize(("current", "target"), ALLOWED)
 def test_allowed_edge_moves_and_writes_an_event(current, target):
     enrollment = factories.EnrollmentFactory(status=current)
-    services.enrollment_transition(enrollment_id=enrollment.pk, to_status=target, reason="test")
+    services.enrollment_transition(
+        enrollment_id=enrollment.pk, to_status=target, reason="test"
+    )
     enrollment.refresh_from_db()
     assert enrollment.status == target
     event = EnrollmentEvent.objects.get(enrollment=enrollment)
@@ -48,7 +50,9 @@ def test_forbidden_edge_is_refused_and_writes_nothing(current, target):
 
 def test_transition_to_the_current_status_is_a_no_op():
     enrollment = factories.EnrollmentFactory(status=EnrollmentStatus.ACTIVE)
-    services.enrollment_transition(enrollment_id=enrollment.pk, to_status=EnrollmentStatus.ACTIVE)
+    services.enrollment_transition(
+        enrollment_id=enrollment.pk, to_status=EnrollmentStatus.ACTIVE
+    )
     assert not EnrollmentEvent.objects.filter(enrollment=enrollment).exists()
 
 
@@ -57,7 +61,13 @@ def test_activation_is_idempotent_and_adds_twelve_months_once():
 
     enrollment = factories.EnrollmentFactory()
     for _ in range(2):
-        services.enrollment_activate(enrollment_id=enrollment.pk, paid_on=dt.date(2026, 1, 5),
-                                     reference="PAY-1")
-    assert EnrollmentEvent.objects.filter(enrollment=enrollment, to_status="active").count() == 1
+        services.enrollment_activate(
+            enrollment_id=enrollment.pk, paid_on=dt.date(2026, 1, 5), reference="PAY-1"
+        )
+    assert (
+        EnrollmentEvent.objects.filter(
+            enrollment=enrollment, to_status="active"
+        ).count()
+        == 1
+    )
     assert ContributionMonths.objects.get(person=enrollment.person).months == 12

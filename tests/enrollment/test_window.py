@@ -6,8 +6,8 @@ from zoneinfo import ZoneInfo
 import pytest
 import time_machine
 
+from core.errors import DomainError
 from enrollment import services
-from portal.errors import DomainError
 from tests import factories
 
 pytestmark = pytest.mark.django_db
@@ -52,12 +52,20 @@ def test_a_window_extended_into_february_has_no_wait_in_february(db):
     factories.policy("370200", 2027)  # 青岛: window to 2027-02-28
     with at(2027, 2, 28, 12, 0):
         enrollment = services.enrollment_register_resident(
-            actor=None, person=factories.PersonFactory(), region="370200", year=2027, category="ordinary"
+            actor=None,
+            person=factories.PersonFactory(),
+            region="370200",
+            year=2027,
+            category="ordinary",
         )
     assert enrollment.waiting_months == 0
     with at(2027, 3, 1, 9, 0):
         late = services.enrollment_register_resident(
-            actor=None, person=factories.PersonFactory(), region="370200", year=2027, category="ordinary"
+            actor=None,
+            person=factories.PersonFactory(),
+            region="370200",
+            year=2027,
+            category="ordinary",
         )
     assert late.waiting_months == 3
 
@@ -66,12 +74,20 @@ def test_newborn_day_ninety_is_in_time_and_day_ninety_one_is_late(hefei):
     birth = dt.date(2026, 2, 1)
     with at(2026, 5, 2, 10, 0):  # 90 days after birth
         in_time = services.enrollment_register_resident(
-            actor=None, person=factories.PersonFactory(birth_date=birth), region="340100", year=2026,
-            category="ordinary", is_newborn=True,
+            actor=None,
+            person=factories.PersonFactory(birth_date=birth),
+            region="340100",
+            year=2026,
+            category="ordinary",
+            is_newborn=True,
         )
     with at(2026, 5, 3, 10, 0):  # 91 days
         late = services.enrollment_register_resident(
-            actor=None, person=factories.PersonFactory(birth_date=birth), region="340100", year=2026,
-            category="ordinary", is_newborn=True,
+            actor=None,
+            person=factories.PersonFactory(birth_date=birth),
+            region="340100",
+            year=2026,
+            category="ordinary",
+            is_newborn=True,
         )
     assert (in_time.waiting_months, late.waiting_months) == (0, 3)

@@ -9,7 +9,12 @@ import time
 
 import pytest
 
-from tests.services.conftest import purge_broker, start_worker, wait_until, worker_env  # noqa: F401 - re-exported
+from tests.integration.conftest import (  # noqa: F401 - re-exported
+    purge_broker,
+    start_worker,
+    wait_until,
+    worker_env,
+)
 
 
 def _free_port() -> int:
@@ -32,11 +37,30 @@ class OwnRedis:
 
     def start(self):
         self.proc = subprocess.Popen(
-            ["redis-server", "--port", str(self.port), "--bind", "127.0.0.1", "--save", "", "--appendonly", "no",
-             "--dir", str(self.dir), "--daemonize", "no"],
-            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+            [
+                "redis-server",
+                "--port",
+                str(self.port),
+                "--bind",
+                "127.0.0.1",
+                "--save",
+                "",
+                "--appendonly",
+                "no",
+                "--dir",
+                str(self.dir),
+                "--daemonize",
+                "no",
+            ],
+            stdout=subprocess.DEVNULL,
+            stderr=subprocess.DEVNULL,
         )
-        wait_until(self.reachable, timeout=10, interval=0.05, message="our redis-server to listen")
+        wait_until(
+            self.reachable,
+            timeout=10,
+            interval=0.05,
+            message="our redis-server to listen",
+        )
         return self
 
     def reachable(self) -> bool:
@@ -86,4 +110,6 @@ def record(test: str, **figures) -> None:
     except (OSError, ValueError):
         data = {}
     data[test] = {"at": time.strftime("%Y-%m-%d %H:%M:%S"), **figures}
-    RESULTS.write_text(json.dumps(data, ensure_ascii=False, indent=2, sort_keys=True) + "\n")
+    RESULTS.write_text(
+        json.dumps(data, ensure_ascii=False, indent=2, sort_keys=True) + "\n"
+    )

@@ -10,8 +10,9 @@ from django.db import connection
 from django.test import Client
 from django.urls import reverse
 
+from core.models import OutboxMessage
 from payments.models import Order, Payment, PaymentEvent
-from portal.models import OutboxMessage, Person, User
+from people.models import Person, User
 from tests.factories import EnrollmentFactory, UserFactory, id_number_for, region
 from tests.faults.conftest import record
 from tests.transfers.scenario import IN, OUT, bulk_ready
@@ -19,7 +20,16 @@ from transfers.models import Transfer, TransferEvent
 
 pytestmark = pytest.mark.django_db(transaction=True)
 
-WATCHED = (Order, Payment, PaymentEvent, OutboxMessage, Person, User, Transfer, TransferEvent)
+WATCHED = (
+    Order,
+    Payment,
+    PaymentEvent,
+    OutboxMessage,
+    Person,
+    User,
+    Transfer,
+    TransferEvent,
+)
 
 
 def terminate_after_first_write():
@@ -34,8 +44,13 @@ def terminate_after_first_write():
         result = execute(sql, params, many, context)
         if not state["cut"] and sql.lstrip().upper().startswith(("INSERT", "UPDATE")):
             state["cut"] = True
-            with psycopg.connect(host=settings_dict["HOST"] or "127.0.0.1", port=settings_dict["PORT"] or 5432,
-                                 user=settings_dict["USER"], dbname=settings_dict["NAME"], autocommit=True) as other:
+            with psycopg.connect(
+                host=settings_dict["HOST"] or "127.0.0.1",
+                port=settings_dict["PORT"] or 5432,
+                user=settings_dict["USER"],
+                dbname=settings_dict["NAME"],
+                autocommit=True,
+            ) as other:
                 other.execute("SELECT pg_terminate_backend(%s)", [pid])
             time.sleep(0.05)
         return result
@@ -56,30 +71,56 @@ def signed_in(user):
 def pay_request(db):
     user = UserFactory(person__region=region("340100"))
     enrollment = EnrollmentFactory(person=user.person, year=2026)
-    return signed_in(user), reverse("payments:pay", args=[enrollment.pk]), {
-        "channel": "alipay", "idempotency_key": "db-drop-pay-key-0001", "months": 1}
+    return (
+        signed_in(user),
+        reverse("payments:pay", args=[enrollment.pk]),
+        {"channel": "alipay", "idempotency_key": "db-drop-pay-key-0001", "months": 1},
+    )
 
 
 def transfer_request(db):
     person = bulk_ready(1)[0]
     person.name = "转移甲"
     person.save(update_fields=["name"])
-    return signed_in(UserFactory(person=person)), reverse("transfers:apply"), {
-        "person": str(person.pk), "name": person.name, "id_number": person.id_number, "kind": "e2e",
-        "outgoing_region": OUT, "incoming_region": IN, "confirm": "1"}
+    return (
+        signed_in(UserFactory(person=person)),
+        reverse("transfers:apply"),
+        {
+            "person": str(person.pk),
+            "name": person.name,
+            "id_number": person.id_number,
+            "kind": "e2e",
+            "outgoing_region": OUT,
+            "incoming_region": IN,
+            "confirm": "1",
+        },
+    )
 
 
 def signup_request(db):
     import datetime as dt
 
-    return Client(), reverse("portal:signup"), {
-        "name": "王小明", "id_number": id_number_for(dt.date(1991, 3, 4)), "mobile": "13700001111",
-        "password1": "Long-enough-pass-42", "password2": "Long-enough-pass-42"}
+    return (
+        Client(),
+        reverse("people:signup"),
+        {
+            "name": "王小明",
+            "id_number": id_number_for(dt.date(1991, 3, 4)),
+            "mobile": "13700001111",
+            "password1": "Long-enough-pass-42",
+            "password2": "Long-enough-pass-42",
+        },
+    )
 
 
-@pytest.mark.parametrize("make_request", [pay_request, transfer_request, signup_request],
-                         ids=["pay", "transfer_apply", "signup"])
-def test_connection_dropped_after_first_write_gives_503_and_writes_nothing(make_request, db):
+@pytest.mark.parametrize(
+    "make_request",
+    [pay_request, transfer_request, signup_request],
+    ids=["pay", "transfer_apply", "signup"],
+)
+def test_connection_dropped_after_first_write_gives_503_and_writes_nothing(
+    make_request, db
+):
     client, url, data = make_request(db)
     before = counts()
     connection.ensure_connection()
@@ -96,5 +137,10 @@ def test_connection_dropped_after_first_write_gives_503_and_writes_nothing(make_
     response = client.post(url, data)
     assert response.status_code == 302
     assert counts() != before
-    record(f"database_dropped_{make_request.__name__}", faults_injected=1, status=503, rows_written=0,
-           retried_status=302)
+    record(
+        f"database_dropped_{make_request.__name__}",
+        faults_injected=1,
+        status=503,
+        rows_written=0,
+        retried_status=302,
+    )

@@ -13,10 +13,10 @@ import pytest
 from django.test import Client
 from django.urls import reverse
 
+from core import outbox
+from core.models import OutboxMessage
 from payments.models import IN_FLIGHT, Payment, PaymentStatus
-from portal import outbox
 from portal.celery import app
-from portal.models import OutboxMessage
 from tests.factories import EnrollmentFactory, UserFactory, region
 from tests.faults.conftest import record, wait_until
 from tests.load.invariants import broken, violations
@@ -26,7 +26,10 @@ from transfers.models import Transfer
 pytestmark = pytest.mark.django_db(transaction=True)
 
 OUTAGE_SECONDS = 12
-WORKER_ENV = {"SIMULATED_SECONDS_PER_WORKING_DAY": "0.01", "TRANSFER_CLAIM_LEASE_SECONDS": "2"}
+WORKER_ENV = {
+    "SIMULATED_SECONDS_PER_WORKING_DAY": "0.01",
+    "TRANSFER_CLAIM_LEASE_SECONDS": "2",
+}
 
 
 @pytest.fixture
@@ -48,13 +51,27 @@ def broker_is_own_redis(own_redis, settings):
 def pay(client, enrollment, n):
     url = reverse("payments:pay", args=[enrollment.pk])
     started = time.monotonic()
-    response = client.post(url, {"channel": "wechat", "idempotency_key": f"outage-pay-key-{n:05d}", "months": 1})
+    response = client.post(
+        url,
+        {
+            "channel": "wechat",
+            "idempotency_key": f"outage-pay-key-{n:05d}",
+            "months": 1,
+        },
+    )
     return response.status_code, time.monotonic() - started
 
 
 def apply_transfer(client, person):
-    data = {"person": str(person.pk), "name": person.name, "id_number": person.id_number, "kind": "e2e",
-            "outgoing_region": OUT, "incoming_region": IN, "confirm": "1"}
+    data = {
+        "person": str(person.pk),
+        "name": person.name,
+        "id_number": person.id_number,
+        "kind": "e2e",
+        "outgoing_region": OUT,
+        "incoming_region": IN,
+        "confirm": "1",
+    }
     started = time.monotonic()
     response = client.post(reverse("transfers:apply"), data)
     return response.status_code, time.monotonic() - started
@@ -73,19 +90,29 @@ def test_redis_down_web_keeps_answering_work_kept_in_outbox_and_delivered_when_b
         citizens.append((client, EnrollmentFactory(person=user.person, year=2026)))
     movers = []
     for i, person in enumerate(bulk_ready(8)):
-        person.name = "转移" + "甲乙丙丁戊己庚辛"[i]  # a name as on an identity card: no digits
+        person.name = (
+            "转移" + "甲乙丙丁戊己庚辛"[i]
+        )  # a name as on an identity card: no digits
         person.save(update_fields=["name"])
         user = UserFactory(person=person)
         client = Client()
         client.force_login(user)
         movers.append((client, person))
-    start_worker(PORTAL_BASE_URL=live_server.url, CELERY_BROKER_URL=redis.url, **WORKER_ENV)
+    start_worker(
+        PORTAL_BASE_URL=live_server.url, CELERY_BROKER_URL=redis.url, **WORKER_ENV
+    )
 
     # Before the outage: a few payments go through normally.
-    before = [pay(client, enrollment, n) for n, (client, enrollment) in enumerate(citizens[:4])]
+    before = [
+        pay(client, enrollment, n)
+        for n, (client, enrollment) in enumerate(citizens[:4])
+    ]
     assert all(code == 302 for code, _t in before)
-    wait_until(lambda: Payment.objects.filter(status=PaymentStatus.SUCCESS).count() == 4, timeout=30,
-               message="the payments before the outage")
+    wait_until(
+        lambda: Payment.objects.filter(status=PaymentStatus.SUCCESS).count() == 4,
+        timeout=30,
+        message="the payments before the outage",
+    )
 
     redis.stop()
     outage_started = time.monotonic()
@@ -97,7 +124,9 @@ def test_redis_down_web_keeps_answering_work_kept_in_outbox_and_delivered_when_b
             during.append(("pay", *pay(client, enrollment, n)))
             n += 1
         else:
-            client, person = movers[len([d for d in during if d[0] == "apply"]) % len(movers)]
+            client, person = movers[
+                len([d for d in during if d[0] == "apply"]) % len(movers)
+            ]
             if not Transfer.objects.filter(person=person).exists():
                 during.append(("apply", *apply_transfer(client, person)))
             else:
@@ -111,9 +140,15 @@ def test_redis_down_web_keeps_answering_work_kept_in_outbox_and_delivered_when_b
     assert all(code < 500 for _kind, code, _t in during), during
     # Pages answer at their usual speed: after the first request that finds the
     # broker gone (it may wait on the connection once), none waits on it.
-    assert during[0][2] < 15.0 and max(t for _kind, _code, t in during[1:]) < 2.0, during
-    assert [code for kind, code, _t in during if kind == "pay"] == [302] * (len(citizens) - 4)
-    assert unsent_during >= len(citizens) - 4  # each payment's submit task waits in the database
+    assert during[0][2] < 15.0 and max(t for _kind, _code, t in during[1:]) < 2.0, (
+        during
+    )
+    assert [code for kind, code, _t in during if kind == "pay"] == [302] * (
+        len(citizens) - 4
+    )
+    assert (
+        unsent_during >= len(citizens) - 4
+    )  # each payment's submit task waits in the database
     assert in_flight_during == len(citizens) - 4
     assert Transfer.objects.count() == len(movers)
 
@@ -123,9 +158,12 @@ def test_redis_down_web_keeps_answering_work_kept_in_outbox_and_delivered_when_b
     while time.monotonic() - back < 240:
         outbox.relay(older_than_seconds=0)  # what the beat relay does every 2 s
         app.send_task("transfers.tasks.transfers_scan")
-        if (OutboxMessage.objects.filter(sent_at__isnull=True).count() == 0
-                and Payment.objects.filter(status=PaymentStatus.SUCCESS).count() == len(citizens)
-                and Transfer.objects.filter(status="completed").count() == len(movers)):
+        if (
+            OutboxMessage.objects.filter(sent_at__isnull=True).count() == 0
+            and Payment.objects.filter(status=PaymentStatus.SUCCESS).count()
+            == len(citizens)
+            and Transfer.objects.filter(status="completed").count() == len(movers)
+        ):
             break
         time.sleep(0.5)
     delivered_in = time.monotonic() - back
@@ -135,8 +173,16 @@ def test_redis_down_web_keeps_answering_work_kept_in_outbox_and_delivered_when_b
     assert Transfer.objects.filter(status="completed").count() == len(movers)
     assert broken(violations()) == {}
     latencies = sorted(t for _kind, _code, t in during)
-    record("redis_outage", outage_s=OUTAGE_SECONDS, requests_during_outage=len(during),
-           errors_5xx=0, slowest_request_s=round(latencies[-1], 2),
-           median_request_s=round(latencies[len(latencies) // 2], 3),
-           outbox_rows_unsent_during=unsent_during, delivered_after_restart_s=round(delivered_in, 1),
-           payments_success=len(citizens), transfers_completed=len(movers), rows_lost=0)
+    record(
+        "redis_outage",
+        outage_s=OUTAGE_SECONDS,
+        requests_during_outage=len(during),
+        errors_5xx=0,
+        slowest_request_s=round(latencies[-1], 2),
+        median_request_s=round(latencies[len(latencies) // 2], 3),
+        outbox_rows_unsent_during=unsent_during,
+        delivered_after_restart_s=round(delivered_in, 1),
+        payments_success=len(citizens),
+        transfers_completed=len(movers),
+        rows_lost=0,
+    )

@@ -18,8 +18,8 @@ from payments import services as payments
 from payments import simulator
 from payments.models import IN_FLIGHT, Payment, PaymentStatus, Receipt, SimTransaction
 from portal.celery import app
-from tests.faults.conftest import record
 from tests.factories import EnrollmentFactory, UserFactory, region
+from tests.faults.conftest import record
 from tests.load.invariants import broken, violations
 from tests.transfers.scenario import apply_args, bulk_ready
 from transfers import services as transfers
@@ -30,7 +30,10 @@ pytestmark = pytest.mark.django_db(transaction=True)
 CHANNELS = ("app", "wechat", "alipay", "bank")
 PER_CHANNEL = 8
 TRANSFERS = 20
-WORKER_ENV = {"SIMULATED_SECONDS_PER_WORKING_DAY": "0.02", "TRANSFER_CLAIM_LEASE_SECONDS": "2"}
+WORKER_ENV = {
+    "SIMULATED_SECONDS_PER_WORKING_DAY": "0.02",
+    "TRANSFER_CLAIM_LEASE_SECONDS": "2",
+}
 # How each channel answers its requests in turn: mostly success, some declines,
 # some answering twice or out of order; spread over a few seconds so the kill
 # lands in the middle.
@@ -50,7 +53,7 @@ def drive(until, *, timeout, fast_forward=False):
             # Time passes: unsettled attempts become due for reconciliation.
             Payment.objects.filter(status__in=IN_FLIGHT).update(due_at=timezone.now())
             app.send_task("payments.tasks.payments_reconcile")
-            app.send_task("portal.tasks.outbox_relay")
+            app.send_task("core.tasks.outbox_relay")
         app.send_task("transfers.tasks.transfers_scan")
         assert not broken(violations()), broken(violations())
         time.sleep(0.5)
@@ -70,7 +73,9 @@ def test_worker_killed_mid_settlement_and_transfer_steps_then_restarted_settles_
         citizens.append((user, EnrollmentFactory(person=user.person, year=2026)))
     for channel in CHANNELS:
         for i in range(PER_CHANNEL):
-            simulator.script(channel, BEHAVIOURS[i % len(BEHAVIOURS)], delay=0.4 + 0.35 * i)
+            simulator.script(
+                channel, BEHAVIOURS[i % len(BEHAVIOURS)], delay=0.4 + 0.35 * i
+            )
     people = bulk_ready(TRANSFERS)
     for person in people:
         transfers.transfer_apply(**apply_args(person))
@@ -79,8 +84,12 @@ def test_worker_killed_mid_settlement_and_transfer_steps_then_restarted_settles_
     t0 = time.monotonic()
     worker = start_worker(PORTAL_BASE_URL=live_server.url, **WORKER_ENV)
     payment_ids = [
-        payments.payment_checkout(user=user, enrollment_id=enrollment.pk, channel=CHANNELS[n % len(CHANNELS)],
-                                  idempotency_key=f"fault-kill-{n:04d}-xxxx").pk
+        payments.payment_checkout(
+            user=user,
+            enrollment_id=enrollment.pk,
+            channel=CHANNELS[n % len(CHANNELS)],
+            idempotency_key=f"fault-kill-{n:04d}-xxxx",
+        ).pk
         for n, (user, enrollment) in enumerate(citizens)
     ]
     completed = Transfer.objects.filter(status="completed")
@@ -90,13 +99,23 @@ def test_worker_killed_mid_settlement_and_transfer_steps_then_restarted_settles_
     drive(lambda: settled() >= 6 and in_transit.count() >= 3, timeout=60)
     killed_after = time.monotonic() - t0
     worker.kill()  # SIGKILL to the worker and its pool children, mid-run
-    at_kill = {"settled": settled(), "completed": completed.count(), "in_transit": in_transit.count()}
-    assert at_kill["settled"] < len(payment_ids), "every payment settled before the kill"
+    at_kill = {
+        "settled": settled(),
+        "completed": completed.count(),
+        "in_transit": in_transit.count(),
+    }
+    assert at_kill["settled"] < len(payment_ids), (
+        "every payment settled before the kill"
+    )
     assert at_kill["completed"] < TRANSFERS, "every transfer completed before the kill"
     assert not broken(violations())
 
     start_worker(PORTAL_BASE_URL=live_server.url, **WORKER_ENV)
-    drive(lambda: settled() == len(payment_ids) and completed.count() == TRANSFERS, timeout=120, fast_forward=True)
+    drive(
+        lambda: settled() == len(payment_ids) and completed.count() == TRANSFERS,
+        timeout=120,
+        fast_forward=True,
+    )
     recovered_after = time.monotonic() - t0 - killed_after
     # Let late callbacks (answer twice, out of order) arrive, then check again.
     time.sleep(1.5)
@@ -109,10 +128,24 @@ def test_worker_killed_mid_settlement_and_transfer_steps_then_restarted_settles_
         else:
             assert payment.status == PaymentStatus.SUCCESS and txn.charged
             assert payment.receipt is not None
-    assert SimTransaction.objects.count() == len(payment_ids)  # one request per attempt reached the channel
-    assert Payment.objects.filter(status=PaymentStatus.SUCCESS).count() == len(payment_ids) * 3 // 4
+    assert SimTransaction.objects.count() == len(
+        payment_ids
+    )  # one request per attempt reached the channel
+    assert (
+        Payment.objects.filter(status=PaymentStatus.SUCCESS).count()
+        == len(payment_ids) * 3 // 4
+    )
     assert completed.count() == TRANSFERS
-    record("worker_killed", faults_injected=1, payments=len(payment_ids), transfers=TRANSFERS,
-           at_kill=at_kill, killed_after_s=round(killed_after, 1), recovered_in_s=round(recovered_after, 1),
-           payments_success=Payment.objects.filter(status=PaymentStatus.SUCCESS).count(),
-           receipts=Receipt.objects.count(), rows_lost=0, double_charges=0)
+    record(
+        "worker_killed",
+        faults_injected=1,
+        payments=len(payment_ids),
+        transfers=TRANSFERS,
+        at_kill=at_kill,
+        killed_after_s=round(killed_after, 1),
+        recovered_in_s=round(recovered_after, 1),
+        payments_success=Payment.objects.filter(status=PaymentStatus.SUCCESS).count(),
+        receipts=Receipt.objects.count(),
+        rows_lost=0,
+        double_charges=0,
+    )

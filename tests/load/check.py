@@ -21,8 +21,13 @@ def main() -> int:
     from tests.load.invariants import broken, totals, violations
 
     found = violations()
-    print(json.dumps({"broken": broken(found), "checked": sorted(found), "totals": totals()}, ensure_ascii=False,
-                     indent=2))
+    print(
+        json.dumps(
+            {"broken": broken(found), "checked": sorted(found), "totals": totals()},
+            ensure_ascii=False,
+            indent=2,
+        )
+    )
     return 1 if broken(found) else 0
 
 

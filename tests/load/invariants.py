@@ -92,7 +92,7 @@ TOTALS = {
     "account_entries": "SELECT COUNT(*) FROM payments_accountentry",
     "transfers": "SELECT COUNT(*) FROM transfers_transfer",
     "transfers_completed": "SELECT COUNT(*) FROM transfers_transfer WHERE status = 'completed'",
-    "outbox_unsent": "SELECT COUNT(*) FROM portal_outboxmessage WHERE sent_at IS NULL",
+    "outbox_unsent": "SELECT COUNT(*) FROM core_outboxmessage WHERE sent_at IS NULL",
 }
 
 

@@ -43,9 +43,17 @@ class Citizen(HttpUser):
             self.client.cookies.set("sessionid", self.me["session"])
             return
         page = self.client.get("/login/", name="/login/ [GET]")
-        with self.client.post("/login/", {"username": self.me["username"], "password": self.me["password"],
-                                          "csrfmiddlewaretoken": csrf_of(page.text)},
-                              name="/login/ [POST]", allow_redirects=False, catch_response=True) as response:
+        with self.client.post(
+            "/login/",
+            {
+                "username": self.me["username"],
+                "password": self.me["password"],
+                "csrfmiddlewaretoken": csrf_of(page.text),
+            },
+            name="/login/ [POST]",
+            allow_redirects=False,
+            catch_response=True,
+        ) as response:
             if response.status_code != 302:
                 response.failure(f"login refused: {response.status_code}")
 
@@ -60,8 +68,11 @@ class Citizen(HttpUser):
     def _pay(self, enrollment_id, label):
         if enrollment_id is None:
             return
-        with self.client.get(f"/payments/pay/{enrollment_id}/", name=f"{label} quote",
-                             catch_response=True) as page:
+        with self.client.get(
+            f"/payments/pay/{enrollment_id}/",
+            name=f"{label} quote",
+            catch_response=True,
+        ) as page:
             if page.status_code == 409 and "已" in page.text:
                 page.success()  # already paid or in flight: the page says so and offers no form
                 return
@@ -71,12 +82,22 @@ class Citizen(HttpUser):
         key = KEY.search(page.text)
         if not key:
             return
-        with self.client.post(f"/payments/pay/{enrollment_id}/",
-                              {"channel": random.choice(CHANNELS), "idempotency_key": key.group(1), "months": 1,
-                               "csrfmiddlewaretoken": csrf_of(page.text)},
-                              name=f"{label} confirm", allow_redirects=False, catch_response=True) as response:
+        with self.client.post(
+            f"/payments/pay/{enrollment_id}/",
+            {
+                "channel": random.choice(CHANNELS),
+                "idempotency_key": key.group(1),
+                "months": 1,
+                "csrfmiddlewaretoken": csrf_of(page.text),
+            },
+            name=f"{label} confirm",
+            allow_redirects=False,
+            catch_response=True,
+        ) as response:
             if response.status_code == 302:
-                match = re.search(r"/payments/p/(\d+)/", response.headers.get("Location", ""))
+                match = re.search(
+                    r"/payments/p/(\d+)/", response.headers.get("Location", "")
+                )
                 if match:
                     self.payments.append(int(match.group(1)))
                 response.success()
@@ -93,9 +114,18 @@ class Citizen(HttpUser):
     def pay_for_someone(self):
         other = random.choice([c for c in CITIZENS if c["enrollment_id"]])
         page = self.client.get("/payments/proxy/", name="proxy form")
-        with self.client.post("/payments/proxy/", {"id_number": other["id_number"], "name": other["name"],
-                                                   "year": 2027, "csrfmiddlewaretoken": csrf_of(page.text)},
-                              name="proxy lookup", allow_redirects=False, catch_response=True) as response:
+        with self.client.post(
+            "/payments/proxy/",
+            {
+                "id_number": other["id_number"],
+                "name": other["name"],
+                "year": 2027,
+                "csrfmiddlewaretoken": csrf_of(page.text),
+            },
+            name="proxy lookup",
+            allow_redirects=False,
+            catch_response=True,
+        ) as response:
             if response.status_code == 302:
                 response.success()
             else:
@@ -106,22 +136,40 @@ class Citizen(HttpUser):
     @task(4)
     def poll(self):
         if self.payments:
-            self.client.get(f"/payments/p/{random.choice(self.payments)}/status/", name="payment status")
+            self.client.get(
+                f"/payments/p/{random.choice(self.payments)}/status/",
+                name="payment status",
+            )
         if self.transfer:
-            self.client.get(f"/transfers/{self.transfer}/status.json", name="transfer status")
+            self.client.get(
+                f"/transfers/{self.transfer}/status.json", name="transfer status"
+            )
 
     @task(1)
     def apply_transfer(self):
         if not self.me["mover"] or self.transfer:
             return
         page = self.client.get("/transfers/apply/", name="transfer form")
-        data = {"person": str(self.me["person_id"]), "name": self.me["name"], "id_number": self.me["id_number"],
-                "kind": "e2e", "outgoing_region": "340100", "incoming_region": "110000",
-                "csrfmiddlewaretoken": csrf_of(page.text)}
+        data = {
+            "person": str(self.me["person_id"]),
+            "name": self.me["name"],
+            "id_number": self.me["id_number"],
+            "kind": "e2e",
+            "outgoing_region": "340100",
+            "incoming_region": "110000",
+            "csrfmiddlewaretoken": csrf_of(page.text),
+        }
         self.client.post("/transfers/apply/", data, name="transfer check")
-        with self.client.post("/transfers/apply/", {**data, "confirm": "1"}, name="transfer confirm",
-                              allow_redirects=False, catch_response=True) as response:
-            match = re.search(r"/transfers/(\d+)/", response.headers.get("Location", ""))
+        with self.client.post(
+            "/transfers/apply/",
+            {**data, "confirm": "1"},
+            name="transfer confirm",
+            allow_redirects=False,
+            catch_response=True,
+        ) as response:
+            match = re.search(
+                r"/transfers/(\d+)/", response.headers.get("Location", "")
+            )
             if response.status_code == 302 and match:
                 self.transfer = int(match.group(1))
                 response.success()

@@ -63,8 +63,14 @@ def env() -> dict:
 
 def start(name: str, cmd: list[str], **extra) -> subprocess.Popen:
     out = open(WORK / f"{name}.log", "wb")
-    return subprocess.Popen(cmd, cwd=ROOT, env={**env(), **extra}, stdout=out, stderr=subprocess.STDOUT,
-                            start_new_session=True)
+    return subprocess.Popen(
+        cmd,
+        cwd=ROOT,
+        env={**env(), **extra},
+        stdout=out,
+        stderr=subprocess.STDOUT,
+        start_new_session=True,
+    )
 
 
 def stop(proc: subprocess.Popen | None, sig=signal.SIGTERM) -> None:
@@ -111,7 +117,9 @@ def wait_web(proc) -> None:
             return
         except OSError:
             if proc.poll() is not None:
-                raise RuntimeError(f"gunicorn exited; see {WORK / 'gunicorn.log'}") from None
+                raise RuntimeError(
+                    f"gunicorn exited; see {WORK / 'gunicorn.log'}"
+                ) from None
             time.sleep(0.3)
     raise RuntimeError("gunicorn did not answer /healthz in 60 s")
 
@@ -121,17 +129,31 @@ def locust_figures(prefix: Path) -> dict:
     figures = {}
     for row in rows:
         name = row["Name"] if row["Type"] else "Aggregated"
-        name = f"{row['Type']} {row['Name']}".strip() if row["Name"] != "Aggregated" else "all"
+        name = (
+            f"{row['Type']} {row['Name']}".strip()
+            if row["Name"] != "Aggregated"
+            else "all"
+        )
         figures[name] = {
-            "requests": int(row["Request Count"]), "failures": int(row["Failure Count"]),
-            "rps": round(float(row["Requests/s"]), 1), "p50_ms": _num(row["50%"]), "p95_ms": _num(row["95%"]),
-            "p99_ms": _num(row["99%"]), "max_ms": _num(row["Max Response Time"]),
+            "requests": int(row["Request Count"]),
+            "failures": int(row["Failure Count"]),
+            "rps": round(float(row["Requests/s"]), 1),
+            "p50_ms": _num(row["50%"]),
+            "p95_ms": _num(row["95%"]),
+            "p99_ms": _num(row["99%"]),
+            "max_ms": _num(row["Max Response Time"]),
         }
     failures = []
     failures_csv = Path(f"{prefix}_failures.csv")
     if failures_csv.exists():
-        failures = [{"name": r["Name"], "error": r["Error"][:200], "count": int(r["Occurrences"])}
-                    for r in csv.DictReader(open(failures_csv, encoding="utf-8"))]
+        failures = [
+            {
+                "name": r["Name"],
+                "error": r["Error"][:200],
+                "count": int(r["Occurrences"]),
+            }
+            for r in csv.DictReader(open(failures_csv, encoding="utf-8"))
+        ]
     return {"endpoints": figures, "failures": failures}
 
 
@@ -150,8 +172,12 @@ def settle(timeout: float = 150.0) -> float:
 
     started = time.monotonic()
     while time.monotonic() - started < timeout:
-        busy = (Payment.objects.filter(status__in=IN_FLIGHT).count()
-                + Transfer.objects.exclude(status__in=["completed", "rejected", "cancelled"]).count())
+        busy = (
+            Payment.objects.filter(status__in=IN_FLIGHT).count()
+            + Transfer.objects.exclude(
+                status__in=["completed", "rejected", "cancelled"]
+            ).count()
+        )
         if not busy:
             break
         time.sleep(2)
@@ -170,26 +196,95 @@ def main() -> int:
     citizens_file.write_text(json.dumps(citizens, ensure_ascii=False))
     web = worker = beat = None
     try:
-        log(f"gunicorn (2 sync workers) on :{PORT}, a Celery worker (prefork 2) and beat")
-        web = start("gunicorn", [str(VENV_BIN / "gunicorn"), "portal.wsgi:application", "--workers", "2",
-                                 "--worker-class", "sync", "--bind", f"127.0.0.1:{PORT}", "--no-control-socket",
-                                 "--worker-tmp-dir", "/dev/shm", "--backlog", "512", "--timeout", "60",
-                                 "--log-level", "warning"])
-        worker = start("celery-worker", [sys.executable, "-m", "celery", "-A", "portal", "worker",
-                                         "--loglevel=WARNING", "--pool=prefork", "--concurrency=2",
-                                         "--without-gossip", "--without-mingle", "-n", f"load{os.getpid()}@%h"])
-        beat = start("celery-beat", [sys.executable, "-m", "celery", "-A", "portal", "beat", "--loglevel=WARNING",
-                                     "-s", str(WORK / "beat-schedule")])
+        log(
+            f"gunicorn (2 sync workers) on :{PORT}, a Celery worker (prefork 2) and beat"
+        )
+        web = start(
+            "gunicorn",
+            [
+                str(VENV_BIN / "gunicorn"),
+                "portal.wsgi:application",
+                "--workers",
+                "2",
+                "--worker-class",
+                "sync",
+                "--bind",
+                f"127.0.0.1:{PORT}",
+                "--no-control-socket",
+                "--worker-tmp-dir",
+                "/dev/shm",
+                "--backlog",
+                "512",
+                "--timeout",
+                "60",
+                "--log-level",
+                "warning",
+            ],
+        )
+        worker = start(
+            "celery-worker",
+            [
+                sys.executable,
+                "-m",
+                "celery",
+                "-A",
+                "portal",
+                "worker",
+                "--loglevel=WARNING",
+                "--pool=prefork",
+                "--concurrency=2",
+                "--without-gossip",
+                "--without-mingle",
+                "-n",
+                f"load{os.getpid()}@%h",
+            ],
+        )
+        beat = start(
+            "celery-beat",
+            [
+                sys.executable,
+                "-m",
+                "celery",
+                "-A",
+                "portal",
+                "beat",
+                "--loglevel=WARNING",
+                "-s",
+                str(WORK / "beat-schedule"),
+            ],
+        )
         wait_web(web)
         log(f"locust: {USERS} users, spawned at {USERS}/s, {SECONDS} s")
         prefix = WORK / "locust"
         started = time.monotonic()
-        subprocess.run([str(VENV_BIN / "locust"), "-f", str(ROOT / "tests" / "load" / "locustfile.py"),
-                        "--headless", "-u", str(USERS), "-r", str(USERS), "-t", f"{SECONDS}s",
-                        "--host", f"http://127.0.0.1:{PORT}", "--csv", str(prefix), "--only-summary",
-                        "--stop-timeout", "10", "--loglevel", "WARNING"],
-                       cwd=ROOT, env={**env(), "LOAD_CITIZENS": str(citizens_file)}, check=False,
-                       stdout=open(WORK / "locust.log", "wb"), stderr=subprocess.STDOUT)
+        subprocess.run(
+            [
+                str(VENV_BIN / "locust"),
+                "-f",
+                str(ROOT / "tests" / "load" / "locustfile.py"),
+                "--headless",
+                "-u",
+                str(USERS),
+                "-r",
+                str(USERS),
+                "-t",
+                f"{SECONDS}s",
+                "--host",
+                f"http://127.0.0.1:{PORT}",
+                "--csv",
+                str(prefix),
+                "--only-summary",
+                "--stop-timeout",
+                "10",
+                "--loglevel",
+                "WARNING",
+            ],
+            cwd=ROOT,
+            env={**env(), "LOAD_CITIZENS": str(citizens_file)},
+            check=False,
+            stdout=open(WORK / "locust.log", "wb"),
+            stderr=subprocess.STDOUT,
+        )
         ran = round(time.monotonic() - started, 1)
         log("load over; waiting for payments and transfers to settle")
         settled_in = settle()
@@ -205,8 +300,15 @@ def main() -> int:
         "machine": f"{os.cpu_count()} cores",
         "load_average_before": load_before,
         "load_average_after": [round(x, 2) for x in os.getloadavg()],
-        "setup": {"users": USERS, "seconds": SECONDS, "ran_seconds": ran, "citizens": CITIZENS,
-                  "web": "gunicorn 2 sync workers", "workers": "celery prefork 2 + beat", "database": DB},
+        "setup": {
+            "users": USERS,
+            "seconds": SECONDS,
+            "ran_seconds": ran,
+            "citizens": CITIZENS,
+            "web": "gunicorn 2 sync workers",
+            "workers": "celery prefork 2 + beat",
+            "database": DB,
+        },
         "traffic": traffic,
         "settled_after_load_seconds": settled_in,
         "totals": totals(),
@@ -216,10 +318,19 @@ def main() -> int:
     RESULTS.parent.mkdir(exist_ok=True)
     RESULTS.write_text(json.dumps(result, ensure_ascii=False, indent=2) + "\n")
     overall = traffic["endpoints"].get("all", {})
-    log(f"{overall.get('requests')} requests, {overall.get('failures')} failures, {overall.get('rps')} req/s, "
-        f"p50 {overall.get('p50_ms')} ms, p95 {overall.get('p95_ms')} ms, p99 {overall.get('p99_ms')} ms")
+    log(
+        f"{overall.get('requests')} requests, {overall.get('failures')} failures, {overall.get('rps')} req/s, "
+        f"p50 {overall.get('p50_ms')} ms, p95 {overall.get('p95_ms')} ms, p99 {overall.get('p99_ms')} ms"
+    )
     log(f"totals: {result['totals']}")
-    log("invariants: " + ("all hold" if not result["invariants_broken"] else f"BROKEN {result['invariants_broken']}"))
+    log(
+        "invariants: "
+        + (
+            "all hold"
+            if not result["invariants_broken"]
+            else f"BROKEN {result['invariants_broken']}"
+        )
+    )
     log(f"written to {RESULTS.relative_to(ROOT)}")
     return 1 if result["invariants_broken"] or overall.get("failures") else 0
 

@@ -18,10 +18,18 @@ pytestmark = pytest.mark.django_db
 def paid(db):
     user = UserFactory(person__region=region("340100"))
     enrollment = EnrollmentFactory(person=user.person, year=2026)
-    payment = services.payment_counter(staff=StaffFactory(), enrollment_id=enrollment.pk,
-                                       idempotency_key="invariants-key-0001")
+    payment = services.payment_counter(
+        staff=StaffFactory(),
+        enrollment_id=enrollment.pk,
+        idempotency_key="invariants-key-0001",
+    )
     account = PersonalAccount.objects.create(person=user.person, region_id="340100")
-    services.account_post(account_id=account.pk, amount=Decimal("100.00"), kind="contribution", reference="seed:x")
+    services.account_post(
+        account_id=account.pk,
+        amount=Decimal("100.00"),
+        kind="contribution",
+        reference="seed:x",
+    )
     return payment, account
 
 
@@ -52,7 +60,11 @@ def test_a_second_success_for_one_period_cannot_even_be_written(paid):
     """The database refuses it (a unique constraint), before any check could."""
     payment, _account = paid
     twin = Payment.objects.get(pk=payment.pk)
-    twin.pk, twin.reference, twin.idempotency_key = None, "PTWIN000000000000", "invariants-key-twin"
+    twin.pk, twin.reference, twin.idempotency_key = (
+        None,
+        "PTWIN000000000000",
+        "invariants-key-twin",
+    )
     twin.provider_transaction_id = "CTRTWIN"
     with pytest.raises(IntegrityError), transaction.atomic():
         twin.save()
@@ -61,6 +73,11 @@ def test_a_second_success_for_one_period_cannot_even_be_written(paid):
 
 def test_an_entry_posted_without_moving_the_balance_is_caught(paid):
     _payment, account = paid
-    AccountEntry.objects.create(account=account, amount=Decimal("-5.00"), kind="adjustment", reference="lost",
-                                balance_after=Decimal("95.00"))
+    AccountEntry.objects.create(
+        account=account,
+        amount=Decimal("-5.00"),
+        kind="adjustment",
+        reference="lost",
+        balance_after=Decimal("95.00"),
+    )
     assert "balance_not_sum_of_entries" in broken(violations())

@@ -27,7 +27,9 @@ def callbacks_via_client(monkeypatch):
         client = Client()
         path = url.split("://", 1)[-1].split("/", 1)[-1]
         response = client.post(
-            "/" + path, data=body, content_type="application/json",
+            "/" + path,
+            data=body,
+            content_type="application/json",
             headers={k: v for k, v in headers.items() if k != "Content-Type"},
         )
         sent.append((path, response.status_code, json.loads(body)))
@@ -37,13 +39,22 @@ def callbacks_via_client(monkeypatch):
     return sent
 
 
-def signed_post(client, channel, payload, *, nonce=None, timestamp=None, secret=None, body=None):
+def signed_post(
+    client, channel, payload, *, nonce=None, timestamp=None, secret=None, body=None
+):
     body = body if body is not None else json.dumps(payload).encode()
     timestamp = str(int(time.time()) if timestamp is None else timestamp)
     nonce = nonce or secrets.token_hex(16)
-    signature = sign(secret=secret or settings.PAYMENT_CALLBACK_SECRET, timestamp=timestamp, nonce=nonce, body=body)
+    signature = sign(
+        secret=secret or settings.PAYMENT_CALLBACK_SECRET,
+        timestamp=timestamp,
+        nonce=nonce,
+        body=body,
+    )
     return client.post(
-        f"/payments/callback/{channel}/", data=body, content_type="application/json",
+        f"/payments/callback/{channel}/",
+        data=body,
+        content_type="application/json",
         headers={"X-Timestamp": timestamp, "X-Nonce": nonce, "X-Signature": signature},
     )
 
@@ -62,19 +73,32 @@ def resident_enrollment(citizen):
 def employee_with_account(balance="1000.00", *, region_code="340100"):
     """An employee-insured citizen with a funded personal account."""
     user = UserFactory(person__region=region(region_code))
-    EnrollmentFactory(person=user.person, scheme=Scheme.EMPLOYEE, category="", status="active",
-                      region=region(region_code))
+    EnrollmentFactory(
+        person=user.person,
+        scheme=Scheme.EMPLOYEE,
+        category="",
+        status="active",
+        region=region(region_code),
+    )
     account = PersonalAccount.objects.create(person=user.person, region_id=region_code)
     if Decimal(balance):
-        account_post(account_id=account.pk, amount=Decimal(balance), kind="contribution",
-                     reference=f"seed:{account.pk}")
+        account_post(
+            account_id=account.pk,
+            amount=Decimal(balance),
+            kind="contribution",
+            reference=f"seed:{account.pk}",
+        )
     account.refresh_from_db()
     return user, account
 
 
 def bind(authoriser, relative, relation="parent"):
-    return FamilyBinding.objects.create(authoriser=authoriser, relative=relative, relation=relation,
-                                        status=BindingStatus.ACTIVE)
+    return FamilyBinding.objects.create(
+        authoriser=authoriser,
+        relative=relative,
+        relation=relation,
+        status=BindingStatus.ACTIVE,
+    )
 
 
 def relative_enrollment(year=2026, region_code="340100"):

@@ -16,20 +16,32 @@ pytestmark = pytest.mark.django_db
 @pytest.fixture
 def started(citizen, resident_enrollment):
     """An attempt submitted to WeChat whose answer has not come yet."""
-    return services.payment_checkout(user=citizen, enrollment_id=resident_enrollment.pk, channel="wechat",
-                                     idempotency_key="cb-key-0000000000")
+    return services.payment_checkout(
+        user=citizen,
+        enrollment_id=resident_enrollment.pk,
+        channel="wechat",
+        idempotency_key="cb-key-0000000000",
+    )
 
 
 def payload(payment, status="success", amount="420.00", seq=2):
-    return {"reference": payment.reference, "status": status, "amount": amount, "seq": seq,
-            "transaction_id": "WX123"}
+    return {
+        "reference": payment.reference,
+        "status": status,
+        "amount": amount,
+        "seq": seq,
+        "transaction_id": "WX123",
+    }
 
 
 def test_a_valid_success_callback_settles_the_payment(client, started):
     response = signed_post(client, "wechat", payload(started))
     assert response.status_code == 200
     started.refresh_from_db()
-    assert started.status == PaymentStatus.SUCCESS and started.provider_transaction_id == "WX123"
+    assert (
+        started.status == PaymentStatus.SUCCESS
+        and started.provider_transaction_id == "WX123"
+    )
 
 
 def test_a_wrong_signature_is_refused_and_changes_nothing(client, started):
@@ -46,29 +58,52 @@ def test_a_body_changed_after_signing_is_refused(client, started):
 
     from payments.signing import sign
 
-    signature = sign(secret=settings.PAYMENT_CALLBACK_SECRET, timestamp=timestamp, nonce=nonce, body=body)
+    signature = sign(
+        secret=settings.PAYMENT_CALLBACK_SECRET,
+        timestamp=timestamp,
+        nonce=nonce,
+        body=body,
+    )
     tampered = body.replace(b"420.00", b"1.00")
-    response = client.post("/payments/callback/wechat/", data=tampered, content_type="application/json",
-                           headers={"X-Timestamp": timestamp, "X-Nonce": nonce, "X-Signature": signature})
+    response = client.post(
+        "/payments/callback/wechat/",
+        data=tampered,
+        content_type="application/json",
+        headers={"X-Timestamp": timestamp, "X-Nonce": nonce, "X-Signature": signature},
+    )
     assert response.status_code == 403
 
 
 def test_a_replayed_nonce_is_refused(client, started):
-    first = signed_post(client, "wechat", payload(started, status="processing", seq=1), nonce="replay-nonce-1")
+    first = signed_post(
+        client,
+        "wechat",
+        payload(started, status="processing", seq=1),
+        nonce="replay-nonce-1",
+    )
     assert first.status_code == 200
-    again = signed_post(client, "wechat", payload(started, status="processing", seq=1), nonce="replay-nonce-1")
+    again = signed_post(
+        client,
+        "wechat",
+        payload(started, status="processing", seq=1),
+        nonce="replay-nonce-1",
+    )
     assert again.status_code == 409
     assert CallbackLog.objects.filter(nonce="replay-nonce-1").count() == 1
 
 
 def test_an_old_timestamp_is_refused(client, started):
-    response = signed_post(client, "wechat", payload(started), timestamp=int(time.time()) - 3600)
+    response = signed_post(
+        client, "wechat", payload(started), timestamp=int(time.time()) - 3600
+    )
     assert response.status_code == 400
     started.refresh_from_db()
     assert started.status == PaymentStatus.STARTED
 
 
-def test_an_amount_that_does_not_match_the_order_is_refused_and_changes_nothing(client, started):
+def test_an_amount_that_does_not_match_the_order_is_refused_and_changes_nothing(
+    client, started
+):
     response = signed_post(client, "wechat", payload(started, amount="0.01"))
     assert response.status_code == 400
     started.refresh_from_db()
@@ -109,8 +144,17 @@ def test_a_callback_on_another_channel_does_not_find_the_payment(client, started
     assert started.status == PaymentStatus.STARTED
 
 
-@pytest.mark.parametrize("body", [b"", b"not json", b"[]", b'{"reference": 1}', b'{"reference":"x","status":"success","amount":"abc"}',
-                                  b'{"reference":"x","status":"weird","amount":"1"}'])
+@pytest.mark.parametrize(
+    "body",
+    [
+        b"",
+        b"not json",
+        b"[]",
+        b'{"reference": 1}',
+        b'{"reference":"x","status":"success","amount":"abc"}',
+        b'{"reference":"x","status":"weird","amount":"1"}',
+    ],
+)
 def test_malformed_callbacks_answer_4xx_never_500(client, started, body):
     response = signed_post(client, "wechat", None, body=body)
     assert 400 <= response.status_code < 500
@@ -122,6 +166,9 @@ def test_unknown_channels_are_not_found(client, channel):
 
 
 def test_missing_headers_are_refused(client, started):
-    response = client.post("/payments/callback/wechat/", data=json.dumps(payload(started)),
-                           content_type="application/json")
+    response = client.post(
+        "/payments/callback/wechat/",
+        data=json.dumps(payload(started)),
+        content_type="application/json",
+    )
     assert response.status_code == 403

@@ -5,9 +5,9 @@ from decimal import Decimal
 
 import pytest
 
+from core.errors import DomainError
 from enrollment.models import Scheme, Verification
 from payments.pricing import quote_for
-from portal.errors import DomainError
 from tests.factories import EnrollmentFactory, PersonFactory, region
 
 pytestmark = pytest.mark.django_db
@@ -15,36 +15,73 @@ D = Decimal
 TODAY = dt.date(2026, 5, 10)
 
 
-def resident(category="ordinary", verification=Verification.NOT_NEEDED, code="340100", year=2026):
-    return EnrollmentFactory(person=PersonFactory(), region=region(code), year=year, category=category,
-                             verification=verification)
+def resident(
+    category="ordinary", verification=Verification.NOT_NEEDED, code="340100", year=2026
+):
+    return EnrollmentFactory(
+        person=PersonFactory(),
+        region=region(code),
+        year=year,
+        category=category,
+        verification=verification,
+    )
 
 
 def flexible(code="340100", base="5000.00"):
-    return EnrollmentFactory(person=PersonFactory(), region=region(code), year=2026, scheme=Scheme.FLEXIBLE,
-                             category="", contribution_base=D(base))
+    return EnrollmentFactory(
+        person=PersonFactory(),
+        region=region(code),
+        year=2026,
+        scheme=Scheme.FLEXIBLE,
+        category="",
+        contribution_base=D(base),
+    )
 
 
 def test_ordinary_resident_pays_the_yearly_personal_amount_and_sees_the_subsidy():
     quote = quote_for(enrollment=resident(), paid_periods=set(), today=TODAY)
     # 合肥 2025: 400 + 20 yearly rise for 2026; subsidy 670 + 30.
-    assert (quote.personal_amount, quote.subsidy, quote.late_fee, quote.total) == (D("420.00"), D("700.00"), 0, D("420.00"))
+    assert (quote.personal_amount, quote.subsidy, quote.late_fee, quote.total) == (
+        D("420.00"),
+        D("700.00"),
+        0,
+        D("420.00"),
+    )
     assert quote.period == "2026" and quote.months == 12
 
 
 def test_student_pays_the_student_amount():
-    assert quote_for(enrollment=resident("student"), paid_periods=set(), today=TODAY).total == D("370.00")
+    assert quote_for(
+        enrollment=resident("student"), paid_periods=set(), today=TODAY
+    ).total == D("370.00")
 
 
 def test_reduced_category_pays_ordinary_price_until_verification_is_approved():
-    pending = quote_for(enrollment=resident("dibao", Verification.PENDING), paid_periods=set(), today=TODAY)
-    assert pending.total == D("420.00") and pending.category == "ordinary" and pending.note
-    approved = quote_for(enrollment=resident("dibao", Verification.APPROVED), paid_periods=set(), today=TODAY)
+    pending = quote_for(
+        enrollment=resident("dibao", Verification.PENDING),
+        paid_periods=set(),
+        today=TODAY,
+    )
+    assert (
+        pending.total == D("420.00") and pending.category == "ordinary" and pending.note
+    )
+    approved = quote_for(
+        enrollment=resident("dibao", Verification.APPROVED),
+        paid_periods=set(),
+        today=TODAY,
+    )
     assert approved.total == D("40.00") and approved.category == "dibao"
 
 
 def test_tekun_approved_pays_nothing():
-    assert quote_for(enrollment=resident("tekun", Verification.APPROVED), paid_periods=set(), today=TODAY).total == 0
+    assert (
+        quote_for(
+            enrollment=resident("tekun", Verification.APPROVED),
+            paid_periods=set(),
+            today=TODAY,
+        ).total
+        == 0
+    )
 
 
 def test_a_paid_year_is_refused():
@@ -54,19 +91,35 @@ def test_a_paid_year_is_refused():
 
 
 def test_flexible_months_ahead_are_base_times_rate_each():
-    quote = quote_for(enrollment=flexible(), paid_periods=set(), months_ahead=3, today=TODAY)
+    quote = quote_for(
+        enrollment=flexible(), paid_periods=set(), months_ahead=3, today=TODAY
+    )
     assert quote.periods == ["2026-05", "2026-06", "2026-07"]
-    assert quote.personal_amount == D("1200.00") and quote.late_fee == 0 and quote.kind == "premium"
+    assert (
+        quote.personal_amount == D("1200.00")
+        and quote.late_fee == 0
+        and quote.kind == "premium"
+    )
 
 
 def test_flexible_months_stop_at_the_end_of_the_enrollment_year():
-    quote = quote_for(enrollment=flexible(), paid_periods=set(), months_ahead=12, today=dt.date(2026, 11, 3))
+    quote = quote_for(
+        enrollment=flexible(),
+        paid_periods=set(),
+        months_ahead=12,
+        today=dt.date(2026, 11, 3),
+    )
     assert quote.periods == ["2026-11", "2026-12"]
 
 
 def test_flexible_backpay_within_three_months_carries_the_late_fee_where_enabled():
     # 北京 charges the late fee; rate 9.8% of base 5000 = 490.00 a month.
-    quote = quote_for(enrollment=flexible("110000"), paid_periods={"2026-01"}, months_ahead=1, today=TODAY)
+    quote = quote_for(
+        enrollment=flexible("110000"),
+        paid_periods={"2026-01"},
+        months_ahead=1,
+        today=TODAY,
+    )
     assert quote.kind == "backpay"
     assert quote.periods == ["2026-02", "2026-03", "2026-04", "2026-05"]
     fees = [line.late_fee for line in quote.lines]
@@ -76,23 +129,37 @@ def test_flexible_backpay_within_three_months_carries_the_late_fee_where_enabled
 
 
 def test_flexible_backpay_has_no_late_fee_where_the_region_does_not_charge_it():
-    quote = quote_for(enrollment=flexible("340100"), paid_periods={"2026-02"}, months_ahead=1, today=TODAY)
+    quote = quote_for(
+        enrollment=flexible("340100"),
+        paid_periods={"2026-02"},
+        months_ahead=1,
+        today=TODAY,
+    )
     assert quote.periods == ["2026-03", "2026-04", "2026-05"] and quote.late_fee == 0
 
 
 def test_a_gap_longer_than_backpay_allows_starts_at_the_current_month():
-    quote = quote_for(enrollment=flexible(), paid_periods={"2026-01"}, months_ahead=1, today=dt.date(2026, 6, 2))
+    quote = quote_for(
+        enrollment=flexible(),
+        paid_periods={"2026-01"},
+        months_ahead=1,
+        today=dt.date(2026, 6, 2),
+    )
     assert quote.periods == ["2026-06"] and quote.kind == "premium"
 
 
 @pytest.mark.parametrize("months", [0, 13, -1])
 def test_months_ahead_out_of_range_is_refused(months):
     with pytest.raises(DomainError):
-        quote_for(enrollment=flexible(), paid_periods=set(), months_ahead=months, today=TODAY)
+        quote_for(
+            enrollment=flexible(), paid_periods=set(), months_ahead=months, today=TODAY
+        )
 
 
 def test_employee_scheme_is_not_paid_here():
-    enrollment = EnrollmentFactory(person=PersonFactory(), scheme=Scheme.EMPLOYEE, category="")
+    enrollment = EnrollmentFactory(
+        person=PersonFactory(), scheme=Scheme.EMPLOYEE, category=""
+    )
     with pytest.raises(DomainError):
         quote_for(enrollment=enrollment, paid_periods=set(), today=TODAY)
 
@@ -101,10 +168,18 @@ def test_repair_prices_each_gap_year_at_the_current_personal_amount():
     enrollment = resident()
     enrollment.gap_years = 3
     enrollment.save()
-    quote = quote_for(enrollment=enrollment, paid_periods=set(), today=TODAY, repair_years=2)
-    assert quote.kind == "repair" and quote.periods == ["2024", "2025"] and quote.total == D("840.00")
+    quote = quote_for(
+        enrollment=enrollment, paid_periods=set(), today=TODAY, repair_years=2
+    )
+    assert (
+        quote.kind == "repair"
+        and quote.periods == ["2024", "2025"]
+        and quote.total == D("840.00")
+    )
     with pytest.raises(DomainError):
-        quote_for(enrollment=enrollment, paid_periods=set(), today=TODAY, repair_years=4)
+        quote_for(
+            enrollment=enrollment, paid_periods=set(), today=TODAY, repair_years=4
+        )
 
 
 def test_an_active_resident_year_is_not_charged_again():
@@ -119,5 +194,7 @@ def test_flexible_months_already_covered_are_not_charged_again():
     enrollment = flexible()
     enrollment.coverage_end = dt.date(2026, 6, 30)  # months up to May paid
     enrollment.save()
-    quote = quote_for(enrollment=enrollment, paid_periods=set(), months_ahead=1, today=TODAY)
+    quote = quote_for(
+        enrollment=enrollment, paid_periods=set(), months_ahead=1, today=TODAY
+    )
     assert quote.periods == ["2026-06"]

@@ -4,17 +4,27 @@ import itertools
 
 import pytest
 
+from core.errors import TransitionNotAllowed, check_transition
 from payments.models import PAYMENT_TRANSITIONS, PaymentStatus
-from portal.errors import TransitionNotAllowed, check_transition
 
 S = PaymentStatus
 ALLOWED = {
-    (S.CREATED, S.STARTED), (S.CREATED, S.CANCELLED),
-    (S.STARTED, S.SUBMITTED), (S.STARTED, S.SUCCESS), (S.STARTED, S.FAILED), (S.STARTED, S.CANCELLED),
-    (S.STARTED, S.ERROR), (S.STARTED, S.REFUND_PENDING),
-    (S.SUBMITTED, S.SUCCESS), (S.SUBMITTED, S.FAILED), (S.SUBMITTED, S.CANCELLED), (S.SUBMITTED, S.ERROR),
+    (S.CREATED, S.STARTED),
+    (S.CREATED, S.CANCELLED),
+    (S.STARTED, S.SUBMITTED),
+    (S.STARTED, S.SUCCESS),
+    (S.STARTED, S.FAILED),
+    (S.STARTED, S.CANCELLED),
+    (S.STARTED, S.ERROR),
+    (S.STARTED, S.REFUND_PENDING),
+    (S.SUBMITTED, S.SUCCESS),
+    (S.SUBMITTED, S.FAILED),
+    (S.SUBMITTED, S.CANCELLED),
+    (S.SUBMITTED, S.ERROR),
     (S.SUBMITTED, S.REFUND_PENDING),
-    (S.FAILED, S.REFUND_PENDING), (S.CANCELLED, S.REFUND_PENDING), (S.ERROR, S.REFUND_PENDING),
+    (S.FAILED, S.REFUND_PENDING),
+    (S.CANCELLED, S.REFUND_PENDING),
+    (S.ERROR, S.REFUND_PENDING),
     (S.REFUND_PENDING, S.REFUNDED),
 }
 EDGES = list(itertools.product(S.values, S.values))

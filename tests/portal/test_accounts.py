@@ -7,8 +7,8 @@ import datetime as dt
 import pytest
 from django.urls import reverse
 
-from portal.identity import make_id_number
-from portal.models import FamilyLink, Person, User
+from core.identity import make_id_number
+from people.models import FamilyLink, Person, User
 from tests import factories
 
 pytestmark = pytest.mark.django_db
@@ -18,8 +18,12 @@ GOOD_ID = make_id_number("340104", dt.date(1990, 5, 17), 123)
 
 def signup_data(**extra):
     return {
-        "name": "张三", "id_number": GOOD_ID, "mobile": "13912345678",
-        "password1": "Qiang-Mima-2026", "password2": "Qiang-Mima-2026", **extra,
+        "name": "张三",
+        "id_number": GOOD_ID,
+        "mobile": "13912345678",
+        "password1": "Qiang-Mima-2026",
+        "password2": "Qiang-Mima-2026",
+        **extra,
     }
 
 
@@ -28,10 +32,14 @@ def errors(response, field):
 
 
 def test_signup_creates_a_citizen_tied_to_a_person_and_signs_in(client):
-    response = client.post(reverse("portal:signup"), signup_data(id_number=GOOD_ID.lower()))
+    response = client.post(
+        reverse("people:signup"), signup_data(id_number=GOOD_ID.lower())
+    )
     assert response.status_code == 302
     user = User.objects.get(mobile="13912345678")
-    assert user.person.id_number == GOOD_ID and user.person.birth_date == dt.date(1990, 5, 17)
+    assert user.person.id_number == GOOD_ID and user.person.birth_date == dt.date(
+        1990, 5, 17
+    )
     assert user.person.sex == "M" and user.role == "citizen"
     assert client.get(reverse("portal:home")).context["user"] == user
 
@@ -50,11 +58,13 @@ def test_signup_creates_a_citizen_tied_to_a_person_and_signs_in(client):
         ("password1", "12345678", ""),
     ],
 )
-def test_bad_signup_input_is_an_error_beside_the_field_and_writes_nothing(client, field, value, message):
+def test_bad_signup_input_is_an_error_beside_the_field_and_writes_nothing(
+    client, field, value, message
+):
     data = signup_data(**{field: value})
     if field == "password1":
         data["password2"] = value
-    response = client.post(reverse("portal:signup"), data)
+    response = client.post(reverse("people:signup"), data)
     assert response.status_code == 400
     field_errors = errors(response, field)
     assert field_errors and any(message in error for error in field_errors)
@@ -62,63 +72,80 @@ def test_bad_signup_input_is_an_error_beside_the_field_and_writes_nothing(client
 
 
 def test_one_account_per_identity_number(client):
-    client.post(reverse("portal:signup"), signup_data())
+    client.post(reverse("people:signup"), signup_data())
     client.logout()
-    response = client.post(reverse("portal:signup"), signup_data(mobile="13800001111"))
+    response = client.post(reverse("people:signup"), signup_data(mobile="13800001111"))
     assert response.status_code == 400 and errors(response, "id_number")
     assert User.objects.count() == 1
 
 
 def test_one_account_per_mobile_number(client):
-    client.post(reverse("portal:signup"), signup_data())
+    client.post(reverse("people:signup"), signup_data())
     client.logout()
     other = make_id_number("110105", dt.date(1985, 3, 3), 222)
-    response = client.post(reverse("portal:signup"), signup_data(id_number=other, name="李四"))
+    response = client.post(
+        reverse("people:signup"), signup_data(id_number=other, name="李四")
+    )
     assert response.status_code == 400 and errors(response, "mobile")
     assert User.objects.count() == 1
 
 
 def test_signup_for_a_person_already_on_record_must_use_the_same_name(client):
     person = factories.PersonFactory(name="王五")
-    response = client.post(reverse("portal:signup"), signup_data(id_number=person.id_number, name="王六"))
+    response = client.post(
+        reverse("people:signup"), signup_data(id_number=person.id_number, name="王六")
+    )
     assert response.status_code == 400 and errors(response, "name")
     assert not User.objects.exists()
 
 
 def test_citizen_logs_in_with_the_mobile_number_and_out(client):
     user = factories.UserFactory()
-    response = client.post(reverse("portal:login"), {"username": user.mobile, "password": "pass-Word-123"})
+    response = client.post(
+        reverse("people:login"), {"username": user.mobile, "password": "pass-Word-123"}
+    )
     assert response.status_code == 302
     assert client.get(reverse("portal:home")).context["user"] == user
-    client.post(reverse("portal:logout"))
+    client.post(reverse("people:logout"))
     assert not client.get(reverse("portal:home")).context["user"].is_authenticated
 
 
 def test_empty_login_form_is_an_error_beside_each_field(client):
-    response = client.post(reverse("portal:login"), {"username": "", "password": ""})
+    response = client.post(reverse("people:login"), {"username": "", "password": ""})
     assert response.status_code == 400
     assert errors(response, "username") and errors(response, "password")
 
 
 def test_staff_log_in_with_their_username(client):
     staff = factories.StaffFactory(username="hf_clerk_test")
-    response = client.post(reverse("portal:login"), {"username": "hf_clerk_test", "password": "pass-Word-123"})
+    response = client.post(
+        reverse("people:login"),
+        {"username": "hf_clerk_test", "password": "pass-Word-123"},
+    )
     assert response.status_code == 302
     assert client.get(reverse("portal:home")).wsgi_request.user == staff
 
 
 def test_wrong_password_is_an_error_and_not_a_login(client):
     user = factories.UserFactory()
-    response = client.post(reverse("portal:login"), {"username": user.mobile, "password": "wrong"})
+    response = client.post(
+        reverse("people:login"), {"username": user.mobile, "password": "wrong"}
+    )
     assert response.status_code == 400 and response.context["form"].non_field_errors()
     assert not response.wsgi_request.user.is_authenticated
 
 
-def test_repeated_failed_logins_lock_the_account_even_with_the_right_password(client, settings):
+def test_repeated_failed_logins_lock_the_account_even_with_the_right_password(
+    client, settings
+):
     user = factories.UserFactory()
     for _ in range(settings.AXES_FAILURE_LIMIT):
-        client.post(reverse("portal:login"), {"username": user.mobile, "password": "wrong"})
-    response = client.post(reverse("portal:login"), {"username": user.mobile, "password": "pass-Word-123"})
+        client.post(
+            reverse("people:login"), {"username": user.mobile, "password": "wrong"}
+        )
+    response = client.post(
+        reverse("people:login"), {"username": user.mobile, "password": "pass-Word-123"}
+    )
     assert response.status_code == 429
     assert "账号已暂时锁定" in response.content.decode()
     assert not client.get(reverse("portal:home")).context["user"].is_authenticated
@@ -127,8 +154,12 @@ def test_repeated_failed_logins_lock_the_account_even_with_the_right_password(cl
 def test_failures_below_the_limit_do_not_lock(client, settings):
     user = factories.UserFactory()
     for _ in range(settings.AXES_FAILURE_LIMIT - 1):
-        client.post(reverse("portal:login"), {"username": user.mobile, "password": "wrong"})
-    response = client.post(reverse("portal:login"), {"username": user.mobile, "password": "pass-Word-123"})
+        client.post(
+            reverse("people:login"), {"username": user.mobile, "password": "wrong"}
+        )
+    response = client.post(
+        reverse("people:login"), {"username": user.mobile, "password": "pass-Word-123"}
+    )
     assert response.status_code == 302
 
 
@@ -145,17 +176,25 @@ def signed_in(client):
 
 def test_adding_a_family_member_links_them(signed_in):
     number = make_id_number("340104", dt.date(2015, 6, 1), 44)
-    response = signed_in.post(reverse("portal:family"), {"name": "张小明", "id_number": number, "relation": "child"})
+    response = signed_in.post(
+        reverse("people:family"),
+        {"name": "张小明", "id_number": number, "relation": "child"},
+    )
     assert response.status_code == 302
     link = FamilyLink.objects.get(owner=signed_in.user.person)
     assert (link.relative.id_number, link.relation) == (number, "child")
-    page = signed_in.get(reverse("portal:family")).content.decode()
+    page = signed_in.get(reverse("people:family")).content.decode()
     assert "张小明" in page and number not in page
 
 
 @pytest.mark.parametrize(
     ("field", "value"),
-    [("id_number", "bad_checksum"), ("id_number", "340104209901010019"), ("relation", "boss"), ("name", "")],
+    [
+        ("id_number", "bad_checksum"),
+        ("id_number", "340104209901010019"),
+        ("relation", "boss"),
+        ("name", ""),
+    ],
 )
 def test_bad_family_member_input_is_an_error_beside_the_field(signed_in, field, value):
     number = make_id_number("340104", dt.date(2015, 6, 1), 46)
@@ -163,7 +202,7 @@ def test_bad_family_member_input_is_an_error_beside_the_field(signed_in, field, 
         value = number[:17] + ("0" if number[17] != "0" else "1")
     data = {"name": "张小明", "id_number": number, "relation": "child"}
     data[field] = value
-    response = signed_in.post(reverse("portal:family"), data)
+    response = signed_in.post(reverse("people:family"), data)
     assert response.status_code == 400 and errors(response, field)
     assert not FamilyLink.objects.exists()
 
@@ -173,7 +212,8 @@ def test_oneself_cannot_be_a_family_member(signed_in):
     Person.objects.filter(pk=person.pk).update(name="张伟")
     person.name = "张伟"
     response = signed_in.post(
-        reverse("portal:family"), {"name": person.name, "id_number": person.id_number, "relation": "spouse"}
+        reverse("people:family"),
+        {"name": person.name, "id_number": person.id_number, "relation": "spouse"},
     )
     assert response.status_code == 400 and errors(response, "id_number")
     assert not FamilyLink.objects.exists()
@@ -183,7 +223,8 @@ def test_a_family_member_is_added_once(signed_in):
     relative = factories.PersonFactory(name="李丽")
     factories.family_link(signed_in.user.person, relative)
     response = signed_in.post(
-        reverse("portal:family"), {"name": relative.name, "id_number": relative.id_number, "relation": "child"}
+        reverse("people:family"),
+        {"name": relative.name, "id_number": relative.id_number, "relation": "child"},
     )
     assert response.status_code == 400 and errors(response, "id_number")
     assert FamilyLink.objects.count() == 1
@@ -192,13 +233,15 @@ def test_a_family_member_is_added_once(signed_in):
 def test_family_next_only_goes_to_this_site(signed_in):
     number = make_id_number("340104", dt.date(2015, 6, 1), 48)
     data = {"name": "张小明", "id_number": number, "relation": "child"}
-    response = signed_in.post(reverse("portal:family") + "?next=https://evil.example/", data)
-    assert response.status_code == 302 and response.url == reverse("portal:family")
+    response = signed_in.post(
+        reverse("people:family") + "?next=https://evil.example/", data
+    )
+    assert response.status_code == 302 and response.url == reverse("people:family")
 
 
-@pytest.mark.parametrize("url_name", ["portal:signup", "portal:family", "portal:login"])
+@pytest.mark.parametrize("url_name", ["people:signup", "people:family", "people:login"])
 def test_an_empty_post_is_400_not_a_blank_form(client, url_name):
-    if url_name == "portal:family":
+    if url_name == "people:family":
         client.force_login(factories.UserFactory())
     response = client.post(reverse(url_name), {})
     assert response.status_code == 400 and response.context["form"].errors

@@ -3,7 +3,7 @@ import datetime as dt
 import pytest
 from django.core.exceptions import ValidationError
 
-from portal.identity import make_id_number, mask_id_number, mask_mobile, parse_id_number
+from core.identity import make_id_number, mask_id_number, mask_mobile, parse_id_number
 
 
 @pytest.mark.parametrize(
@@ -15,7 +15,12 @@ from portal.identity import make_id_number, mask_id_number, mask_mobile, parse_i
 )
 def test_spec_valid_numbers_parse(value, region, birth, sex):
     parsed = parse_id_number(value)
-    assert (parsed.number, parsed.region_code, parsed.birth_date, parsed.sex) == (value, region, birth, sex)
+    assert (parsed.number, parsed.region_code, parsed.birth_date, parsed.sex) == (
+        value,
+        region,
+        birth,
+        sex,
+    )
 
 
 def test_lower_case_x_is_accepted_and_stored_upper_case():

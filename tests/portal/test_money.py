@@ -2,7 +2,7 @@ from decimal import Decimal
 
 import pytest
 
-from portal.money import format_yuan, to_money
+from core.money import format_yuan, to_money
 
 
 def test_half_up_to_two_places():

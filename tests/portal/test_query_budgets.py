@@ -18,8 +18,8 @@ pytestmark = pytest.mark.django_db
 # Measured counts (session, user, page) plus a margin of 2 for shared chrome.
 PAGES = [
     ("portal:home", 8),
-    ("portal:family", 9),
-    ("portal:inbox", 10),
+    ("people:family", 9),
+    ("people:inbox", 10),
     ("enrollment:start", 12),
     ("enrollment:resident", 12),
     ("enrollment:newborn", 12),
@@ -30,7 +30,9 @@ PAGES = [
 
 @pytest.fixture(autouse=True)
 def in_the_window():
-    with time_machine.travel(dt.datetime(2026, 10, 15, 10, 0, tzinfo=ZoneInfo("Asia/Shanghai")), tick=False):
+    with time_machine.travel(
+        dt.datetime(2026, 10, 15, 10, 0, tzinfo=ZoneInfo("Asia/Shanghai")), tick=False
+    ):
         yield
 
 
@@ -44,10 +46,22 @@ def family_of(size: int):
         factories.family_link(user.person, relative)
         members.append(relative)
     for n, person in enumerate(members):
-        factories.EnrollmentFactory(person=person, year=2026, status="active", coverage_start=dt.date(2026, 1, 1))
-        services.enrollment_register_resident(actor=user, person=person, region="340100", year=2027,
-                                              category="ordinary")
-        services.months_add(person_id=person.pk, region_code="340100", kind="actual", months=12, reference=f"q{n}")
+        factories.EnrollmentFactory(
+            person=person,
+            year=2026,
+            status="active",
+            coverage_start=dt.date(2026, 1, 1),
+        )
+        services.enrollment_register_resident(
+            actor=user, person=person, region="340100", year=2027, category="ordinary"
+        )
+        services.months_add(
+            person_id=person.pk,
+            region_code="340100",
+            kind="actual",
+            months=12,
+            reference=f"q{n}",
+        )
     return user
 
 

@@ -8,41 +8,74 @@ import pytest
 import time_machine
 from django.core.management import call_command
 
+from core.models import Region
 from enrollment.models import Enrollment, Policy
+from people.models import FamilyLink, Person, User
 from portal.management.commands.seed_demo import DEMO_PASSWORD
-from portal.models import FamilyLink, Person, Region, User
 
 pytestmark = pytest.mark.django_db
 
 
 def snapshot():
-    return (Region.objects.count(), Policy.objects.count(), User.objects.count(), Person.objects.count(),
-            FamilyLink.objects.count(), Enrollment.objects.count())
+    return (
+        Region.objects.count(),
+        Policy.objects.count(),
+        User.objects.count(),
+        Person.objects.count(),
+        FamilyLink.objects.count(),
+        Enrollment.objects.count(),
+    )
 
 
-@time_machine.travel(dt.datetime(2026, 11, 23, 9, 0, tzinfo=ZoneInfo("Asia/Shanghai")), tick=False)
+@time_machine.travel(
+    dt.datetime(2026, 11, 23, 9, 0, tzinfo=ZoneInfo("Asia/Shanghai")), tick=False
+)
 def test_seed_demo_loads_the_demo_and_is_idempotent():
     call_command("seed_demo", stdout=io.StringIO())
     first = snapshot()
     call_command("seed_demo", stdout=io.StringIO())
     assert snapshot() == first
-    assert {"340100", "110000", "370200", "350100"} <= set(Region.objects.values_list("code", flat=True))
+    assert {"340100", "110000", "370200", "350100"} <= set(
+        Region.objects.values_list("code", flat=True)
+    )
     assert set(Policy.objects.values_list("year", flat=True)) == {2025, 2026, 2027}
     admin = User.objects.get(username="admin")
     assert admin.is_superuser and admin.check_password(DEMO_PASSWORD)
-    for prefix, code in (("hf", "340100"), ("bj", "110000"), ("qd", "370200"), ("fz", "350100")):
+    for prefix, code in (
+        ("hf", "340100"),
+        ("bj", "110000"),
+        ("qd", "370200"),
+        ("fz", "350100"),
+    ):
         clerk = User.objects.get(username=f"{prefix}_clerk")
         supervisor = User.objects.get(username=f"{prefix}_supervisor")
-        assert clerk.is_staff and clerk.region_id == code and clerk.has_perm("enrollment.view_enrollment")
-        assert supervisor.has_perm("enrollment.change_policy") and not clerk.has_perm("enrollment.change_policy")
+        assert (
+            clerk.is_staff
+            and clerk.region_id == code
+            and clerk.has_perm("enrollment.view_enrollment")
+        )
+        assert supervisor.has_perm("enrollment.change_policy") and not clerk.has_perm(
+            "enrollment.change_policy"
+        )
     auditor = User.objects.get(username="auditor")
-    assert auditor.has_perm("enrollment.view_enrollment") and not auditor.has_perm("enrollment.change_enrollment")
+    assert auditor.has_perm("enrollment.view_enrollment") and not auditor.has_perm(
+        "enrollment.change_enrollment"
+    )
     zhang = User.objects.get(mobile="13800000001")
     assert zhang.check_password(DEMO_PASSWORD)
-    assert FamilyLink.objects.filter(owner=zhang.person).count() == 4  # spouse, child, parent, newborn
-    assert Enrollment.objects.filter(person=zhang.person, year__in=[2025, 2026], status="active").count() == 2
+    assert (
+        FamilyLink.objects.filter(owner=zhang.person).count() == 4
+    )  # spouse, child, parent, newborn
+    assert (
+        Enrollment.objects.filter(
+            person=zhang.person, year__in=[2025, 2026], status="active"
+        ).count()
+        == 2
+    )
     assert Enrollment.objects.filter(scheme="flexible", status="active").exists()
-    assert Enrollment.objects.filter(person__name="张小满", is_newborn=True, waiting_months=0).exists()
+    assert Enrollment.objects.filter(
+        person__name="张小满", is_newborn=True, waiting_months=0
+    ).exists()
     assert Enrollment.objects.filter(verification="pending").exists()
 
 

@@ -2,8 +2,8 @@ import datetime as dt
 
 import pytest
 
-from portal import workdays
-from portal.models import CalendarDay, CalendarYear
+from core import workdays
+from core.models import CalendarDay, CalendarYear
 
 pytestmark = pytest.mark.django_db
 

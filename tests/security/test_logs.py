@@ -15,7 +15,7 @@ from django.test import Client
 from django.urls import reverse
 
 from payments.models import Payment, PaymentStatus
-from portal.models import User
+from people.models import User
 from tests.factories import id_number_for, policy, region
 from tests.payments.conftest import callbacks_via_client  # noqa: F401 - the fixture
 from tests.transfers.scenario import IN, OUT, ready_person
@@ -49,7 +49,10 @@ def all_logs():
             streams.append(stream)
     raw = Everything()
     root.addHandler(raw)
-    saved_levels = {name: logging.getLogger(name).level for name in [*logging.root.manager.loggerDict, ""]}
+    saved_levels = {
+        name: logging.getLogger(name).level
+        for name in [*logging.root.manager.loggerDict, ""]
+    }
     for name in saved_levels:
         logging.getLogger(name).setLevel(logging.DEBUG)
     yield streams, raw
@@ -60,8 +63,11 @@ def all_logs():
         handler.setStream(stream)
 
 
-def test_a_whole_journey_logs_no_full_identity_or_mobile_number(all_logs, callbacks_via_client,  # noqa: F811
-                                                                 django_capture_on_commit_callbacks):
+def test_a_whole_journey_logs_no_full_identity_or_mobile_number(
+    all_logs,
+    callbacks_via_client,  # noqa: F811
+    django_capture_on_commit_callbacks,
+):
     streams, raw = all_logs
     for year in (2026, 2027):
         policy(OUT, year)
@@ -72,19 +78,48 @@ def test_a_whole_journey_logs_no_full_identity_or_mobile_number(all_logs, callba
     client = Client()
 
     # Sign up, log out, fail a login, log in by mobile.
-    response = client.post(reverse("portal:signup"), {"name": "陈静", "id_number": my_id, "mobile": mobile,
-                                                      "password1": "Journey-pass-2026", "password2": "Journey-pass-2026"})
+    response = client.post(
+        reverse("people:signup"),
+        {
+            "name": "陈静",
+            "id_number": my_id,
+            "mobile": mobile,
+            "password1": "Journey-pass-2026",
+            "password2": "Journey-pass-2026",
+        },
+    )
     assert response.status_code == 302
-    client.post(reverse("portal:logout"))
-    assert client.post(reverse("portal:login"), {"username": mobile, "password": "wrong"}).status_code == 400
-    assert client.post(reverse("portal:login"), {"username": mobile, "password": "Journey-pass-2026"}).status_code == 302
+    client.post(reverse("people:logout"))
+    assert (
+        client.post(
+            reverse("people:login"), {"username": mobile, "password": "wrong"}
+        ).status_code
+        == 400
+    )
+    assert (
+        client.post(
+            reverse("people:login"),
+            {"username": mobile, "password": "Journey-pass-2026"},
+        ).status_code
+        == 302
+    )
     me = User.objects.get(mobile=mobile).person
 
     # A family member, with a refused attempt first (a bad identity number).
-    wrong_check = child_id[:-1] + ("1" if child_id[-1] != "1" else "2")  # always a bad check character
-    client.post(reverse("portal:family"), {"name": "陈小静", "id_number": wrong_check, "relation": "child"})
-    assert client.post(reverse("portal:family"), {"name": "陈小静", "id_number": child_id,
-                                                   "relation": "child"}).status_code == 302
+    wrong_check = child_id[:-1] + (
+        "1" if child_id[-1] != "1" else "2"
+    )  # always a bad check character
+    client.post(
+        reverse("people:family"),
+        {"name": "陈小静", "id_number": wrong_check, "relation": "child"},
+    )
+    assert (
+        client.post(
+            reverse("people:family"),
+            {"name": "陈小静", "id_number": child_id, "relation": "child"},
+        ).status_code
+        == 302
+    )
 
     # Enroll for the next year (check your answers, then confirm) and pay; the channel calls back.
     data = {"person": str(me.pk), "year": "2027", "region": OUT, "category": "ordinary"}
@@ -94,8 +129,10 @@ def test_a_whole_journey_logs_no_full_identity_or_mobile_number(all_logs, callba
     enrollment = me.enrollments.get(year=2027)
     client.get(reverse("payments:pay", args=[enrollment.pk]))
     with django_capture_on_commit_callbacks(execute=True):
-        response = client.post(reverse("payments:pay", args=[enrollment.pk]),
-                               {"channel": "wechat", "idempotency_key": "journey-key-000001", "months": 1})
+        response = client.post(
+            reverse("payments:pay", args=[enrollment.pk]),
+            {"channel": "wechat", "idempotency_key": "journey-key-000001", "months": 1},
+        )
     assert response.status_code == 302
     payment = Payment.objects.get(idempotency_key="journey-key-000001")
     assert payment.status == PaymentStatus.SUCCESS
@@ -103,15 +140,30 @@ def test_a_whole_journey_logs_no_full_identity_or_mobile_number(all_logs, callba
     client.get(reverse("payments:history"))
 
     # 代缴 lookup and a 家庭共济 binding request (refused: not employee-insured) by identity number.
-    client.post(reverse("payments:proxy"), {"id_number": child_id, "name": "陈小静", "year": "2027"})
-    client.post(reverse("payments:family"), {"id_number": child_id, "name": "陈小静", "relation": "child"})
+    client.post(
+        reverse("payments:proxy"),
+        {"id_number": child_id, "name": "陈小静", "year": "2027"},
+    )
+    client.post(
+        reverse("payments:family"),
+        {"id_number": child_id, "name": "陈小静", "relation": "child"},
+    )
 
     # A transfer: apply through the web, the offices work it, the citizen follows it.
     ready_person(kind="e2e", person=me)
-    apply = {"person": str(me.pk), "name": "陈静", "id_number": my_id, "kind": "e2e", "outgoing_region": OUT,
-             "incoming_region": IN}
+    apply = {
+        "person": str(me.pk),
+        "name": "陈静",
+        "id_number": my_id,
+        "kind": "e2e",
+        "outgoing_region": OUT,
+        "incoming_region": IN,
+    }
     assert client.post(reverse("transfers:apply"), apply).status_code == 200
-    assert client.post(reverse("transfers:apply"), {**apply, "confirm": "1"}).status_code == 302
+    assert (
+        client.post(reverse("transfers:apply"), {**apply, "confirm": "1"}).status_code
+        == 302
+    )
     transfer = Transfer.objects.get(person=me)
     for _step in range(4):
         transfers.transfer_run_step(transfer_id=transfer.pk, claimed=True)

@@ -17,7 +17,8 @@ def production_env(**extra):
     env.pop("DJANGO_ALLOW_ASYNC_UNSAFE", None)
     env.update(
         DJANGO_SETTINGS_MODULE="portal.settings.production",
-        DJANGO_SECRET_KEY="x" * 20 + "-production-secret-from-the-environment-0123456789",
+        DJANGO_SECRET_KEY="x" * 20
+        + "-production-secret-from-the-environment-0123456789",
         DJANGO_ALLOWED_HOSTS="yibao.example.cn",
         DATABASE_URL="postgres://postgres@127.0.0.1:5432/portal",
         CELERY_BROKER_URL="redis://127.0.0.1:6379/0",
@@ -30,7 +31,11 @@ def production_env(**extra):
 def test_production_settings_pass_check_deploy_without_warnings():
     result = subprocess.run(
         [sys.executable, "manage.py", "check", "--deploy", "--fail-level", "WARNING"],
-        cwd=ROOT, env=production_env(), capture_output=True, text=True, timeout=120,
+        cwd=ROOT,
+        env=production_env(),
+        capture_output=True,
+        text=True,
+        timeout=120,
     )
     assert result.returncode == 0, result.stdout + result.stderr
     assert "no issues" in result.stdout
@@ -40,7 +45,12 @@ def test_production_refuses_to_start_without_a_secret_key():
     env = production_env()
     del env["DJANGO_SECRET_KEY"]
     result = subprocess.run(
-        [sys.executable, "manage.py", "check"], cwd=ROOT, env=env, capture_output=True, text=True, timeout=120
+        [sys.executable, "manage.py", "check"],
+        cwd=ROOT,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=120,
     )
     assert result.returncode != 0
     assert "DJANGO_SECRET_KEY" in result.stderr
@@ -70,7 +80,9 @@ def test_sessions_expire():
 def test_content_security_policy_allows_no_inline_script(client):
     response = client.get("/")
     csp = response.headers["Content-Security-Policy"]
-    script_src = next(part for part in csp.split(";") if part.strip().startswith("script-src"))
+    script_src = next(
+        part for part in csp.split(";") if part.strip().startswith("script-src")
+    )
     assert "'unsafe-inline'" not in script_src
     assert "'self'" in script_src
     assert "frame-ancestors 'none'" in csp
@@ -104,16 +116,26 @@ def test_a_page_view_does_not_write_the_session_until_a_minute_has_passed(client
     from tests.factories import UserFactory
 
     user = UserFactory()
-    start = dt.datetime(2026, 11, 23, 10, 0, tzinfo=dt.timezone.utc)
+    start = dt.datetime(2026, 11, 23, 10, 0, tzinfo=dt.UTC)
     with time_machine.travel(start, tick=False):
         client.force_login(user)
         with CaptureQueriesContext(connection) as quiet:
             assert client.get("/").status_code == 200
-    assert not [q for q in quiet.captured_queries if "UPDATE" in q["sql"] and "django_session" in q["sql"]]
+    assert not [
+        q
+        for q in quiet.captured_queries
+        if "UPDATE" in q["sql"] and "django_session" in q["sql"]
+    ]
     with time_machine.travel(start + dt.timedelta(seconds=61), tick=False):
         with CaptureQueriesContext(connection) as refreshed:
             client.get("/")
-    assert [q for q in refreshed.captured_queries if "UPDATE" in q["sql"] and "django_session" in q["sql"]]
+    assert [
+        q
+        for q in refreshed.captured_queries
+        if "UPDATE" in q["sql"] and "django_session" in q["sql"]
+    ]
     with time_machine.travel(start + dt.timedelta(minutes=100), tick=False):
         response = client.get("/enrollment/coverage/")
-    assert response.status_code == 302 and "/login/" in response["Location"]  # idle for over 30 minutes
+    assert (
+        response.status_code == 302 and "/login/" in response["Location"]
+    )  # idle for over 30 minutes

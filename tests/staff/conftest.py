@@ -13,8 +13,9 @@ import pytest
 from django.contrib import admin
 from django.db import IntegrityError, models, transaction
 
-from portal.admin_base import RegionScopedAdmin
-from portal.models import Person, Region, Role, User
+from core.models import Region
+from people.admin_base import RegionScopedAdmin
+from people.models import Person, Role, User
 from tests.factories import PersonFactory, StaffFactory, region
 
 HEFEI, BEIJING, QINGDAO = "340100", "110000", "370200"
@@ -34,10 +35,14 @@ def staff(regions):
     hefei, beijing, _qingdao = regions
     return {
         "clerk": StaffFactory(username="clerk_hf", role=Role.CLERK, region=hefei),
-        "supervisor": StaffFactory(username="super_hf", role=Role.SUPERVISOR, region=hefei),
+        "supervisor": StaffFactory(
+            username="super_hf", role=Role.SUPERVISOR, region=hefei
+        ),
         "clerk_bj": StaffFactory(username="clerk_bj", role=Role.CLERK, region=beijing),
         "auditor": StaffFactory(username="auditor", role=Role.AUDITOR, region=None),
-        "superuser": StaffFactory(username="root", role=Role.CITIZEN, region=None, is_superuser=True),
+        "superuser": StaffFactory(
+            username="root", role=Role.CITIZEN, region=None, is_superuser=True
+        ),
         "no_region": StaffFactory(username="lost", role=Role.CITIZEN, region=None),
     }
 
@@ -61,7 +66,11 @@ def build(model, region_obj: Region, *, variant: int = 0):
     maker = KNOWN.get(concrete._meta.label)
     try:
         with transaction.atomic():
-            obj = maker(region_obj, variant) if maker else _auto(concrete, region_obj, variant)
+            obj = (
+                maker(region_obj, variant)
+                if maker
+                else _auto(concrete, region_obj, variant)
+            )
     except (IntegrityError, ValueError, TypeError):
         return None
     if obj is None:
@@ -76,7 +85,11 @@ def _person(region_obj, variant=0):
 def _enrollment(region_obj, variant=0):
     from tests.factories import EnrollmentFactory
 
-    return EnrollmentFactory(person=PersonFactory(region=region_obj), region=region_obj, year=2026 + variant % 2)
+    return EnrollmentFactory(
+        person=PersonFactory(region=region_obj),
+        region=region_obj,
+        year=2026 + variant % 2,
+    )
 
 
 def _policy(region_obj, variant=0):
@@ -90,14 +103,17 @@ def _policy_category(region_obj, variant=0):
 
 
 def _calendar_day(region_obj, variant=0):
-    from portal.models import CalendarDay
+    from core.models import CalendarDay
 
-    return CalendarDay.objects.create(date=dt.date(2027, 1, 1) + dt.timedelta(days=next(_counter)),
-                                      is_working_day=False, note="test")
+    return CalendarDay.objects.create(
+        date=dt.date(2027, 1, 1) + dt.timedelta(days=next(_counter)),
+        is_working_day=False,
+        note="test",
+    )
 
 
 def _calendar_year(region_obj, variant=0):
-    from portal.models import CalendarYear
+    from core.models import CalendarYear
 
     return CalendarYear.objects.create(year=2100 + next(_counter), published=False)
 
@@ -110,16 +126,20 @@ def _log_entry(region_obj, variant=0):
     from auditlog.models import LogEntry
 
     person = PersonFactory(region=region_obj)
-    return LogEntry.objects.log_create(person, action=LogEntry.Action.UPDATE, changes={"mobile": ["1", "2"]},
-                                       force_log=True)
+    return LogEntry.objects.log_create(
+        person,
+        action=LogEntry.Action.UPDATE,
+        changes={"mobile": ["1", "2"]},
+        force_log=True,
+    )
 
 
 KNOWN = {
-    "portal.Region": lambda region_obj, variant=0: region_obj,
-    "portal.Person": _person,
-    "portal.User": _user,
-    "portal.CalendarDay": _calendar_day,
-    "portal.CalendarYear": _calendar_year,
+    "core.Region": lambda region_obj, variant=0: region_obj,
+    "people.Person": _person,
+    "people.User": _user,
+    "core.CalendarDay": _calendar_day,
+    "core.CalendarYear": _calendar_year,
     "enrollment.Enrollment": _enrollment,
     "enrollment.Policy": _policy,
     "enrollment.PolicyCategory": _policy_category,
@@ -134,7 +154,11 @@ def _auto(model, region_obj, variant):
     other_region = Region.objects.exclude(pk=region_obj.pk).order_by("code").first()
     region_fks = 0
     for field in model._meta.concrete_fields:
-        if field.primary_key and field.auto_created or isinstance(field, models.AutoField):
+        if (
+            field.primary_key
+            and field.auto_created
+            or isinstance(field, models.AutoField)
+        ):
             continue
         if getattr(field, "auto_now", False) or getattr(field, "auto_now_add", False):
             continue
@@ -210,6 +234,10 @@ def region_codes_of(model_admin, obj) -> set[str]:
     codes = set()
     for path in paths:
         codes.update(
-            code for code in model_admin.model._default_manager.filter(pk=obj.pk).values_list(path, flat=True) if code
+            code
+            for code in model_admin.model._default_manager.filter(
+                pk=obj.pk
+            ).values_list(path, flat=True)
+            if code
         )
     return codes

@@ -5,8 +5,8 @@ import datetime as dt
 
 from django.urls import reverse
 
-from portal.models import CalendarDay
-from portal.workdays import working_deadline
+from core.models import CalendarDay
+from core.workdays import working_deadline
 
 
 def test_entering_2027_holidays_makes_a_2027_deadline_exact(client, staff, regions):
@@ -15,10 +15,17 @@ def test_entering_2027_holidays_makes_a_2027_deadline_exact(client, staff, regio
     assert before.date == dt.date(2027, 1, 4)
 
     client.force_login(staff["supervisor"])
-    add_day = reverse("admin:portal_calendarday_add")
-    for day, working, note in [("2027-01-01", False, "元旦"), ("2027-01-04", False, "元旦调休"),
-                               ("2027-01-09", True, "元旦调休上班")]:
-        data = {"date": day, "note": note, **({"is_working_day": "on"} if working else {})}
+    add_day = reverse("admin:core_calendarday_add")
+    for day, working, note in [
+        ("2027-01-01", False, "元旦"),
+        ("2027-01-04", False, "元旦调休"),
+        ("2027-01-09", True, "元旦调休上班"),
+    ]:
+        data = {
+            "date": day,
+            "note": note,
+            **({"is_working_day": "on"} if working else {}),
+        }
         assert client.post(add_day, data).status_code == 302
     assert CalendarDay.objects.filter(date__year=2027).count() == 3
 
@@ -26,7 +33,9 @@ def test_entering_2027_holidays_makes_a_2027_deadline_exact(client, staff, regio
     still = working_deadline(dt.date(2026, 12, 30), 3)
     assert still.estimated
 
-    response = client.post(reverse("admin:portal_calendaryear_add"), {"year": 2027, "published": "on"})
+    response = client.post(
+        reverse("admin:core_calendaryear_add"), {"year": 2027, "published": "on"}
+    )
     assert response.status_code == 302
     exact = working_deadline(dt.date(2026, 12, 30), 3)
     # 12-31 (Thu) works, 01-01 holiday, 01-04 holiday, 01-05 and 01-06 work.
@@ -38,36 +47,57 @@ def test_entering_2027_holidays_makes_a_2027_deadline_exact(client, staff, regio
 def test_clerks_and_auditors_cannot_edit_the_calendar(client, staff, regions):
     for role in ("clerk", "auditor"):
         client.force_login(staff[role])
-        response = client.post(reverse("admin:portal_calendarday_add"), {"date": "2027-02-01", "note": "x"})
+        response = client.post(
+            reverse("admin:core_calendarday_add"), {"date": "2027-02-01", "note": "x"}
+        )
         assert response.status_code == 403
-        assert client.get(reverse("admin:portal_calendarday_changelist")).status_code == 200
+        assert (
+            client.get(reverse("admin:core_calendarday_changelist")).status_code == 200
+        )
     assert not CalendarDay.objects.filter(date="2027-02-01").exists()
 
 
-def test_a_year_cannot_be_published_before_its_holidays_are_entered(client, staff, regions):
-    from portal.models import CalendarYear
+def test_a_year_cannot_be_published_before_its_holidays_are_entered(
+    client, staff, regions
+):
+    from core.models import CalendarYear
 
     client.force_login(staff["supervisor"])
-    response = client.post(reverse("admin:portal_calendaryear_add"), {"year": 2028, "published": "on"})
+    response = client.post(
+        reverse("admin:core_calendaryear_add"), {"year": 2028, "published": "on"}
+    )
     assert response.status_code == 200
     assert "请先在“工作日历”中录入 2028 年的放假和调休安排" in response.content.decode()
     assert not CalendarYear.objects.filter(year=2028).exists()
     assert working_deadline(dt.date(2028, 3, 1), 1).estimated
 
 
-def test_publishing_a_year_calls_the_recompute_hooks(client, staff, regions, monkeypatch):
-    import portal.admin
+def test_publishing_a_year_sends_calendar_published(client, staff, regions):
+    from core.signals import calendar_published
 
-    _HOOK_CALLS.clear()
-    monkeypatch.setattr(portal.admin, "CALENDAR_PUBLISHED_HOOKS", ["tests.staff.test_calendar:_record_hook"])
-    CalendarDay.objects.create(date=dt.date(2027, 1, 1), is_working_day=False, note="元旦")
-    client.force_login(staff["supervisor"])
-    assert client.post(reverse("admin:portal_calendaryear_add"), {"year": 2027, "published": "on"}).status_code == 302
-    assert _HOOK_CALLS == [2027]
+    calls = []
+
+    def receiver(sender, *, year, **kwargs):
+        calls.append(year)
+
+    calendar_published.connect(receiver)
+    try:
+        CalendarDay.objects.create(
+            date=dt.date(2027, 1, 1), is_working_day=False, note="元旦"
+        )
+        client.force_login(staff["supervisor"])
+        response = client.post(
+            reverse("admin:core_calendaryear_add"), {"year": 2027, "published": "on"}
+        )
+        assert response.status_code == 302
+    finally:
+        calendar_published.disconnect(receiver)
+    assert calls == [2027]
 
 
-_HOOK_CALLS: list = []
+def test_transfers_receives_calendar_published():
+    """The deadline recompute is connected at start-up, not looked up by name."""
+    from core.signals import calendar_published
 
-
-def _record_hook(*, year):
-    _HOOK_CALLS.append(year)
+    receivers = [r[1]() for r in calendar_published.receivers]
+    assert any(getattr(r, "__module__", "") == "transfers.apps" for r in receivers)

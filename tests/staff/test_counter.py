@@ -4,27 +4,37 @@ import datetime as dt
 
 from django.urls import reverse
 
-from portal.identity import make_id_number
-from portal.models import Person, StaffAccess
+from core.identity import make_id_number
+from people.models import Person, StaffAccess
 from tests.factories import PersonFactory
 
 URL = "staff:counter_person"
 
 
-def test_clerk_registers_a_person_in_their_region_and_opens_the_record(client, staff, regions):
+def test_clerk_registers_a_person_in_their_region_and_opens_the_record(
+    client, staff, regions
+):
     client.force_login(staff["clerk"])
     number = make_id_number("340104", dt.date(1960, 5, 1), 21)
-    response = client.post(reverse(URL), {"name": "王芳", "id_number": number.lower(), "mobile": ""})
+    response = client.post(
+        reverse(URL), {"name": "王芳", "id_number": number.lower(), "mobile": ""}
+    )
     person = Person.objects.get(id_number=number)
     assert response.status_code == 302
-    assert response["Location"] == reverse("admin:portal_person_change", args=[person.pk])
+    assert response["Location"] == reverse(
+        "admin:people_person_change", args=[person.pk]
+    )
     assert person.region_id == "340100" and person.name == "王芳" and person.sex == "M"
-    assert StaffAccess.objects.filter(person=person, staff=staff["clerk"], action="change").exists()
+    assert StaffAccess.objects.filter(
+        person=person, staff=staff["clerk"], action="change"
+    ).exists()
 
 
 def test_a_wrong_check_digit_is_refused_beside_the_field(client, staff, regions):
     client.force_login(staff["clerk"])
-    response = client.post(reverse(URL), {"name": "王芳", "id_number": "340104199001011237"})
+    response = client.post(
+        reverse(URL), {"name": "王芳", "id_number": "340104199001011237"}
+    )
     assert response.status_code == 400
     assert "第18位校验码不正确" in response.content.decode()
     assert not Person.objects.filter(id_number="340104199001011237").exists()
@@ -33,15 +43,21 @@ def test_a_wrong_check_digit_is_refused_beside_the_field(client, staff, regions)
 def test_a_name_that_does_not_match_the_record_is_refused(client, staff, regions):
     person = PersonFactory(region=regions[0], name="张三")
     client.force_login(staff["clerk"])
-    response = client.post(reverse(URL), {"name": "张四", "id_number": person.id_number})
+    response = client.post(
+        reverse(URL), {"name": "张四", "id_number": person.id_number}
+    )
     assert response.status_code == 400
     assert "姓名与身份证号登记的信息不一致" in response.content.decode()
 
 
-def test_a_person_insured_in_another_region_stays_with_that_region(client, staff, regions):
+def test_a_person_insured_in_another_region_stays_with_that_region(
+    client, staff, regions
+):
     person = PersonFactory(region=regions[1], name="赵六")
     client.force_login(staff["clerk"])
-    response = client.post(reverse(URL), {"name": "赵六", "id_number": person.id_number})
+    response = client.post(
+        reverse(URL), {"name": "赵六", "id_number": person.id_number}
+    )
     assert response.status_code == 400
     person.refresh_from_db()
     assert person.region_id == "110000"
@@ -56,5 +72,5 @@ def test_auditors_and_staff_without_a_region_cannot_register(client, staff, regi
 
 def test_the_person_add_button_leads_to_the_counter_form(client, staff, regions):
     client.force_login(staff["clerk"])
-    response = client.get(reverse("admin:portal_person_add"))
+    response = client.get(reverse("admin:people_person_add"))
     assert response.status_code == 302 and response["Location"] == reverse(URL)

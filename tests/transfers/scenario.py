@@ -3,19 +3,30 @@ and contribution months, enrolled normally at the incoming region."""
 
 from decimal import Decimal
 
+from core.models import Region
 from enrollment.models import Enrollment, EnrollmentStatus, MonthsKind, Scheme
 from enrollment.services import months_add
 from payments.models import EntryKind
 from payments.services import account_get_or_create, account_post
-from portal.models import Region
 from tests import factories
 
 OUT, IN = "340100", "110000"
 
 
-def ready_person(*, kind="e2e", balance=Decimal("1234.56"), actual=36, deemed=12, out=OUT, into=IN,
-                 out_year=2026, in_year=None, out_status=EnrollmentStatus.SUSPENDED,
-                 in_status=EnrollmentStatus.ACTIVE, person=None):
+def ready_person(
+    *,
+    kind="e2e",
+    balance=Decimal("1234.56"),
+    actual=36,
+    deemed=12,
+    out=OUT,
+    into=IN,
+    out_year=2026,
+    in_year=None,
+    out_status=EnrollmentStatus.SUSPENDED,
+    in_status=EnrollmentStatus.ACTIVE,
+    person=None,
+):
     factories.region(out)
     factories.region(into)
     person = person or factories.PersonFactory(region_id=out)
@@ -26,28 +37,57 @@ def ready_person(*, kind="e2e", balance=Decimal("1234.56"), actual=36, deemed=12
     factories.policy(into, in_year)
     category = {"category": "ordinary"}
     outgoing = Enrollment.objects.create(
-        person=person, region_id=out, scheme=out_scheme, year=out_year, status=out_status,
+        person=person,
+        region_id=out,
+        scheme=out_scheme,
+        year=out_year,
+        status=out_status,
         **(category if out_scheme == Scheme.RESIDENT else {}),
     )
     incoming = Enrollment.objects.create(
-        person=person, region_id=into, scheme=in_scheme, year=in_year, status=in_status,
+        person=person,
+        region_id=into,
+        scheme=in_scheme,
+        year=in_year,
+        status=in_status,
         **(category if in_scheme == Scheme.RESIDENT else {}),
     )
     if balance:
         account = account_get_or_create(person_id=person.pk, region_code=out)
-        account_post(account_id=account.pk, amount=balance, kind=EntryKind.CONTRIBUTION, reference=f"seed:{person.pk}")
+        account_post(
+            account_id=account.pk,
+            amount=balance,
+            kind=EntryKind.CONTRIBUTION,
+            reference=f"seed:{person.pk}",
+        )
     if actual:
-        months_add(person_id=person.pk, region_code=out, kind=MonthsKind.ACTUAL, months=actual,
-                   reference=f"seed:{person.pk}:actual")
+        months_add(
+            person_id=person.pk,
+            region_code=out,
+            kind=MonthsKind.ACTUAL,
+            months=actual,
+            reference=f"seed:{person.pk}:actual",
+        )
     if deemed:
-        months_add(person_id=person.pk, region_code=out, kind=MonthsKind.DEEMED, months=deemed,
-                   reference=f"seed:{person.pk}:deemed")
+        months_add(
+            person_id=person.pk,
+            region_code=out,
+            kind=MonthsKind.DEEMED,
+            months=deemed,
+            reference=f"seed:{person.pk}:deemed",
+        )
     return person, outgoing, incoming
 
 
 def apply_args(person, *, kind="e2e", out=OUT, into=IN):
-    return {"person_id": person.pk, "name": person.name, "id_number": person.id_number, "kind": kind,
-            "outgoing_region_code": out, "incoming_region_code": into}
+    return {
+        "person_id": person.pk,
+        "name": person.name,
+        "id_number": person.id_number,
+        "kind": kind,
+        "outgoing_region_code": out,
+        "incoming_region_code": into,
+    }
 
 
 def set_processing(code, mode):
@@ -60,10 +100,10 @@ def bulk_ready(count: int, *, first_birth=None) -> list:
     12 + i % 7 actual and i % 3 deemed months at OUT."""
     import datetime as dt
 
+    from core.identity import make_id_number
     from enrollment.models import ContributionMonths
     from payments.models import AccountEntry, PersonalAccount
-    from portal.identity import make_id_number
-    from portal.models import Person
+    from people.models import Person
 
     factories.region(OUT)
     factories.region(IN)
@@ -71,28 +111,74 @@ def bulk_ready(count: int, *, first_birth=None) -> list:
     factories.policy(IN, 2026)
     first_birth = first_birth or dt.date(1970, 1, 1)
     persons = Person.objects.bulk_create(
-        Person(id_number=make_id_number("340104", first_birth + dt.timedelta(days=i), (2 * i + 1) % 1000),
-               name=f"转移{i}", sex="M", birth_date=first_birth + dt.timedelta(days=i), region_id=OUT)
+        Person(
+            id_number=make_id_number(
+                "340104", first_birth + dt.timedelta(days=i), (2 * i + 1) % 1000
+            ),
+            name=f"转移{i}",
+            sex="M",
+            birth_date=first_birth + dt.timedelta(days=i),
+            region_id=OUT,
+        )
         for i in range(count)
     )
     Enrollment.objects.bulk_create(
-        [Enrollment(person=p, region_id=OUT, scheme=Scheme.EMPLOYEE, year=2026, status=EnrollmentStatus.SUSPENDED)
-         for p in persons]
-        + [Enrollment(person=p, region_id=IN, scheme=Scheme.EMPLOYEE, year=2026, status=EnrollmentStatus.ACTIVE)
-           for p in persons]
+        [
+            Enrollment(
+                person=p,
+                region_id=OUT,
+                scheme=Scheme.EMPLOYEE,
+                year=2026,
+                status=EnrollmentStatus.SUSPENDED,
+            )
+            for p in persons
+        ]
+        + [
+            Enrollment(
+                person=p,
+                region_id=IN,
+                scheme=Scheme.EMPLOYEE,
+                year=2026,
+                status=EnrollmentStatus.ACTIVE,
+            )
+            for p in persons
+        ]
     )
     accounts = PersonalAccount.objects.bulk_create(
-        PersonalAccount(person=p, region_id=OUT, balance=Decimal("100.00") + i) for i, p in enumerate(persons)
+        PersonalAccount(person=p, region_id=OUT, balance=Decimal("100.00") + i)
+        for i, p in enumerate(persons)
     )
     AccountEntry.objects.bulk_create(
-        AccountEntry(account=a, amount=a.balance, kind=EntryKind.CONTRIBUTION, reference=f"seed:{a.person_id}",
-                     balance_after=a.balance)
+        AccountEntry(
+            account=a,
+            amount=a.balance,
+            kind=EntryKind.CONTRIBUTION,
+            reference=f"seed:{a.person_id}",
+            balance_after=a.balance,
+        )
         for a in accounts
     )
     ContributionMonths.objects.bulk_create(
-        [ContributionMonths(person=p, region_id=OUT, kind=MonthsKind.ACTUAL, months=12 + i % 7,
-                            reference=f"seed:{p.pk}:actual") for i, p in enumerate(persons)]
-        + [ContributionMonths(person=p, region_id=OUT, kind=MonthsKind.DEEMED, months=i % 3,
-                              reference=f"seed:{p.pk}:deemed") for i, p in enumerate(persons) if i % 3]
+        [
+            ContributionMonths(
+                person=p,
+                region_id=OUT,
+                kind=MonthsKind.ACTUAL,
+                months=12 + i % 7,
+                reference=f"seed:{p.pk}:actual",
+            )
+            for i, p in enumerate(persons)
+        ]
+        + [
+            ContributionMonths(
+                person=p,
+                region_id=OUT,
+                kind=MonthsKind.DEEMED,
+                months=i % 3,
+                reference=f"seed:{p.pk}:deemed",
+            )
+            for i, p in enumerate(persons)
+            if i % 3
+        ]
     )
     return persons

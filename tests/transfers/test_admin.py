@@ -51,11 +51,15 @@ def test_outgoing_queue_puts_overdue_first(client, manual):
     Transfer.objects.filter(pk=late.pk).update(outgoing_deadline=dt.date(2026, 1, 5))
     Transfer.objects.filter(pk=soon.pk).update(outgoing_deadline=dt.date(2099, 1, 5))
     clerk(client, OUT)
-    body = client.get(reverse("admin:transfers_outgoingqueue_changelist")).content.decode()
+    body = client.get(
+        reverse("admin:transfers_outgoingqueue_changelist")
+    ).content.decode()
     assert body.index(late.reference) < body.index(soon.reference)
     assert "已超期" in body
     clerk(client, IN)
-    body = client.get(reverse("admin:transfers_incomingqueue_changelist")).content.decode()
+    body = client.get(
+        reverse("admin:transfers_incomingqueue_changelist")
+    ).content.decode()
     assert late.reference not in body  # not the incoming region's turn yet
 
 
@@ -66,14 +70,20 @@ def test_staff_accept_issue_and_complete_through_actions(client, manual):
     url = reverse("admin:transfers_outgoingqueue_changelist")
     client.post(url, {"action": "action_accept", ACTION_CHECKBOX_NAME: [transfer.pk]})
     assert Transfer.objects.get(pk=transfer.pk).status == "outgoing_review"
-    client.post(url, {"action": "action_issue_sheet", ACTION_CHECKBOX_NAME: [transfer.pk]})
+    client.post(
+        url, {"action": "action_issue_sheet", ACTION_CHECKBOX_NAME: [transfer.pk]}
+    )
     assert Transfer.objects.get(pk=transfer.pk).status == "sheet_issued"
-    services.transfers_scan(time_budget=1)  # the sheet message reaches the incoming region
+    services.transfers_scan(
+        time_budget=1
+    )  # the sheet message reaches the incoming region
     clerk(client, IN)
     url = reverse("admin:transfers_incomingqueue_changelist")
     client.post(url, {"action": "action_complete", ACTION_CHECKBOX_NAME: [transfer.pk]})
     assert Transfer.objects.get(pk=transfer.pk).status == "completed"
-    page = client.get(reverse("admin:transfers_transfer_change", args=[transfer.pk])).content.decode()
+    page = client.get(
+        reverse("admin:transfers_transfer_change", args=[transfer.pk])
+    ).content.decode()
     assert "转入地办结" in page and "转出地受理" in page  # the history inline
 
 
@@ -82,11 +92,21 @@ def test_reject_with_reason_asks_for_the_reason_first(client, manual):
     transfer = services.transfer_apply(**apply_args(person))
     clerk(client, OUT)
     url = reverse("admin:transfers_outgoingqueue_changelist")
-    form = client.post(url, {"action": "action_reject", ACTION_CHECKBOX_NAME: [transfer.pk]})
+    form = client.post(
+        url, {"action": "action_reject", ACTION_CHECKBOX_NAME: [transfer.pk]}
+    )
     assert form.status_code == 200 and "不予办理原因" in form.content.decode()
     assert Transfer.objects.get(pk=transfer.pk).status == "submitted"
-    client.post(url, {"action": "action_reject", ACTION_CHECKBOX_NAME: [transfer.pk], "apply": "1",
-                      "code": "not_suspended", "text": "单位尚未办理停保"})
+    client.post(
+        url,
+        {
+            "action": "action_reject",
+            ACTION_CHECKBOX_NAME: [transfer.pk],
+            "apply": "1",
+            "code": "not_suspended",
+            "text": "单位尚未办理停保",
+        },
+    )
     transfer.refresh_from_db()
     assert transfer.status == "rejected" and transfer.reject_code == "not_suspended"
     assert transfer.reject_text == "单位尚未办理停保"
@@ -96,8 +116,10 @@ def test_staff_of_the_wrong_side_cannot_act(client, manual):
     person, _o, _i = ready_person()
     transfer = services.transfer_apply(**apply_args(person))
     clerk(client, IN)
-    client.post(reverse("admin:transfers_transfer_changelist"),
-                {"action": "action_accept", ACTION_CHECKBOX_NAME: [transfer.pk]})
+    client.post(
+        reverse("admin:transfers_transfer_changelist"),
+        {"action": "action_accept", ACTION_CHECKBOX_NAME: [transfer.pk]},
+    )
     assert Transfer.objects.get(pk=transfer.pk).status == "submitted"
 
 
@@ -106,8 +128,16 @@ def test_counter_application_by_staff(client, manual):
     user = clerk(client, IN)
     url = reverse("admin:transfers_transfer_counter")
     assert client.get(url).status_code == 200
-    response = client.post(url, {"name": person.name, "id_number": person.id_number, "kind": "e2e",
-                                 "outgoing_region": OUT, "incoming_region": IN})
+    response = client.post(
+        url,
+        {
+            "name": person.name,
+            "id_number": person.id_number,
+            "kind": "e2e",
+            "outgoing_region": OUT,
+            "incoming_region": IN,
+        },
+    )
     transfer = Transfer.objects.get(person=person)
     assert response.status_code == 302
     assert transfer.channel == "counter" and transfer.applicant == user
@@ -120,6 +150,8 @@ def test_auditors_see_but_cannot_act(client, manual):
     client.force_login(auditor)
     body = client.get(reverse("admin:transfers_transfer_changelist")).content.decode()
     assert transfer.reference in body
-    client.post(reverse("admin:transfers_transfer_changelist"),
-                {"action": "action_accept", ACTION_CHECKBOX_NAME: [transfer.pk]})
+    client.post(
+        reverse("admin:transfers_transfer_changelist"),
+        {"action": "action_accept", ACTION_CHECKBOX_NAME: [transfer.pk]},
+    )
     assert Transfer.objects.get(pk=transfer.pk).status == "submitted"

@@ -59,15 +59,19 @@ def test_deadlines_into_2027_are_estimated_and_shown_so():
         assert transfer.outgoing_deadline_estimated
         # Monday–Friday from 12-25: 12-25, 12-28..31, 01-01 (estimated working), 01-04..07.
         assert transfer.outgoing_deadline == dt.date(2027, 1, 7)
-        current = [step for step in transfer_timeline(transfer) if step.state == "current"][0]
+        current = [
+            step for step in transfer_timeline(transfer) if step.state == "current"
+        ][0]
         assert current.estimated and current.days_left == 10
 
 
 def test_deadline_is_exact_again_once_the_2027_calendar_is_entered():
-    from portal.models import CalendarDay, CalendarYear
+    from core.models import CalendarDay, CalendarYear
 
     CalendarYear.objects.create(year=2027, published=True)
-    CalendarDay.objects.create(date=dt.date(2027, 1, 1), is_working_day=False, note="元旦")
+    CalendarDay.objects.create(
+        date=dt.date(2027, 1, 1), is_working_day=False, note="元旦"
+    )
     person, _out, _in = ready_person()
     set_processing(OUT, "manual")
     with at(2026, 12, 24, 10, 0):
@@ -86,15 +90,23 @@ def test_each_step_records_its_time_and_deadline():
             services.transfers_scan(time_budget=1)
     transfer.refresh_from_db()
     assert transfer.status == "completed"
-    for field in ("submitted_at", "accepted_at", "sheet_issued_at", "received_at", "completed_at"):
+    for field in (
+        "submitted_at",
+        "accepted_at",
+        "sheet_issued_at",
+        "received_at",
+        "completed_at",
+    ):
         assert getattr(transfer, field) is not None, field
-    steps = dict(TransferEvent.objects.filter(transfer=transfer).values_list("step", "deadline"))
+    steps = dict(
+        TransferEvent.objects.filter(transfer=transfer).values_list("step", "deadline")
+    )
     assert steps["accepted"] == steps["sheet_issued"] == transfer.outgoing_deadline
     assert steps["received"] == steps["completed"] == transfer.incoming_deadline
 
 
 def test_publishing_2027_makes_stored_estimated_deadlines_exact():
-    from portal.models import CalendarDay, CalendarYear
+    from core.models import CalendarDay, CalendarYear
 
     person, _out, _in = ready_person()
     set_processing(OUT, "manual")
@@ -105,12 +117,18 @@ def test_publishing_2027_makes_stored_estimated_deadlines_exact():
     assert transfer.outgoing_deadline_estimated
     estimated = transfer.outgoing_deadline
     # Staff enter New Year's Day 2027 as a holiday and publish the year.
-    CalendarDay.objects.create(date=dt.date(2027, 1, 1), is_working_day=False, note="元旦")
+    CalendarDay.objects.create(
+        date=dt.date(2027, 1, 1), is_working_day=False, note="元旦"
+    )
     CalendarYear.objects.create(year=2027, published=True)
     assert services.transfer_deadlines_recompute(year=2027) == 1
     transfer.refresh_from_db()
     assert not transfer.outgoing_deadline_estimated
-    assert transfer.outgoing_deadline == estimated + dt.timedelta(days=1)  # one working day fewer in the span
+    assert transfer.outgoing_deadline == estimated + dt.timedelta(
+        days=1
+    )  # one working day fewer in the span
     event = TransferEvent.objects.get(transfer=transfer, step="accepted")
     assert event.deadline == transfer.outgoing_deadline and not event.estimated
-    assert services.transfer_deadlines_recompute(year=2027) == 0  # nothing left to change
+    assert (
+        services.transfer_deadlines_recompute(year=2027) == 0
+    )  # nothing left to change

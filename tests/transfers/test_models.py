@@ -5,7 +5,7 @@ import itertools
 import pytest
 from django.db import IntegrityError, transaction
 
-from portal.errors import TransitionNotAllowed, check_transition
+from core.errors import TransitionNotAllowed, check_transition
 from transfers import services
 from transfers.models import TRANSFER_TRANSITIONS, Transfer, TransferStatus
 
@@ -28,7 +28,9 @@ def test_the_table_covers_every_status():
     assert set(TRANSFER_TRANSITIONS) == set(S.values)
 
 
-@pytest.mark.parametrize(("current", "target"), list(itertools.product(S.values, S.values)))
+@pytest.mark.parametrize(
+    ("current", "target"), list(itertools.product(S.values, S.values))
+)
 def test_each_edge_is_allowed_only_if_listed(current, target):
     if (current, target) in ALLOWED:
         check_transition(TRANSFER_TRANSITIONS, current, target)
@@ -48,22 +50,42 @@ def test_one_open_transfer_per_person_is_kept_by_the_database():
     set_processing("340100", "manual")
     transfer = services.transfer_apply(**apply_args(person))
     with pytest.raises(IntegrityError), transaction.atomic():
-        Transfer.objects.create(person=person, kind="e2e", outgoing_region_id="340100", incoming_region_id="110000")
+        Transfer.objects.create(
+            person=person,
+            kind="e2e",
+            outgoing_region_id="340100",
+            incoming_region_id="110000",
+        )
     services.transfer_cancel(transfer_id=transfer.pk)
     # Once the first is finished, a new one may be opened.
-    Transfer.objects.create(person=person, kind="e2e", outgoing_region_id="340100", incoming_region_id="110000")
+    Transfer.objects.create(
+        person=person,
+        kind="e2e",
+        outgoing_region_id="340100",
+        incoming_region_id="110000",
+    )
 
 
 @pytest.mark.django_db
 def test_a_rejection_without_a_reason_is_refused_by_the_database():
     person, _out, _in = ready_person()
     with pytest.raises(IntegrityError), transaction.atomic():
-        Transfer.objects.create(person=person, kind="e2e", outgoing_region_id="340100", incoming_region_id="110000",
-                                status=S.REJECTED)
+        Transfer.objects.create(
+            person=person,
+            kind="e2e",
+            outgoing_region_id="340100",
+            incoming_region_id="110000",
+            status=S.REJECTED,
+        )
 
 
 @pytest.mark.django_db
 def test_regions_must_differ():
     person, _out, _in = ready_person()
     with pytest.raises(IntegrityError), transaction.atomic():
-        Transfer.objects.create(person=person, kind="e2e", outgoing_region_id="340100", incoming_region_id="340100")
+        Transfer.objects.create(
+            person=person,
+            kind="e2e",
+            outgoing_region_id="340100",
+            incoming_region_id="340100",
+        )

@@ -2,8 +2,8 @@
 
 import pytest
 
+from core.errors import DomainError
 from enrollment.models import Enrollment, EnrollmentStatus
-from portal.errors import DomainError
 from tests import factories
 from transfers import services
 from transfers.models import Transfer
@@ -16,7 +16,10 @@ pytestmark = pytest.mark.django_db
 def refused(args) -> DomainError:
     with pytest.raises(DomainError) as info:
         services.transfer_apply(**args)
-    assert Transfer.objects.filter(person_id=args["person_id"]).count() == 0 or info.value.code == "transfer_open"
+    assert (
+        Transfer.objects.filter(person_id=args["person_id"]).count() == 0
+        or info.value.code == "transfer_open"
+    )
     return info.value
 
 
@@ -43,8 +46,14 @@ def test_incoming_enrollment_not_normal():
 
 def test_arrears_at_the_outgoing_region():
     person, _out, _in = ready_person()
-    Enrollment.objects.create(person=person, region_id=OUT, scheme="resident", category="ordinary", year=2027,
-                              status=EnrollmentStatus.REGISTERED)
+    Enrollment.objects.create(
+        person=person,
+        region_id=OUT,
+        scheme="resident",
+        category="ordinary",
+        year=2027,
+        status=EnrollmentStatus.REGISTERED,
+    )
     error = refused(apply_args(person))
     assert error.code == "outgoing_arrears"
     assert "缴清" in error.message
@@ -107,10 +116,14 @@ def test_counter_application_only_by_staff_of_either_region():
     person, _out, _in = ready_person()
     stranger = factories.StaffFactory(region=factories.region("370200"))
     with pytest.raises(DomainError) as info:
-        services.transfer_apply(**apply_args(person), applicant=stranger, channel="counter")
+        services.transfer_apply(
+            **apply_args(person), applicant=stranger, channel="counter"
+        )
     assert info.value.code == "wrong_region"
     clerk = factories.StaffFactory(region=factories.region(IN))
-    transfer = services.transfer_apply(**apply_args(person), applicant=clerk, channel="counter")
+    transfer = services.transfer_apply(
+        **apply_args(person), applicant=clerk, channel="counter"
+    )
     assert transfer.channel == "counter" and transfer.applicant == clerk
 
 

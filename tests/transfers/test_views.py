@@ -24,8 +24,14 @@ def citizen(client):
 
 
 def form_data(person, **changes):
-    data = {"person": str(person.pk), "name": person.name, "id_number": person.id_number, "kind": "e2e",
-            "outgoing_region": OUT, "incoming_region": IN}
+    data = {
+        "person": str(person.pk),
+        "name": person.name,
+        "id_number": person.id_number,
+        "kind": "e2e",
+        "outgoing_region": OUT,
+        "incoming_region": IN,
+    }
     data.update(changes)
     return data
 
@@ -43,11 +49,17 @@ def test_apply_shows_check_your_answers_before_anything_is_written(client, citiz
     assert Transfer.objects.count() == 0
 
 
-def test_confirming_creates_the_transfer_and_shows_the_reference_and_the_deadline(client, citizen):
+def test_confirming_creates_the_transfer_and_shows_the_reference_and_the_deadline(
+    client, citizen
+):
     set_processing(OUT, "manual")
-    response = client.post(reverse("transfers:apply"), {**form_data(citizen.person), "confirm": "1"})
+    response = client.post(
+        reverse("transfers:apply"), {**form_data(citizen.person), "confirm": "1"}
+    )
     transfer = Transfer.objects.get()
-    assert response.status_code == 302 and response["Location"] == reverse("transfers:confirmation", args=[transfer.pk])
+    assert response.status_code == 302 and response["Location"] == reverse(
+        "transfers:confirmation", args=[transfer.pk]
+    )
     page = client.get(response["Location"]).content.decode()
     assert transfer.reference in page
     assert re.search(r"转出地将在 \d{4}年\d{1,2}月\d{1,2}日 前办理完毕", page)
@@ -64,24 +76,33 @@ def test_a_refused_precondition_is_shown_beside_its_field_with_400(client, citiz
 
 
 def test_an_invalid_form_answers_400_and_writes_nothing(client, citizen):
-    response = client.post(reverse("transfers:apply"), form_data(citizen.person, id_number="340104199001011237"))
+    response = client.post(
+        reverse("transfers:apply"),
+        form_data(citizen.person, id_number="340104199001011237"),
+    )
     assert response.status_code == 400
     assert Transfer.objects.count() == 0
 
 
 def test_someone_elses_person_cannot_be_chosen(client, citizen):
     other, _o, _i = ready_person()
-    response = client.post(reverse("transfers:apply"), {**form_data(other), "confirm": "1"})
+    response = client.post(
+        reverse("transfers:apply"), {**form_data(other), "confirm": "1"}
+    )
     assert response.status_code == 400
     assert Transfer.objects.count() == 0
 
 
-def test_detail_shows_the_timeline_with_the_current_step_and_working_days_left(client, citizen):
+def test_detail_shows_the_timeline_with_the_current_step_and_working_days_left(
+    client, citizen
+):
     set_processing(OUT, "manual")
     transfer = services.transfer_apply(**apply_args(citizen.person), applicant=citizen)
     body = client.get(reverse("transfers:detail", args=[transfer.pk])).content.decode()
     assert 'aria-current="step"' in body
-    assert "当前环节" in body and "剩余" in body and "转出地" in body and "转入地" in body
+    assert (
+        "当前环节" in body and "剩余" in body and "转出地" in body and "转入地" in body
+    )
     assert "js/transfers.js" in body and "<script>" not in body
     assert "撤销申请" in body
 
@@ -97,7 +118,9 @@ def test_another_citizens_transfer_is_not_found(client, citizen):
     transfer = services.transfer_apply(**apply_args(other))
     for name in ("transfers:detail", "transfers:status", "transfers:confirmation"):
         assert client.get(reverse(name, args=[transfer.pk])).status_code == 404
-    assert client.post(reverse("transfers:cancel", args=[transfer.pk])).status_code == 404
+    assert (
+        client.post(reverse("transfers:cancel", args=[transfer.pk])).status_code == 404
+    )
 
 
 def test_list_shows_only_my_transfers(client, citizen):
@@ -133,7 +156,9 @@ def test_the_sheet_opens_for_the_citizen_masked_and_downloads(client, citizen):
     assert "参保人员基本医疗保险信息表" in page
     assert citizen.person.id_masked in page and citizen.person.id_number not in page
     assert "¥1,234.56" in page and OUT in page and IN in page
-    download = client.get(reverse("transfers:sheet", args=[transfer.pk]) + "?download=1")
+    download = client.get(
+        reverse("transfers:sheet", args=[transfer.pk]) + "?download=1"
+    )
     assert download["Content-Disposition"].startswith("attachment;")
     assert "实际缴费月数" in download.content.decode()
 
@@ -148,11 +173,13 @@ def test_the_sheet_opens_for_staff_of_both_regions_only(client):
         assert client.get(url).status_code == expected, code
 
 
-def test_list_and_detail_use_a_fixed_number_of_queries(client, citizen, django_assert_max_num_queries):
+def test_list_and_detail_use_a_fixed_number_of_queries(
+    client, citizen, django_assert_max_num_queries
+):
     from django.db import connection
     from django.test.utils import CaptureQueriesContext
 
-    from portal.models import FamilyLink
+    from people.models import FamilyLink
 
     set_processing(OUT, "manual")
     services.transfer_apply(**apply_args(citizen.person))
@@ -160,7 +187,9 @@ def test_list_and_detail_use_a_fixed_number_of_queries(client, citizen, django_a
         client.get(reverse("transfers:list"))
     for _ in range(4):
         relative, _o, _i = ready_person()
-        FamilyLink.objects.create(owner=citizen.person, relative=relative, relation="child")
+        FamilyLink.objects.create(
+            owner=citizen.person, relative=relative, relation="child"
+        )
         services.transfer_apply(**apply_args(relative))
     with CaptureQueriesContext(connection) as five:
         body = client.get(reverse("transfers:list")).content.decode()

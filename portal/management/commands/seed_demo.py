@@ -12,13 +12,15 @@ enrollment is made through the enrollment services, as a citizen would.
 from __future__ import annotations
 
 import datetime as dt
-import importlib
-import importlib.util
 from decimal import Decimal
 
 from django.core.management.base import BaseCommand
 from django.db import transaction
 from django.utils import timezone
+
+from payments import demo as payments_demo
+from portal import roles
+from transfers import demo as transfers_demo
 
 DEMO_PASSWORD = "Demo-2026-yibao"
 STAFF_PREFIX = {"340100": "hf", "110000": "bj", "370200": "qd", "350100": "fz"}
@@ -53,7 +55,9 @@ def demo_logins() -> list[tuple[str, str]]:
         "13800000003": "陈静 青岛: a year's gap, so a waiting period; mother 刘秀英",
         "13800000004": "黄磊 福州: insured 2026",
     }
-    rows.extend((mobile, f"参保人 citizen {labels[mobile]}") for mobile, *_rest in CITIZENS)
+    rows.extend(
+        (mobile, f"参保人 citizen {labels[mobile]}") for mobile, *_rest in CITIZENS
+    )
     return rows
 
 
@@ -61,7 +65,9 @@ class Command(BaseCommand):
     help = "Load the demo regions, policies, staff and citizens (idempotent)."
 
     def add_arguments(self, parser):
-        parser.add_argument("--print-logins", action="store_true", help="print the demo logins and exit")
+        parser.add_argument(
+            "--print-logins", action="store_true", help="print the demo logins and exit"
+        )
 
     def handle(self, *args, print_logins=False, **options):
         if print_logins:
@@ -74,10 +80,8 @@ class Command(BaseCommand):
         for person_seed in self.enrollments(users):
             with transaction.atomic():
                 person_seed()
-        for module in ("payments.demo", "transfers.demo"):
-            # Other apps add their own demo data when they ship a demo module.
-            if importlib.util.find_spec(module) is not None:
-                importlib.import_module(module).seed()
+        payments_demo.seed()
+        transfers_demo.seed()
         self.stdout.write(self.style.SUCCESS("Demo data ready."))
 
     def print_logins(self):
@@ -94,23 +98,26 @@ class Command(BaseCommand):
         for code, _name, _province in REGIONS:
             for year in YEARS:
                 policy_seed(code, year)
-        from portal import roles
-
-        sync = getattr(roles, "roles_sync", None) or getattr(roles, "role_groups_sync")
-        sync()
+        roles.role_groups_sync()
 
     def _staff(self, username, *, role, region_id=None, superuser=False):
-        from portal.models import User
+        from people.models import User
 
         user = User.objects.filter(username=username).first()
         if user is None:
-            user = User(username=username, role=role, region_id=region_id, is_staff=True, is_superuser=superuser)
+            user = User(
+                username=username,
+                role=role,
+                region_id=region_id,
+                is_staff=True,
+                is_superuser=superuser,
+            )
             user.set_password(DEMO_PASSWORD)
             user.save()
         return user
 
     def seed_staff(self):
-        from portal.models import Role
+        from people.models import Role
 
         self._staff("admin", role=Role.CITIZEN, superuser=True)
         for code, prefix in STAFF_PREFIX.items():
@@ -121,16 +128,19 @@ class Command(BaseCommand):
     # --- citizens and families ------------------------------------------------------
 
     def seed_citizens(self) -> dict:
-        from portal import services
-        from portal.identity import make_id_number
-        from portal.models import FamilyLink, Person, User
+        from core.identity import make_id_number
+        from people import services
+        from people.models import FamilyLink, Person, User
 
         users = {}
         for mobile, name, county, birth, seq, region in CITIZENS:
             user = User.objects.filter(mobile=mobile).first()
             if user is None:
                 user = services.user_signup(
-                    name=name, id_number=make_id_number(county, birth, seq), mobile=mobile, password=DEMO_PASSWORD
+                    name=name,
+                    id_number=make_id_number(county, birth, seq),
+                    mobile=mobile,
+                    password=DEMO_PASSWORD,
                 )
             if user.person.region_id is None:
                 Person.objects.filter(pk=user.person_id).update(region_id=region)
@@ -138,23 +148,29 @@ class Command(BaseCommand):
         for owner_mobile, name, county, birth, seq, relation in FAMILY:
             owner = users[owner_mobile].person
             number = make_id_number(county, birth, seq)
-            if not FamilyLink.objects.filter(owner=owner, relative__id_number=number).exists():
-                services.family_member_add(owner=owner, id_number=number, name=name, relation=relation)
+            if not FamilyLink.objects.filter(
+                owner=owner, relative__id_number=number
+            ).exists():
+                services.family_member_add(
+                    owner=owner, id_number=number, name=name, relation=relation
+                )
         return users
 
     def enrollments(self, users):
         """One callable per person (each runs in its own transaction)."""
+        from core.errors import DomainError
+        from core.identity import make_id_number
         from enrollment import services
         from enrollment.models import Enrollment, EnrollmentStatus
-        from portal.errors import DomainError
-        from portal.identity import make_id_number
-        from portal.models import FamilyLink
+        from people.models import FamilyLink
 
         today = timezone.localdate()
 
         def live(person, year):
             return Enrollment.objects.filter(
-                person=person, year=year, status__in=(EnrollmentStatus.REGISTERED, EnrollmentStatus.ACTIVE)
+                person=person,
+                year=year,
+                status__in=(EnrollmentStatus.REGISTERED, EnrollmentStatus.ACTIVE),
             ).first()
 
         def resident(user, person, region, year, *, paid=True, category="ordinary"):
@@ -166,32 +182,50 @@ class Command(BaseCommand):
             when = registered_on if paid else today
             try:
                 enrollment = services.enrollment_register_resident(
-                    actor=user, person=person, region=region, year=year, category=category, today=when
+                    actor=user,
+                    person=person,
+                    region=region,
+                    year=year,
+                    category=category,
+                    today=when,
                 )
             except DomainError as error:
                 self.stdout.write(f"  skipped {person.name} {year}: {error.message}")
                 return
             if paid:
                 services.enrollment_activate(
-                    enrollment_id=enrollment.pk, paid_on=registered_on, reference=f"DEMO-{person.pk}-{year}"
+                    enrollment_id=enrollment.pk,
+                    paid_on=registered_on,
+                    reference=f"DEMO-{person.pk}-{year}",
                 )
 
         def flexible(user, person, region, year, base, months):
             enrollment = live(person, year)
             if enrollment is None:
                 enrollment = services.enrollment_register_flexible(
-                    actor=user, person=person, region=region, year=year, base=base, today=dt.date(year, 1, 5)
+                    actor=user,
+                    person=person,
+                    region=region,
+                    year=year,
+                    base=base,
+                    today=dt.date(year, 1, 5),
                 )
             for month in months:
                 period = f"{year}-{month:02d}"
                 services.enrollment_flexible_month_paid(
-                    enrollment_id=enrollment.pk, period=period, paid_on=dt.date(year, month, 10),
+                    enrollment_id=enrollment.pk,
+                    period=period,
+                    paid_on=dt.date(year, month, 10),
                     reference=f"DEMO-{person.pk}-{period}",
                 )
 
         zhang = users["13800000001"]
-        family = {link.relative.name: link.relative for link in FamilyLink.objects.filter(owner=zhang.person)
-                  .select_related("relative")}
+        family = {
+            link.relative.name: link.relative
+            for link in FamilyLink.objects.filter(owner=zhang.person).select_related(
+                "relative"
+            )
+        }
         window_2027_open = dt.date(2026, 9, 1) <= today <= dt.date(2026, 12, 31)
 
         def seed_zhang():
@@ -203,7 +237,14 @@ class Command(BaseCommand):
             if window_2027_open:
                 resident(zhang, zhang.person, "340100", 2027, paid=False)
                 if "王芳" in family:
-                    resident(zhang, family["王芳"], "340100", 2027, paid=False, category="monitored")
+                    resident(
+                        zhang,
+                        family["王芳"],
+                        "340100",
+                        2027,
+                        paid=False,
+                        category="monitored",
+                    )
 
         def seed_newborn():
             owner_mobile, name, county, seq = NEWBORN
@@ -212,8 +253,13 @@ class Command(BaseCommand):
             birth = today - dt.timedelta(days=40)
             try:
                 services.enrollment_register_newborn(
-                    actor=zhang, owner=zhang.person, name=name, id_number=make_id_number(county, birth, seq),
-                    region="340100", year=today.year, today=today,
+                    actor=zhang,
+                    owner=zhang.person,
+                    name=name,
+                    id_number=make_id_number(county, birth, seq),
+                    region="340100",
+                    year=today.year,
+                    today=today,
                 )
             except DomainError as error:
                 self.stdout.write(f"  skipped the newborn: {error.message}")
@@ -222,13 +268,23 @@ class Command(BaseCommand):
 
         def seed_li():
             flexible(li, li.person, "110000", 2025, Decimal("12000.00"), range(1, 13))
-            flexible(li, li.person, "110000", 2026, Decimal("12000.00"), range(1, min(today.month, 12) + 1)
-                     if today.year == 2026 else range(1, 13))
+            flexible(
+                li,
+                li.person,
+                "110000",
+                2026,
+                Decimal("12000.00"),
+                range(1, min(today.month, 12) + 1)
+                if today.year == 2026
+                else range(1, 13),
+            )
 
         chen = users["13800000003"]
 
         def seed_chen():
-            mother = FamilyLink.objects.get(owner=chen.person, relative__name="刘秀英").relative
+            mother = FamilyLink.objects.get(
+                owner=chen.person, relative__name="刘秀英"
+            ).relative
             resident(chen, chen.person, "370200", 2025)  # then no 2026: a year's gap
             for year in (2025, 2026):
                 resident(chen, mother, "370200", year)

@@ -1,0 +1,214 @@
+"""Staff-site pages of persons, logins, the site inbox and the "who looked"
+log."""
+
+from django import forms
+from django.contrib import admin
+from django.contrib.auth.admin import UserAdmin as DjangoUserAdmin
+from django.http import HttpResponseRedirect
+from django.urls import reverse
+from django.utils.translation import gettext_lazy as _
+
+from core.forms import clean_mobile_value
+from core.identity import mask_mobile
+
+from .admin_base import ReadOnlyMixin, RegionScopedAdmin, StaffAdminMixin
+from .models import STAFF_ROLES, Notification, Person, Role, StaffAccess, User
+
+
+class PersonForm(forms.ModelForm):
+    class Meta:
+        model = Person
+        fields = ["mobile"]
+
+    def clean_mobile(self):
+        value = (self.cleaned_data.get("mobile") or "").strip()
+        return clean_mobile_value(value) if value else ""
+
+
+@admin.register(Person)
+class PersonAdmin(RegionScopedAdmin):
+    """参保人: searched by exact identity number, or by exact name within the
+    region (both indexed); numbers masked; never deleted."""
+
+    region_field = "region"
+    list_display = [
+        "name",
+        "id_masked_display",
+        "sex",
+        "birth_date",
+        "mobile_masked_display",
+        "region",
+    ]
+    list_select_related = ["region"]
+    list_filter = ["sex"]
+    search_fields = [
+        "name"
+    ]  # the real search is get_search_results (indexed lookups only)
+    search_help_text = _("输入完整的18位身份证号，或完整的姓名")
+    form = PersonForm
+    fields = [
+        "name",
+        "id_masked_display",
+        "sex",
+        "birth_date",
+        "mobile",
+        "region",
+        "created_at",
+    ]
+    readonly_fields = [
+        "name",
+        "id_masked_display",
+        "sex",
+        "birth_date",
+        "region",
+        "created_at",
+    ]
+    ordering = ["-id"]
+
+    @admin.display(description=_("身份证号"))
+    def id_masked_display(self, obj):
+        return obj.id_masked
+
+    @admin.display(description=_("手机号"))
+    def mobile_masked_display(self, obj):
+        return obj.mobile_masked
+
+    def get_search_results(self, request, queryset, search_term):
+        term = (search_term or "").strip()
+        if not term:
+            return queryset, False
+        if len(term) == 18 and term[:17].isdigit():
+            # An identity number: the unique index, exact match only.
+            return queryset.filter(id_number=term.upper()), False
+        return queryset.filter(name=term), False
+
+    def has_delete_permission(self, request, obj=None):
+        return False
+
+    def add_view(self, request, form_url="", extra_context=None):
+        # Persons are registered through the counter form (identity checked,
+        # name matched, placed in the staff member's region).
+        return HttpResponseRedirect(reverse("staff:counter_person"))
+
+
+@admin.register(User)
+class UserAdmin(StaffAdminMixin, DjangoUserAdmin):
+    """Logins, managed by the superuser only. A citizen's password (even its
+    hash summary) is never shown; staff passwords can be reset."""
+
+    list_display = [
+        "username",
+        "role",
+        "region",
+        "mobile_masked",
+        "is_staff",
+        "is_active",
+        "last_login",
+    ]
+    list_filter = ["role", "region", "is_staff", "is_active"]
+    list_select_related = ["region"]
+    search_fields = ["=username"]
+    ordering = ["username"]
+    raw_id_fields = ["person"]
+    readonly_fields = ["last_login", "date_joined"]
+    add_fieldsets = (
+        (
+            None,
+            {
+                "classes": ["wide"],
+                "fields": ["username", "role", "region", "password1", "password2"],
+            },
+        ),
+    )
+
+    @admin.display(description=_("手机号"))
+    def mobile_masked(self, obj):
+        return mask_mobile(obj.mobile)
+
+    def get_fieldsets(self, request, obj=None):
+        if obj is None:
+            return self.add_fieldsets
+        account = [
+            _("账号"),
+            {
+                "fields": ["username", "password"]
+                if obj.role != Role.CITIZEN
+                else ["username"]
+            },
+        ]
+        return (
+            tuple(account),
+            (_("个人信息"), {"fields": ["first_name", "last_name", "email", "person"]}),
+            (
+                _("角色与统筹区"),
+                {
+                    "fields": [
+                        "role",
+                        "region",
+                        "is_active",
+                        "is_staff",
+                        "is_superuser",
+                        "groups",
+                    ]
+                },
+            ),
+            (_("时间"), {"fields": ["last_login", "date_joined"]}),
+        )
+
+    def get_form(self, request, obj=None, **kwargs):
+        form = super().get_form(request, obj, **kwargs)
+        if (
+            obj is not None
+            and obj.role == Role.CITIZEN
+            and "password" in form.base_fields
+        ):
+            del form.base_fields["password"]
+        return form
+
+    def save_model(self, request, obj, form, change):
+        # A staff role needs the staff site; a citizen gets no staff flag.
+        obj.is_staff = obj.role in STAFF_ROLES or obj.is_superuser
+        super().save_model(request, obj, form, change)
+
+    def _superuser_only(self, request):
+        return request.user.is_active and request.user.is_superuser
+
+    def has_module_permission(self, request):
+        return self._superuser_only(request)
+
+    def has_view_permission(self, request, obj=None):
+        return self._superuser_only(request)
+
+    def has_add_permission(self, request):
+        return self._superuser_only(request)
+
+    def has_change_permission(self, request, obj=None):
+        return self._superuser_only(request)
+
+    def has_delete_permission(self, request, obj=None):
+        return False
+
+
+@admin.register(Notification)
+class NotificationAdmin(ReadOnlyMixin, RegionScopedAdmin):
+    region_field = "person__region"
+    person_field = "person"
+    list_display = ["subject", "person", "created_at", "read_at"]
+    list_select_related = ["person"]
+    fields = ["person", "subject", "body", "url", "created_at", "read_at"]
+    readonly_fields = fields
+    ordering = ["-created_at"]
+    date_hierarchy = None
+
+
+@admin.register(StaffAccess)
+class StaffAccessAdmin(ReadOnlyMixin, RegionScopedAdmin):
+    """查询记录: who among staff viewed or changed whose record."""
+
+    region_field = "person__region"
+    list_display = ["at", "staff", "action", "what", "person"]
+    list_select_related = ["staff", "person"]
+    list_filter = ["action"]
+    fields = ["at", "staff", "action", "what", "person"]
+    readonly_fields = fields
+    ordering = ["-at"]

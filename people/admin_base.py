@@ -1,0 +1,370 @@
+"""The base of every staff-site (Django admin) page: scoped to the staff
+member's region, read-only for auditors, fast on large tables, and leaving a
+"who looked at my record" trail (StaffAccess) on views, changes and actions."""
+
+from __future__ import annotations
+
+import functools
+
+from django.contrib import admin
+from django.contrib.admin.options import IS_POPUP_VAR
+from django.core.exceptions import FieldDoesNotExist
+from django.core.paginator import Paginator
+from django.db import connections
+from django.db.models import Q
+from django.utils import timezone
+from django.utils.functional import cached_property
+from django.utils.translation import gettext_lazy as _
+
+from core.models import Region
+
+from .access import staff_region_filter
+from .models import Person, Role, StaffAccess
+
+# Above this many rows a list shows "more than N" instead of counting them all.
+COUNT_CAP = 10_000
+
+
+class CappedCountPaginator(Paginator):
+    """A paginator that never runs COUNT(*) over a whole large table.
+
+    It counts at most COUNT_CAP + 1 rows (`SELECT COUNT(*) FROM (… LIMIT n)`),
+    which stops early on an index scan. An unfiltered PostgreSQL table that is
+    larger than that is given the planner's estimate (pg_class.reltuples), so
+    the page links still reach its end approximately.
+    """
+
+    @cached_property
+    def count(self):
+        queryset = self.object_list
+        capped = (
+            queryset[: COUNT_CAP + 1].count()
+            if hasattr(queryset, "query")
+            else len(queryset)
+        )
+        if capped <= COUNT_CAP:
+            return capped
+        estimate = _estimated_rows(queryset)
+        return max(estimate or 0, capped)
+
+
+def _estimated_rows(queryset) -> int | None:
+    """The planner's row estimate for an unfiltered table on PostgreSQL, else None."""
+    if queryset.query.where or connections[queryset.db].vendor != "postgresql":
+        return None
+    with connections[queryset.db].cursor() as cursor:
+        cursor.execute(
+            "SELECT reltuples::bigint FROM pg_class WHERE oid = %s::regclass",
+            [queryset.model._meta.db_table],
+        )
+        row = cursor.fetchone()
+    return int(row[0]) if row and row[0] and row[0] > 0 else None
+
+
+def _user_role(user) -> str | None:
+    return getattr(user, "role", None)
+
+
+def is_auditor(user) -> bool:
+    return _user_role(user) == Role.AUDITOR and not user.is_superuser
+
+
+def has_no_scope(user) -> bool:
+    """Region staff without a region see nothing (and so do citizens)."""
+    if user.is_superuser or _user_role(user) == Role.AUDITOR:
+        return False
+    return (
+        _user_role(user) not in (Role.CLERK, Role.SUPERVISOR) or user.region_id is None
+    )
+
+
+class StaffAdminMixin:
+    """Permission rules every staff-site page shares, region-scoped or not:
+    nothing for staff without a region, nothing but viewing for auditors."""
+
+    show_full_result_count = False  # no COUNT(*) over a million rows
+    # Filter facets count every option of every filter: never on these tables.
+    show_facets = admin.ShowFacets.NEVER
+    paginator = CappedCountPaginator
+    list_per_page = 50
+
+    def has_module_permission(self, request):
+        if has_no_scope(request.user) and not request.user.is_superuser:
+            return False
+        return super().has_module_permission(request)
+
+    def has_view_permission(self, request, obj=None):
+        if has_no_scope(request.user) and not request.user.is_superuser:
+            return False
+        return super().has_view_permission(request, obj)
+
+    def has_add_permission(self, request, *args):
+        if is_auditor(request.user) or (
+            has_no_scope(request.user) and not request.user.is_superuser
+        ):
+            return False
+        return super().has_add_permission(request, *args)
+
+    def has_change_permission(self, request, obj=None):
+        if is_auditor(request.user) or (
+            has_no_scope(request.user) and not request.user.is_superuser
+        ):
+            return False
+        return super().has_change_permission(request, obj)
+
+    def has_delete_permission(self, request, obj=None):
+        if is_auditor(request.user) or (
+            has_no_scope(request.user) and not request.user.is_superuser
+        ):
+            return False
+        return super().has_delete_permission(request, obj)
+
+    def get_actions(self, request):
+        actions = super().get_actions(request)
+        if has_no_scope(request.user) and not request.user.is_superuser:
+            return {}
+        if is_auditor(request.user):
+            # An action that does not declare itself view-only may change
+            # something: auditors never get it.
+            actions = {
+                name: entry
+                for name, entry in actions.items()
+                if tuple(getattr(entry[0], "allowed_permissions", ())) == ("view",)
+            }
+        return actions
+
+
+class RegionScopedAdmin(StaffAdminMixin, admin.ModelAdmin):
+    """A ModelAdmin whose lists, searches, forms and actions see only rows of the
+    staff member's region. `region_field` is the lookup path from the model to
+    its Region (for example "person__region" or "outgoing_region").
+
+    An object of another region is not found (the admin redirects to its index
+    with "does not exist"), even by typing its id in the address bar, because
+    get_object goes through get_queryset. Foreign keys to Region and Person in
+    forms offer (and accept) only the staff member's region.
+    Auditors (and superusers) see all regions; auditors change nothing.
+    """
+
+    region_field = "region"
+    # Extra lookup paths that also grant access (a transfer is seen by both regions).
+    extra_region_fields: tuple[str, ...] = ()
+    # Lookup path from the model to a Person, for the "who looked at my record"
+    # log; the Person admin itself is handled without it.
+    person_field: str | None = None
+
+    def _is_auditor(self, request) -> bool:
+        return is_auditor(request.user)
+
+    # --- scope ---------------------------------------------------------------
+
+    def get_queryset(self, request):
+        qs = super().get_queryset(request)
+        scope = staff_region_filter(request.user, self.region_field)
+        if scope is None:
+            return qs
+        if request.user.region_id is None:
+            return qs.none()
+        if not self.extra_region_fields:
+            return qs.filter(**scope)
+        condition = Q(**scope)
+        for field in self.extra_region_fields:
+            condition |= Q(**{field: request.user.region_id})
+        qs = qs.filter(condition)
+        # DISTINCT only when a path crosses a to-many relation (it is costly on
+        # large tables and unnecessary along foreign keys).
+        if any(
+            _crosses_many(self.model, path)
+            for path in (self.region_field, *self.extra_region_fields)
+        ):
+            qs = qs.distinct()
+        return qs
+
+    def formfield_for_foreignkey(self, db_field, request, **kwargs):
+        field = super().formfield_for_foreignkey(db_field, request, **kwargs)
+        if field is None or request is None:
+            return field
+        scope_region = _scoped_region_id(request.user)
+        if scope_region is _ALL:
+            return field
+        related = db_field.remote_field.model
+        if related is Region:
+            field.queryset = (
+                field.queryset.filter(pk=scope_region)
+                if scope_region
+                else field.queryset.none()
+            )
+        elif related is Person:
+            field.queryset = (
+                field.queryset.filter(region_id=scope_region)
+                if scope_region
+                else field.queryset.none()
+            )
+        return field
+
+    # --- "who looked at my record" -----------------------------------------------
+
+    def _person_id_of(self, obj) -> int | None:
+        if obj is None:
+            return None
+        if isinstance(obj, Person):
+            return obj.pk
+        if not self.person_field:
+            return None
+        current = obj
+        parts = self.person_field.split("__")
+        # Follow foreign keys by their id where possible (no extra query for the last hop).
+        for index, part in enumerate(parts):
+            if current is None:
+                return None
+            if index == len(parts) - 1:
+                person_id = getattr(current, f"{part}_id", None)
+                if person_id is None:
+                    target = getattr(current, part, None)
+                    person_id = getattr(target, "pk", None)
+                return person_id
+            current = getattr(current, part, None)
+        return None
+
+    def _record_access(self, request, obj, action, what=""):
+        person_id = self._person_id_of(obj)
+        if person_id is None or not request.user.is_authenticated:
+            return
+        StaffAccess.objects.create(
+            person_id=person_id,
+            staff=request.user,
+            action=action,
+            what=(what or str(self.model._meta.verbose_name))[:200],
+        )
+
+    def get_object(self, request, object_id, from_field=None):
+        obj = super().get_object(request, object_id, from_field)
+        if obj is not None and request.method == "GET":
+            self._record_access(request, obj, StaffAccess.Action.VIEW)
+        return obj
+
+    def save_model(self, request, obj, form, change):
+        super().save_model(request, obj, form, change)
+        self._record_access(request, obj, StaffAccess.Action.CHANGE)
+
+    def delete_model(self, request, obj):
+        self._record_access(request, obj, StaffAccess.Action.CHANGE)
+        super().delete_model(request, obj)
+
+    # Every list offers "export the selected rows as CSV" (view-only, so
+    # auditors have it too); set False on an admin that must not.
+    csv_export = True
+
+    def get_actions(self, request):
+        actions = super().get_actions(request)
+        if (
+            self.csv_export
+            and self.actions is not None
+            and IS_POPUP_VAR not in request.GET
+            and not (has_no_scope(request.user) and not request.user.is_superuser)
+            and self.has_view_permission(request)
+        ):
+            actions.setdefault(
+                "export_csv",
+                (
+                    export_selected_csv,
+                    "export_csv",
+                    export_selected_csv.short_description,
+                ),
+            )
+        return {
+            name: (self._recording_action(func, description), action_name, description)
+            for name, (func, action_name, description) in actions.items()
+        }
+
+    def _recording_action(self, func, description):
+        """Wrap an admin action so every person it touched sees it in their
+        "who looked at my record" list (one INSERT for the whole selection)."""
+
+        @functools.wraps(func)
+        def run(modeladmin, request, queryset):
+            person_ids = self._person_ids_of_queryset(queryset)
+            started = timezone.now()
+            result = func(modeladmin, request, queryset)
+            kind = getattr(func, "access_action", StaffAccess.Action.ACTION)
+            if person_ids and request.user.is_authenticated:
+                # An action that recorded its own, more precise rows keeps them.
+                recorded = set(
+                    StaffAccess.objects.filter(
+                        staff=request.user,
+                        action=kind,
+                        at__gte=started,
+                        person_id__in=person_ids,
+                    ).values_list("person_id", flat=True)
+                )
+                StaffAccess.objects.bulk_create(
+                    StaffAccess(
+                        person_id=pid,
+                        staff=request.user,
+                        action=kind,
+                        what=str(description)[:200],
+                    )
+                    for pid in person_ids
+                    if pid not in recorded
+                )
+            return result
+
+        return run
+
+    def _person_ids_of_queryset(self, queryset) -> list[int]:
+        if self.model is Person:
+            path = "pk"
+        elif self.person_field:
+            path = self.person_field
+        else:
+            return []
+        return sorted(
+            {pid for pid in queryset.values_list(path, flat=True) if pid is not None}
+        )
+
+
+@admin.action(description=_("导出所选记录（CSV）"), permissions=["view"])
+def export_selected_csv(modeladmin, request, queryset):
+    """The selected rows with the list's columns, numbers masked as shown."""
+    from core.export import admin_rows_csv
+
+    return admin_rows_csv(modeladmin, request, queryset)
+
+
+# Exporting a person's row is looking at it, not acting on it.
+export_selected_csv.access_action = StaffAccess.Action.VIEW
+
+_ALL = object()
+
+
+def _scoped_region_id(user):
+    """The region a user's forms are limited to; _ALL for superusers and auditors."""
+    if user.is_superuser or _user_role(user) == Role.AUDITOR:
+        return _ALL
+    return user.region_id
+
+
+def _crosses_many(model, path: str) -> bool:
+    opts = model._meta
+    for part in path.split("__"):
+        try:
+            field = opts.get_field(part)
+        except FieldDoesNotExist:  # a transform or lookup, not a field
+            return False
+        if field.many_to_many or field.one_to_many:
+            return True
+        if not field.is_relation:
+            return False
+        opts = field.related_model._meta
+    return False
+
+
+class ReadOnlyMixin:
+    def has_add_permission(self, request, *args):
+        return False
+
+    def has_change_permission(self, request, obj=None):
+        return False
+
+    def has_delete_permission(self, request, obj=None):
+        return False
