@@ -2,8 +2,6 @@
 and the enrollments of the staff member's region (read-only; status changes go
 through the services, category verification through an action)."""
 
-from decimal import Decimal
-
 from django import forms
 from django.contrib import admin, messages
 from django.utils.translation import gettext_lazy as _
@@ -13,10 +11,17 @@ from core.errors import DomainError
 from people.admin_base import RegionScopedAdmin
 from people.models import Role
 
-from . import services
-from .models import Enrollment, EnrollmentEvent, Policy, PolicyCategory, Verification
-
-BASE_RATIO_MIN, BASE_RATIO_MAX = Decimal("0.60"), Decimal("3.00")
+from . import rules, services
+from .models import (
+    BASE_RATIO_MAX,
+    BASE_RATIO_MIN,
+    FLEXIBLE_RATE_MAX,
+    Enrollment,
+    EnrollmentEvent,
+    Policy,
+    PolicyCategory,
+    Verification,
+)
 
 
 def _may_edit_policy(request) -> bool:
@@ -62,12 +67,14 @@ class PolicyForm(forms.ModelForm):
         if low is not None and low < BASE_RATIO_MIN:
             self.add_error(
                 "base_min_ratio",
-                _("缴费基数下限不能低于上年度月平均工资的60%（0.60）。"),
+                _("缴费基数下限不能低于上年度月平均工资的%(percent)s%%（%(ratio)s）。")
+                % {"percent": rules.percent(BASE_RATIO_MIN), "ratio": BASE_RATIO_MIN},
             )
         if high is not None and high > BASE_RATIO_MAX:
             self.add_error(
                 "base_max_ratio",
-                _("缴费基数上限不能高于上年度月平均工资的300%（3.00）。"),
+                _("缴费基数上限不能高于上年度月平均工资的%(percent)s%%（%(ratio)s）。")
+                % {"percent": rules.percent(BASE_RATIO_MAX), "ratio": BASE_RATIO_MAX},
             )
         if low is not None and high is not None and low > high:
             self.add_error("base_max_ratio", _("缴费基数上限比例不能低于下限比例。"))
@@ -75,8 +82,15 @@ class PolicyForm(forms.ModelForm):
         if wage is not None and wage <= 0:
             self.add_error("average_wage", _("上年度月平均工资应大于0。"))
         rate = data.get("flexible_rate")
-        if rate is not None and not Decimal("0") < rate < Decimal("0.2"):
-            self.add_error("flexible_rate", _("缴费费率应大于0且小于0.2（20%）。"))
+        if rate is not None and not 0 < rate < FLEXIBLE_RATE_MAX:
+            self.add_error(
+                "flexible_rate",
+                _("缴费费率应大于0且小于%(max)s（%(percent)s%%）。")
+                % {
+                    "max": FLEXIBLE_RATE_MAX,
+                    "percent": rules.percent(FLEXIBLE_RATE_MAX),
+                },
+            )
         fee = data.get("late_fee_daily_rate")
         if fee is not None and fee < 0:
             self.add_error("late_fee_daily_rate", _("滞纳金日费率不能为负数。"))
@@ -244,7 +258,8 @@ class EnrollmentAdmin(RegionScopedAdmin):
     )
     list_filter = (PendingVerificationFilter, "status", "scheme", "year", "region")
     list_select_related = ("person", "region")
-    search_fields = ("=person__id_number", "person__name")
+    exact_search_fields = ("person__id_number", "person__name")
+    search_fields = list(exact_search_fields)
     ordering = ("-year", "-id")
     inlines = [EnrollmentEventInline]
     actions = ["approve_category", "reject_category"]

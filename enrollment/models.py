@@ -8,7 +8,18 @@ from django.db.models import F, Q
 from django.utils.translation import gettext_lazy as _
 
 from core.models import Region
+from core.transitions import Edge, StateMachine
 from people.models import Person
+
+# National limits that every region's policy table stays within; the check
+# constraints, the staff form and the citizen messages all read them here.
+# 灵活就业人员缴费基数: 上年度月平均工资的60%至300%.
+BASE_RATIO_MIN = Decimal("0.60")
+BASE_RATIO_MAX = Decimal("3.00")
+# A contribution rate at or above 20 % is a typing error, not a policy.
+FLEXIBLE_RATE_MAX = Decimal("0.2")
+# 滞纳金: 0.05 % of the arrears per overdue day [社会保险法 第86条].
+LATE_FEE_DAILY_RATE = Decimal("0.00050")
 
 
 class Scheme(models.TextChoices):
@@ -61,10 +72,10 @@ class Policy(models.Model):
         _("上年度月平均工资"), max_digits=10, decimal_places=2
     )
     base_min_ratio = models.DecimalField(
-        _("缴费基数下限比例"), max_digits=4, decimal_places=2, default=Decimal("0.60")
+        _("缴费基数下限比例"), max_digits=4, decimal_places=2, default=BASE_RATIO_MIN
     )
     base_max_ratio = models.DecimalField(
-        _("缴费基数上限比例"), max_digits=4, decimal_places=2, default=Decimal("3.00")
+        _("缴费基数上限比例"), max_digits=4, decimal_places=2, default=BASE_RATIO_MAX
     )
     flexible_rate = models.DecimalField(
         _("缴费费率"), max_digits=5, decimal_places=4, default=Decimal("0.0800")
@@ -75,7 +86,7 @@ class Policy(models.Model):
     backpay_max_months = models.PositiveIntegerField(_("可补缴月数"), default=3)
     late_fee_enabled = models.BooleanField(_("收取滞纳金"), default=False)
     late_fee_daily_rate = models.DecimalField(
-        _("滞纳金日费率"), max_digits=6, decimal_places=5, default=Decimal("0.00050")
+        _("滞纳金日费率"), max_digits=6, decimal_places=5, default=LATE_FEE_DAILY_RATE
     )
 
     class Meta:
@@ -99,14 +110,14 @@ class Policy(models.Model):
             ),
             models.CheckConstraint(
                 condition=Q(
-                    base_min_ratio__gte=Decimal("0.60"),
-                    base_max_ratio__lte=Decimal("3.00"),
+                    base_min_ratio__gte=BASE_RATIO_MIN,
+                    base_max_ratio__lte=BASE_RATIO_MAX,
                 )
                 & Q(base_min_ratio__lte=F("base_max_ratio")),
                 name="policy_base_range_60_300",
             ),
             models.CheckConstraint(
-                condition=Q(flexible_rate__gt=0, flexible_rate__lt=Decimal("0.2")),
+                condition=Q(flexible_rate__gt=0, flexible_rate__lt=FLEXIBLE_RATE_MAX),
                 name="policy_rate_sane",
             ),
         ]
@@ -169,20 +180,26 @@ class EnrollmentStatus(models.TextChoices):
     TERMINATED = "terminated", _("终止参保")
 
 
-# The one table of allowed enrollment transitions.
-ENROLLMENT_TRANSITIONS: dict[str, frozenset[str]] = {
-    EnrollmentStatus.REGISTERED: frozenset(
-        {EnrollmentStatus.ACTIVE, EnrollmentStatus.CANCELLED}
-    ),
-    EnrollmentStatus.ACTIVE: frozenset(
-        {EnrollmentStatus.SUSPENDED, EnrollmentStatus.TERMINATED}
-    ),
-    EnrollmentStatus.SUSPENDED: frozenset(
-        {EnrollmentStatus.ACTIVE, EnrollmentStatus.TERMINATED}
-    ),
-    EnrollmentStatus.CANCELLED: frozenset(),
-    EnrollmentStatus.TERMINATED: frozenset(),
-}
+# The one table of enrollment transitions. Each edge names the actions of
+# enrollment.services that may take it, so a service asks the table what its
+# action does from the current status instead of checking `.status` itself:
+#   pay        a residents' premium or a flexible worker's first month is paid
+#   cancel     撤销 an unpaid registration
+#   suspend    暂停参保, before a transfer out
+#   resume     the insurance relationship continues (a transfer in completes)
+#   terminate  终止参保
+ENROLLMENT_MACHINE = StateMachine(
+    "enrollment",
+    [
+        Edge(EnrollmentStatus.REGISTERED, EnrollmentStatus.ACTIVE, "pay"),
+        Edge(EnrollmentStatus.REGISTERED, EnrollmentStatus.CANCELLED, "cancel"),
+        Edge(EnrollmentStatus.ACTIVE, EnrollmentStatus.SUSPENDED, "suspend"),
+        Edge(EnrollmentStatus.ACTIVE, EnrollmentStatus.TERMINATED, "terminate"),
+        Edge(EnrollmentStatus.SUSPENDED, EnrollmentStatus.ACTIVE, "resume"),
+        Edge(EnrollmentStatus.SUSPENDED, EnrollmentStatus.TERMINATED, "terminate"),
+    ],
+    states=EnrollmentStatus.values,
+)
 # Statuses that hold the person's one enrollment for the year.
 LIVE_STATUSES = (EnrollmentStatus.REGISTERED, EnrollmentStatus.ACTIVE)
 
@@ -260,7 +277,7 @@ class Enrollment(models.Model):
             # no longer holds the year.
             models.UniqueConstraint(
                 fields=["person", "year"],
-                condition=Q(status__in=["registered", "active"]),
+                condition=Q(status__in=[status.value for status in LIVE_STATUSES]),
                 name="enrollment_one_live_per_person_year",
             ),
             models.CheckConstraint(
@@ -296,6 +313,27 @@ class Enrollment(models.Model):
     @property
     def is_live(self) -> bool:
         return self.status in LIVE_STATUSES
+
+    @property
+    def can_cancel(self) -> bool:
+        """For pages that offer 撤销 only where the service would accept it."""
+        return ENROLLMENT_MACHINE.can(self.status, action="cancel")
+
+    @property
+    def can_resume(self) -> bool:
+        """Whether a completed transfer in may put this enrollment back in force."""
+        return ENROLLMENT_MACHINE.can(self.status, action="resume")
+
+    @property
+    def is_active(self) -> bool:
+        """正常参保: paid and in force."""
+        return self.status == EnrollmentStatus.ACTIVE
+
+    @property
+    def is_stopped(self) -> bool:
+        """暂停 or 终止: the relationship no longer runs at its region, which a
+        transfer out requires before it may be applied for."""
+        return self.status in (EnrollmentStatus.SUSPENDED, EnrollmentStatus.TERMINATED)
 
 
 class EnrollmentEvent(models.Model):

@@ -1,16 +1,22 @@
 """The rules of SPEC §4–5 as pure functions: waiting periods, coverage dates,
-premiums and late fees. Services call them with values read from the policy."""
+premiums and late fees. Services, selectors and payments' pricing call them
+with values read from the policy."""
 
 from __future__ import annotations
 
 import calendar
 import datetime as dt
+from collections.abc import Mapping
 from dataclasses import dataclass
 from decimal import Decimal
+from typing import Protocol
 
 from django.utils.translation import gettext_lazy as _
 
+from core.errors import DomainError
 from core.money import ZERO, to_money
+
+from .models import LATE_FEE_DAILY_RATE, Category, Verification
 
 
 def add_months(day: dt.date, months: int) -> dt.date:
@@ -110,13 +116,74 @@ def gap_years_before(year: int, covered_years: set[int]) -> int:
     return year - max(earlier) - 1
 
 
+class CategoryAmounts(Protocol):
+    """A policy's row for one resident category (PolicyCategory)."""
+
+    category: str
+    personal_amount: Decimal
+    subsidy: Decimal
+    needs_verification: bool
+
+
+@dataclass(frozen=True)
+class ResidentPremium:
+    """What a residents' enrollment costs the citizen for its year, and why."""
+
+    category: str  # the category whose amounts apply
+    personal_amount: Decimal
+    subsidy: Decimal
+    verification_pending: bool  # staff have not yet decided the category asked for
+    reduced_withheld: bool  # the category asked for is not (yet) the one priced
+
+
+def resident_premium(
+    *, category: str, verification: str, rows: Mapping[str, CategoryAmounts]
+) -> ResidentPremium:
+    """The one yearly personal amount of a residents' enrollment: what the
+    enrollment pages show and what the payment charges.
+
+    A category that needs staff verification is priced only once approved;
+    until then, after a rejection, or when the policy lacks the category, the
+    ordinary amounts apply. `rows` maps category → the policy's row.
+    """
+    chosen = rows.get(category)
+    if chosen is not None and (
+        verification == Verification.APPROVED
+        or (verification == Verification.NOT_NEEDED and not chosen.needs_verification)
+    ):
+        return ResidentPremium(
+            category=chosen.category,
+            personal_amount=to_money(chosen.personal_amount),
+            subsidy=to_money(chosen.subsidy),
+            verification_pending=False,
+            reduced_withheld=False,
+        )
+    ordinary = rows.get(Category.ORDINARY)
+    if ordinary is None:
+        raise DomainError(
+            str(_("该地区尚未公布本年度缴费标准，请稍后再试。")), code="no_policy"
+        )
+    return ResidentPremium(
+        category=ordinary.category,
+        personal_amount=to_money(ordinary.personal_amount),
+        subsidy=to_money(ordinary.subsidy),
+        verification_pending=verification == Verification.PENDING,
+        reduced_withheld=chosen is not None and chosen.category != Category.ORDINARY,
+    )
+
+
+def percent(ratio: Decimal) -> str:
+    """`Decimal("0.60")` → `"60"`, for messages that state a ratio as a percentage."""
+    return f"{(Decimal(ratio) * 100).normalize():f}"
+
+
 def flexible_monthly_premium(*, base: Decimal, rate: Decimal) -> Decimal:
     """round(base × rate, 2), ROUND_HALF_UP."""
     return to_money(Decimal(base) * Decimal(rate))
 
 
 def late_fee(
-    *, arrears: Decimal, overdue_days: int, daily_rate: Decimal = Decimal("0.0005")
+    *, arrears: Decimal, overdue_days: int, daily_rate: Decimal = LATE_FEE_DAILY_RATE
 ) -> Decimal:
     """滞纳金: arrears × 0.05% per overdue day [社会保险法 第86条]."""
     if overdue_days <= 0:

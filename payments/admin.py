@@ -19,6 +19,7 @@ from . import services
 from .forms import CounterForm, new_key
 from .models import (
     ONLINE_CHANNELS,
+    PAYMENT_MACHINE,
     CallbackLog,
     FamilyBinding,
     Order,
@@ -88,7 +89,9 @@ class PaymentAdmin(RegionScopedAdmin):
         "created_at",
     ]
     list_filter = [AttentionFilter, "status", "channel"]
-    search_fields = ["reference", "provider_transaction_id", "insured__id_number"]
+    exact_search_fields = ("reference", "provider_transaction_id", "insured__id_number")
+    search_fields = list(exact_search_fields)
+    search_help_text = gettext_lazy("输入完整的支付流水号、渠道交易号或18位身份证号")
     list_select_related = ["insured", "order"]
     readonly_fields = [f.name for f in Payment._meta.fields]
     inlines = [PaymentEventInline]
@@ -179,7 +182,7 @@ class PaymentAdmin(RegionScopedAdmin):
         self._guard(request)
         done = 0
         for payment in queryset.filter(
-            status__in=[PaymentStatus.FAILED, PaymentStatus.ERROR],
+            status__in=PAYMENT_MACHINE.sources(action="retry"),
             channel__in=ONLINE_CHANNELS,
         ):
             try:
@@ -201,7 +204,7 @@ class PaymentAdmin(RegionScopedAdmin):
     def action_query(self, request, queryset):
         self._guard(request)
         for payment in queryset.filter(
-            status__in=[PaymentStatus.STARTED, PaymentStatus.SUBMITTED]
+            status__in=PAYMENT_MACHINE.sources(action="give_up")
         ):
             services.payment_query(payment_id=payment.pk, source="staff")
         self.message_user(request, _("已向渠道查询。"))
@@ -210,7 +213,9 @@ class PaymentAdmin(RegionScopedAdmin):
     def action_refund(self, request, queryset):
         self._guard(request)
         done = 0
-        for payment in queryset.filter(status=PaymentStatus.REFUND_PENDING):
+        for payment in queryset.filter(
+            status__in=PAYMENT_MACHINE.sources(action="refund_request")
+        ):
             services.refund_request(payment_id=payment.pk, staff=request.user)
             done += 1
         self.message_user(request, _("已提交 %(n)d 笔退费。") % {"n": done})
@@ -233,14 +238,17 @@ class OrderAdmin(ReadOnlyScoped):
     person_field = "insured"
     list_display = ["id", "insured", "scheme", "period", "kind", "total", "created_at"]
     list_select_related = ["insured"]
-    search_fields = ["insured__id_number"]
+    exact_search_fields = ("insured__id_number",)
+    search_fields = list(exact_search_fields)
+    search_help_text = gettext_lazy("输入完整的18位身份证号")
 
 
 @admin.register(Receipt)
 class ReceiptAdmin(ReadOnlyScoped):
     region_field = "payment__order__region"
     list_display = ["number", "insured_name", "period", "amount", "channel", "paid_at"]
-    search_fields = ["number", "verification_code"]
+    exact_search_fields = ("number", "verification_code")
+    search_fields = list(exact_search_fields)
 
 
 @admin.register(Refund)

@@ -11,6 +11,8 @@ from django.db.models import Q
 from django.utils.translation import gettext_lazy as _
 
 from core.models import Region
+from core.transitions import Edge, StateMachine
+from enrollment.models import EnrollmentStatus
 from people.models import Person, Relation
 
 
@@ -84,6 +86,11 @@ class AccountEntry(models.Model):
 
 
 # --- Orders, payment attempts and their events ---------------------------------
+
+
+# An enrollment takes a payment while registered (unpaid) or active (a flexible
+# worker's further months); a charge that arrives for any other is refunded.
+PAYABLE_ENROLLMENT_STATUSES = (EnrollmentStatus.REGISTERED, EnrollmentStatus.ACTIVE)
 
 
 class OrderKind(models.TextChoices):
@@ -205,28 +212,53 @@ class PaymentStatus(models.TextChoices):
 
 
 S = PaymentStatus
-# The one table of allowed payment transitions (SPEC §7, as GOV.UK Pay). A
-# synchronous channel (counter, personal account) and a callback that arrives
-# before the submit step is recorded go straight from started to an outcome.
-# A charge the channel completes for a period that is already paid (or after
-# the attempt was given up) goes to refund_pending and is refunded (退费).
-PAYMENT_TRANSITIONS: dict[str, frozenset[str]] = {
-    S.CREATED: frozenset({S.STARTED, S.CANCELLED}),
-    S.STARTED: frozenset(
-        {S.SUBMITTED, S.SUCCESS, S.FAILED, S.CANCELLED, S.ERROR, S.REFUND_PENDING}
-    ),
-    S.SUBMITTED: frozenset(
-        {S.SUCCESS, S.FAILED, S.CANCELLED, S.ERROR, S.REFUND_PENDING}
-    ),
-    S.SUCCESS: frozenset(),
-    S.FAILED: frozenset({S.REFUND_PENDING}),
-    S.CANCELLED: frozenset({S.REFUND_PENDING}),
-    S.ERROR: frozenset({S.REFUND_PENDING}),
-    S.REFUND_PENDING: frozenset({S.REFUNDED}),
-    S.REFUNDED: frozenset(),
-}
-IN_FLIGHT = (S.CREATED, S.STARTED, S.SUBMITTED)
-FINISHED = (S.SUCCESS, S.FAILED, S.CANCELLED, S.ERROR, S.REFUND_PENDING, S.REFUNDED)
+# The one table of payment transitions (SPEC §7, as GOV.UK Pay's
+# PaymentGatewayStateTransitions): each edge names the service actions that may
+# take it. A synchronous channel (counter, personal account) and a channel's
+# answer that arrives before the submit step is recorded go straight from
+# started to an outcome. A charge that must not stand (its period is already
+# paid, its enrollment no longer payable, or the attempt was given up) goes to
+# refund_pending and is refunded (退费). An edge back to its own state is an
+# action allowed on the attempt that leaves it as it is: a retry (补扣) makes a
+# new attempt, a refund request resends the refund. No action cancels an attempt
+# yet; a cancelled one (the database still knows the status) is treated as
+# given up, like a failed one.
+PAYMENT_MACHINE = StateMachine(
+    "payment",
+    [
+        Edge(S.CREATED, S.STARTED, "start"),
+        Edge(S.STARTED, S.SUBMITTED, "submit", "channel_processing"),
+        Edge(
+            S.STARTED, S.SUCCESS, "channel_success", "counter_settle", "account_settle"
+        ),
+        Edge(S.SUBMITTED, S.SUCCESS, "channel_success"),
+        Edge(S.STARTED, S.FAILED, "channel_failure", "account_decline"),
+        Edge(S.SUBMITTED, S.FAILED, "channel_failure"),
+        # Reconciliation ends an attempt the channel never heard of.
+        Edge(S.STARTED, S.ERROR, "give_up"),
+        Edge(S.SUBMITTED, S.ERROR, "give_up"),
+        Edge(S.STARTED, S.REFUND_PENDING, "settle_refused"),
+        Edge(S.SUBMITTED, S.REFUND_PENDING, "settle_refused"),
+        # The channel took the money after the attempt was given up.
+        Edge(S.FAILED, S.REFUND_PENDING, "channel_success"),
+        Edge(S.CANCELLED, S.REFUND_PENDING, "channel_success"),
+        Edge(S.ERROR, S.REFUND_PENDING, "channel_success"),
+        Edge(S.REFUND_PENDING, S.REFUNDED, "refund_done"),
+        Edge(S.FAILED, S.FAILED, "retry"),
+        Edge(S.CANCELLED, S.CANCELLED, "retry"),
+        Edge(S.ERROR, S.ERROR, "retry"),
+        Edge(S.REFUND_PENDING, S.REFUND_PENDING, "refund_request"),
+    ],
+    states=S.values,
+)
+# In flight: not started yet, or started and still waiting for the channel's
+# answer (reconciliation may yet give it up). New attempts for the same period
+# wait for these; every other status is an outcome.
+_UNANSWERED = PAYMENT_MACHINE.sources(action="start") | PAYMENT_MACHINE.sources(
+    action="give_up"
+)
+IN_FLIGHT = tuple(s for s in S.values if s in _UNANSWERED)
+FINISHED = tuple(s for s in S.values if s not in IN_FLIGHT)
 
 
 class Payment(models.Model):
@@ -436,6 +468,11 @@ class RefundStatus(models.TextChoices):
     DONE = "done", _("已退费")
 
 
+REFUND_MACHINE = StateMachine(
+    "refund", [Edge(RefundStatus.PENDING, RefundStatus.DONE, "refund_done")]
+)
+
+
 class Refund(models.Model):
     """退费 (原路退回) of a charge that must not stand, such as a duplicate."""
 
@@ -477,14 +514,18 @@ class BindingStatus(models.TextChoices):
     UNBOUND = "unbound", _("已解除")
 
 
-BINDING_TRANSITIONS: dict[str, frozenset[str]] = {
-    BindingStatus.PENDING: frozenset(
-        {BindingStatus.ACTIVE, BindingStatus.DECLINED, BindingStatus.UNBOUND}
-    ),
-    BindingStatus.ACTIVE: frozenset({BindingStatus.UNBOUND}),
-    BindingStatus.DECLINED: frozenset(),
-    BindingStatus.UNBOUND: frozenset(),
-}
+B = BindingStatus
+# The authoriser asks (pending); the relative, or a minor's guardian, accepts or
+# declines; either side may unbind a binding that is pending or active.
+BINDING_MACHINE = StateMachine(
+    "binding",
+    [
+        Edge(B.PENDING, B.ACTIVE, "consent_accept"),
+        Edge(B.PENDING, B.DECLINED, "consent_decline"),
+        Edge(B.PENDING, B.UNBOUND, "unbind"),
+        Edge(B.ACTIVE, B.UNBOUND, "unbind"),
+    ],
+)
 MAX_BINDINGS = 6
 
 

@@ -15,16 +15,8 @@ from django.utils.translation import gettext as _
 
 from core.errors import DomainError
 from core.money import ZERO, to_money
-from enrollment import rules
-from enrollment.models import (
-    Category,
-    Enrollment,
-    EnrollmentStatus,
-    Policy,
-    PolicyCategory,
-    Scheme,
-    Verification,
-)
+from enrollment import rules, selectors
+from enrollment.models import Enrollment, EnrollmentStatus, Policy, Scheme
 
 from .models import OrderKind
 
@@ -72,26 +64,16 @@ def month_last_day(period: str) -> dt.date:
     return dt.date(year, month, calendar.monthrange(year, month)[1])
 
 
-def _resident_row(enrollment: Enrollment):
-    """The category row whose price applies, and a note when it is not the one asked for."""
-    rows = {
-        row.category: row
-        for row in PolicyCategory.objects.filter(
-            policy__region_id=enrollment.region_id, policy__year=enrollment.year
-        )
-    }
-    if not rows:
-        raise DomainError(
-            _("该地区尚未公布本年度缴费标准，请稍后再试。"), code="no_policy"
-        )
-    row = rows.get(enrollment.category) or rows.get(Category.ORDINARY)
+def _resident_premium(enrollment: Enrollment) -> tuple[rules.ResidentPremium, str]:
+    """The enrollment's one price (the same the enrollment pages show), and a
+    note when the category asked for is not the one charged."""
+    premium = selectors.resident_premium(enrollment)
     note = ""
-    if row.needs_verification and enrollment.verification != Verification.APPROVED:
-        row = rows[Category.ORDINARY]
+    if premium.reduced_withheld:
         note = _(
             "人员类别尚未审核通过，暂按普通居民标准缴费；审核通过前也可等待后再缴费。"
         )
-    return row, str(note)
+    return premium, str(note)
 
 
 def quote_repair(
@@ -114,14 +96,14 @@ def quote_repair(
             field="repair",
         )
     chosen = open_years[-years:]  # the most recent gap years first
-    row, note = _resident_row(enrollment)
-    personal = to_money(row.personal_amount * years)
+    premium, note = _resident_premium(enrollment)
+    personal = to_money(premium.personal_amount * years)
     return Quote(
         scheme=Scheme.RESIDENT,
         kind=OrderKind.REPAIR,
         period=chosen[0],
         periods=chosen,
-        category=row.category,
+        category=premium.category,
         months=0,
         personal_amount=personal,
         subsidy=ZERO,
@@ -140,19 +122,18 @@ def quote_resident(*, enrollment: Enrollment, paid_periods: set[str]) -> Quote:
             _("%(year)s年度的保费已缴纳，无需重复缴费。") % {"year": enrollment.year},
             code="already_paid",
         )
-    row, note = _resident_row(enrollment)
-    personal = to_money(row.personal_amount)
+    premium, note = _resident_premium(enrollment)
     return Quote(
         scheme=Scheme.RESIDENT,
         kind=OrderKind.PREMIUM,
         period=period,
         periods=[period],
-        category=row.category,
+        category=premium.category,
         months=12,
-        personal_amount=personal,
-        subsidy=to_money(row.subsidy),
+        personal_amount=premium.personal_amount,
+        subsidy=premium.subsidy,
         late_fee=ZERO,
-        total=personal,
+        total=premium.personal_amount,
         note=note,
     )
 

@@ -106,7 +106,8 @@ class TransferAdmin(RegionScopedAdmin):
         "days_left_display",
     )
     list_filter = ("status", "kind", "channel")
-    search_fields = ("person__name", "=person__id_number")
+    exact_search_fields = ("person__name", "person__id_number")
+    search_fields = list(exact_search_fields)
     list_select_related = ("person", "outgoing_region", "incoming_region")
     inlines = (TransferEventInline, HandoffMessageInline)
     actions = (

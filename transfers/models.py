@@ -11,6 +11,7 @@ from django.utils.translation import gettext_lazy as _
 
 from core.identity import mask_id_number
 from core.models import Region
+from core.transitions import Edge, StateMachine
 from people.models import Person
 
 
@@ -40,34 +41,62 @@ class TransferStatus(models.TextChoices):
     CANCELLED = "cancelled", _("已撤销")
 
 
-# The one table of allowed transfer transitions (SPEC §8).
-TRANSFER_TRANSITIONS: dict[str, frozenset[str]] = {
-    TransferStatus.SUBMITTED: frozenset(
-        {
+# The one table of transfer transitions (SPEC §8), each edge labelled with the
+# actions that may take it; services ask it instead of comparing `.status`.
+# The money return after an incoming rejection changes no status, so it is
+# not an edge: REJECTED stays final.
+TRANSFER_MACHINE = StateMachine(
+    "transfer",
+    [
+        Edge(
+            TransferStatus.SUBMITTED, TransferStatus.OUTGOING_REVIEW, "outgoing_accept"
+        ),
+        Edge(TransferStatus.SUBMITTED, TransferStatus.CANCELLED, "citizen_cancel"),
+        Edge(TransferStatus.SUBMITTED, TransferStatus.REJECTED, "outgoing_reject"),
+        Edge(
             TransferStatus.OUTGOING_REVIEW,
-            TransferStatus.REJECTED,
-            TransferStatus.CANCELLED,
-        }
-    ),
-    TransferStatus.OUTGOING_REVIEW: frozenset(
-        {TransferStatus.SHEET_ISSUED, TransferStatus.REJECTED}
-    ),
-    TransferStatus.SHEET_ISSUED: frozenset({TransferStatus.INCOMING_REVIEW}),
-    TransferStatus.INCOMING_REVIEW: frozenset(
-        {TransferStatus.COMPLETED, TransferStatus.REJECTED}
-    ),
-    TransferStatus.COMPLETED: frozenset(),
-    TransferStatus.REJECTED: frozenset(),
-    TransferStatus.CANCELLED: frozenset(),
-}
-OPEN_STATUSES = (
-    TransferStatus.SUBMITTED,
-    TransferStatus.OUTGOING_REVIEW,
-    TransferStatus.SHEET_ISSUED,
-    TransferStatus.INCOMING_REVIEW,
+            TransferStatus.SHEET_ISSUED,
+            "outgoing_issue_sheet",
+        ),
+        Edge(
+            TransferStatus.OUTGOING_REVIEW, TransferStatus.REJECTED, "outgoing_reject"
+        ),
+        Edge(
+            TransferStatus.SHEET_ISSUED,
+            TransferStatus.INCOMING_REVIEW,
+            "incoming_receive",
+        ),
+        Edge(
+            TransferStatus.INCOMING_REVIEW,
+            TransferStatus.COMPLETED,
+            "incoming_complete",
+        ),
+        Edge(
+            TransferStatus.INCOMING_REVIEW, TransferStatus.REJECTED, "incoming_reject"
+        ),
+    ],
+    states=TransferStatus.values,
 )
-OUTGOING_STATUSES = (TransferStatus.SUBMITTED, TransferStatus.OUTGOING_REVIEW)
-INCOMING_STATUSES = (TransferStatus.SHEET_ISSUED, TransferStatus.INCOMING_REVIEW)
+OUTGOING_ACTIONS = ("outgoing_accept", "outgoing_issue_sheet", "outgoing_reject")
+INCOMING_ACTIONS = ("incoming_receive", "incoming_complete", "incoming_reject")
+
+
+def _statuses_where(*actions: str) -> tuple[TransferStatus, ...]:
+    return tuple(
+        status
+        for status in TransferStatus
+        if any(status in TRANSFER_MACHINE.sources(action=a) for a in actions)
+    )
+
+
+# Derived from the machine so that a queue and the actions it offers cannot
+# disagree: a transfer is open while some action can still move it, and waits
+# for the side whose actions can.
+OPEN_STATUSES = tuple(
+    status for status in TransferStatus if not TRANSFER_MACHINE.is_final(status)
+)
+OUTGOING_STATUSES = _statuses_where(*OUTGOING_ACTIONS)
+INCOMING_STATUSES = _statuses_where(*INCOMING_ACTIONS)
 
 
 class Side(models.TextChoices):

@@ -5,6 +5,7 @@ import datetime as dt
 from decimal import Decimal
 
 import pytest
+from django.db import IntegrityError, transaction
 from django.forms.models import model_to_dict
 from django.test import RequestFactory
 from django.urls import reverse
@@ -15,7 +16,14 @@ from enrollment.admin import (
     PolicyCategoryForm,
     PolicyForm,
 )
-from enrollment.models import Enrollment, Policy, Verification
+from enrollment.models import (
+    BASE_RATIO_MAX,
+    BASE_RATIO_MIN,
+    FLEXIBLE_RATE_MAX,
+    Enrollment,
+    Policy,
+    Verification,
+)
 from people.models import Role
 from tests import factories
 
@@ -49,6 +57,30 @@ def test_policy_form_refuses_bad_figures(hefei, changes, field):
     policy = Policy.objects.get(region=hefei, year=2027)
     form = PolicyForm(policy_data(policy, **changes), instance=policy)
     assert not form.is_valid() and field in form.errors
+
+
+STEP = Decimal("0.01")
+
+
+@pytest.mark.parametrize(
+    ("field", "limit", "beyond", "shown"),
+    [
+        ("base_min_ratio", BASE_RATIO_MIN, BASE_RATIO_MIN - STEP, "60%"),
+        ("base_max_ratio", BASE_RATIO_MAX, BASE_RATIO_MAX + STEP, "300%"),
+        ("flexible_rate", FLEXIBLE_RATE_MAX - STEP, FLEXIBLE_RATE_MAX, "20%"),
+    ],
+)
+def test_the_form_and_the_database_share_the_policy_limits(
+    hefei, field, limit, beyond, shown
+):
+    """The staff form refuses exactly what the check constraint would, with a
+    message that states the limit."""
+    policy = Policy.objects.get(region=hefei, year=2027)
+    assert PolicyForm(policy_data(policy, **{field: limit}), instance=policy).is_valid()
+    form = PolicyForm(policy_data(policy, **{field: beyond}), instance=policy)
+    assert not form.is_valid() and shown in " ".join(form.errors[field])
+    with pytest.raises(IntegrityError), transaction.atomic():
+        Policy.objects.filter(pk=policy.pk).update(**{field: beyond})
 
 
 def test_overlapping_windows_in_one_region_are_refused(hefei):

@@ -4,11 +4,21 @@ import datetime as dt
 from decimal import Decimal
 
 import pytest
+from django.urls import reverse
 
 from core.errors import DomainError
-from enrollment.models import Scheme, Verification
+from core.money import format_yuan
+from enrollment import selectors, services
+from enrollment.models import Category, Scheme, Verification
+from enrollment.policy_data import REGION_FIGURES
 from payments.pricing import quote_for
-from tests.factories import EnrollmentFactory, PersonFactory, region
+from tests.factories import (
+    EnrollmentFactory,
+    PersonFactory,
+    UserFactory,
+    policy,
+    region,
+)
 
 pytestmark = pytest.mark.django_db
 D = Decimal
@@ -198,3 +208,83 @@ def test_flexible_months_already_covered_are_not_charged_again():
         enrollment=enrollment, paid_periods=set(), months_ahead=1, today=TODAY
     )
     assert quote.periods == ["2026-06"]
+
+
+# --- one price: what the enrollment pages show is what the payment charges -----
+
+
+@pytest.mark.parametrize("code", sorted(REGION_FIGURES))
+def test_the_enrollment_price_is_the_amount_the_payment_charges(code):
+    """Every category × verification state in every region: the selector the
+    confirmation page shows and the payment quote agree on category, personal
+    amount and subsidy."""
+    seen = set()
+    for category in Category.values:
+        for verification in Verification.values:
+            enrollment = resident(category, verification, code=code)
+            shown = selectors.resident_premium(enrollment)
+            quote = quote_for(enrollment=enrollment, paid_periods=set(), today=TODAY)
+            assert (shown.category, shown.personal_amount, shown.subsidy) == (
+                quote.category,
+                quote.total,
+                quote.subsidy,
+            ), (category, verification)
+            assert bool(quote.note) == shown.reduced_withheld
+            seen.add((shown.category == category, shown.verification_pending))
+    # Both a reduced price applied and one withheld pending staff were compared.
+    assert {(True, False), (False, True)} <= seen
+
+
+@pytest.mark.parametrize("code", sorted(REGION_FIGURES))
+def test_reduced_categories_are_charged_their_own_amounts_once_approved(code):
+    rows = policy(code, 2026).categories.filter(needs_verification=True)
+    assert rows
+    for row in rows:
+        enrollment = resident(row.category, Verification.APPROVED, code=code)
+        quote = quote_for(enrollment=enrollment, paid_periods=set(), today=TODAY)
+        assert (quote.total, quote.subsidy) == (row.personal_amount, row.subsidy)
+        assert selectors.resident_premium(enrollment).personal_amount == quote.total
+
+
+@pytest.mark.parametrize("category", Category.values)
+def test_the_check_page_price_is_what_the_registration_will_be_charged(category):
+    """The plan (check-your-answers page) prices the registration as it will be
+    stored, so paying it right after charges the amount shown."""
+    today = dt.date(2026, 10, 15)  # inside the 2027 window
+    person = PersonFactory()
+    policy("340100", 2027)
+    plan = services.resident_plan(
+        person=person, region="340100", year=2027, category=category, today=today
+    )
+    enrollment = services.enrollment_register_resident(
+        actor=None,
+        person=person,
+        region="340100",
+        year=2027,
+        category=category,
+        today=today,
+    )
+    quote = quote_for(enrollment=enrollment, paid_periods=set(), today=today)
+    assert (plan.personal_amount, plan.subsidy) == (quote.total, quote.subsidy)
+
+
+@pytest.mark.parametrize(
+    ("category", "verification"),
+    [
+        ("ordinary", Verification.NOT_NEEDED),
+        ("dibao", Verification.PENDING),
+        ("dibao", Verification.APPROVED),
+    ],
+)
+def test_the_confirmation_page_shows_the_amount_the_payment_charges(
+    client, category, verification
+):
+    user = UserFactory()
+    enrollment = EnrollmentFactory(
+        person=user.person, category=category, verification=verification
+    )
+    quote = quote_for(enrollment=enrollment, paid_periods=set(), today=TODAY)
+    client.force_login(user)
+    page = client.get(reverse("enrollment:done", args=[enrollment.pk]))
+    assert page.status_code == 200
+    assert format_yuan(quote.total) in page.content.decode()

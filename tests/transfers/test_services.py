@@ -117,6 +117,41 @@ def test_an_active_outgoing_enrollment_is_suspended_when_the_sheet_is_issued():
     assert Enrollment.objects.get(pk=outgoing.pk).status == EnrollmentStatus.SUSPENDED
 
 
+def test_the_sheet_lists_the_outgoing_history_by_year_with_its_suspension_day():
+    person, outgoing, _in = ready_person(out_year=2025, in_year=2026)
+    Enrollment.objects.create(
+        person=person,
+        region_id=OUT,
+        scheme="employee",
+        year=2024,
+        status=EnrollmentStatus.TERMINATED,
+    )
+    set_processing(OUT, "manual")
+    transfer = services.transfer_apply(**apply_args(person))
+    # Active again when the sheet is issued, so that the step suspends it today.
+    Enrollment.objects.filter(pk=outgoing.pk).update(status=EnrollmentStatus.ACTIVE)
+    services.transfer_issue_sheet(transfer_id=transfer.pk)
+    sheet = InformationSheet.objects.get(transfer=transfer)
+    assert [row["year"] for row in sheet.contribution_history] == [2024, 2025]
+    assert sheet.suspended_on == timezone.localdate()
+    assert (sheet.actual_months, sheet.deemed_months) == (36, 12)
+
+
+def test_a_suspended_incoming_enrollment_is_resumed_when_the_transfer_completes():
+    person, _out, incoming = ready_person()
+    set_processing(IN, "manual")
+    transfer = services.transfer_issue_sheet(
+        transfer_id=services.transfer_apply(**apply_args(person)).pk
+    )
+    Enrollment.objects.filter(pk=incoming.pk).update(status=EnrollmentStatus.SUSPENDED)
+    services.transfer_complete(transfer_id=transfer.pk)
+    incoming.refresh_from_db()
+    assert incoming.status == EnrollmentStatus.ACTIVE
+    assert list(incoming.events.values_list("from_status", "to_status", "reason")) == [
+        (EnrollmentStatus.SUSPENDED, EnrollmentStatus.ACTIVE, "转移接续：转入")
+    ]
+
+
 @pytest.mark.parametrize(
     "step", [Step.ACCEPT, Step.ISSUE_SHEET, Step.RECEIVE, Step.COMPLETE]
 )
