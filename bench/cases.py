@@ -306,18 +306,29 @@ def build_admin_search(ctx) -> Spec:
         .order_by("?")
         .values_list("id_number", flat=True)[:500]
     )
+    # The staff site takes a search by POST and keeps the term in the session
+    # under a key (?qk=…): each clerk session holds its share of the numbers.
+    from importlib import import_module
+
+    from django.conf import settings
+
+    from people.admin_base import SEARCH_SESSION_KEY
+
+    engine = import_module(settings.SESSION_ENGINE)
+    searches: dict[str, dict[str, str]] = {}
+    rows = []
+    for i, number in enumerate(numbers):
+        session = ctx.clerk_sessions[i % len(ctx.clerk_sessions)]
+        key = f"b{i}"
+        searches.setdefault(session, {})[key] = number
+        rows.append(("GET", f"{path}?qk={key}", ctx.headers(session), ""))
+    for session, terms in searches.items():
+        store = engine.SessionStore(session_key=session)
+        store[SEARCH_SESSION_KEY] = terms
+        store.save()
     from django.db import connection
 
     connection.close()
-    rows = [
-        (
-            "GET",
-            f"{path}?q={number}",
-            ctx.headers(ctx.clerk_sessions[i % len(ctx.clerk_sessions)]),
-            "",
-        )
-        for i, number in enumerate(numbers)
-    ]
     return Spec(path=path, rows=rows)
 
 

@@ -25,7 +25,8 @@ class IdNumberField(forms.CharField):
 
     def __init__(self, **kwargs):
         kwargs.setdefault("label", _("身份证号"))
-        kwargs.setdefault("max_length", 18)
+        # No max_length: a number typed with a space inside, or too long, gets
+        # parse_id_number's specific message, not Django's character count.
         kwargs.setdefault("min_length", 1)
         super().__init__(**kwargs)
         self.widget.attrs.update(
@@ -52,7 +53,10 @@ class NameField(forms.CharField):
         return value
 
 
-def form_error_from(form, error: DomainError) -> None:
-    """Put a domain error beside its field (or at the top of the form)."""
+def form_error_from(form, error: DomainError) -> int:
+    """Put a domain error beside its field (or at the top of the form) and
+    return the page's status: 400, or 429 / 503 when the refusal is "too many
+    requests" or "an outside service did not answer, try later"."""
     field = error.field if error.field in form.fields else None
     form.add_error(field, error.message)
+    return error.status if error.status in (429, 503) else 400

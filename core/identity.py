@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import datetime as dt
 import re
+import unicodedata
 from dataclasses import dataclass
 
 from django.core.exceptions import ValidationError
@@ -31,7 +32,18 @@ PROVINCE_CODES = frozenset(
         83,
     ]
 )
-_SHAPE = re.compile(r"^\d{17}[\dX]$")
+_SHAPE = re.compile(r"^[0-9]{17}[0-9X]$", re.ASCII)
+# Longer than any plausible typing of 18 characters with spaces around them:
+# refused before any further work.
+MAX_TYPED_LENGTH = 40
+
+
+def normalise_id_number(value) -> str:
+    """The identity number as stored: surrounding spaces dropped, full-width
+    digits and Ｘ/x (as Chinese input methods type them) turned into ASCII by
+    Unicode NFKC, upper case. Other characters are left for the check to refuse
+    (NFKC leaves Arabic-Indic and other digit forms as they are)."""
+    return unicodedata.normalize("NFKC", str(value)).strip().upper()
 
 
 @dataclass(frozen=True)
@@ -60,9 +72,17 @@ def parse_id_number(value, *, today: dt.date | None = None) -> IdNumber:
     """Parse and validate an identity number; raise ValidationError saying what is wrong."""
     if value is None:
         raise ValidationError(_("请填写身份证号。"), code="required")
-    number = str(value).strip().upper()
+    if len(str(value)) > MAX_TYPED_LENGTH:
+        raise ValidationError(
+            _("身份证号应为18位，您填写的内容过长，请核对。"), code="length"
+        )
+    number = normalise_id_number(value)
     if not number:
         raise ValidationError(_("请填写身份证号。"), code="required")
+    if any(ch.isspace() for ch in number):
+        raise ValidationError(
+            _("身份证号中不能有空格，请连续填写18位。"), code="characters"
+        )
     if len(number) != 18:
         raise ValidationError(
             _("身份证号应为18位，您填写了%(count)d位，请核对。")

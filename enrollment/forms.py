@@ -16,8 +16,8 @@ from core.forms import IdNumberField, NameField
 from core.identity import parse_id_number
 from people.models import Person, Relation
 
-from . import services
-from .models import Category
+from . import rules, services
+from .models import BASE_RATIO_MAX, BASE_RATIO_MIN, Category
 
 
 def _add_domain_error(form, error: DomainError, default_field: str) -> None:
@@ -87,6 +87,13 @@ class NewbornEnrollmentForm(_EnrollmentForm):
     id_number = IdNumberField(
         label=_("新生儿身份证号"),
         help_text=_("户口登记后取得的公民身份号码；出生日期从号码中读取"),
+    )
+    birth_certificate = forms.CharField(
+        label=_("出生医学证明编号"),
+        max_length=20,
+        help_text=_(
+            "出生医学证明右上角的编号（字母加数字）。与户籍登记的父母一致时，您即成为孩子的监护代办人。"
+        ),
     )
     relation = forms.ChoiceField(
         label=_("与您的关系"),
@@ -160,8 +167,14 @@ class FlexibleEnrollmentForm(_EnrollmentForm):
         max_digits=10,
         decimal_places=2,
         min_value=Decimal("0.01"),
-        help_text=_("可在上年度月平均工资的60%至300%之间选择，见下表"),
     )
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        # Formatted per request: the help text follows the request's language.
+        self.fields["base"].help_text = _(
+            "可在上年度月平均工资的%(min)s%%至%(max)s%%之间选择，见下表"
+        ) % {"min": rules.percent(BASE_RATIO_MIN), "max": rules.percent(BASE_RATIO_MAX)}
 
     def clean(self):
         data = super().clean()

@@ -4,6 +4,7 @@ number of queries whatever the size of the family."""
 from __future__ import annotations
 
 import datetime as dt
+from collections.abc import Iterable
 from dataclasses import dataclass, field
 
 from django.db.models import Q, Sum
@@ -11,17 +12,18 @@ from django.http import Http404
 from django.utils import timezone
 
 from core.models import Region
-from people.access import person_ids_for_user
-from people.models import FamilyLink, Person
+from people.access import person_ids_for_user, persons_for_user
+from people.models import Person, Scope
 
+from . import rules
 from .models import (
-    Category,
     ContributionMonths,
     Enrollment,
+    EnrollmentEvent,
+    EnrollmentStatus,
     MonthsKind,
     Policy,
     PolicyCategory,
-    Verification,
 )
 
 
@@ -62,17 +64,10 @@ class PersonCoverage:
         return self.enrollments[0] if self.enrollments else None
 
 
-def family_for_user(user) -> list[tuple[Person, str]]:
-    """The user's person and each family member, with the relation label (2 queries)."""
-    if not user.is_authenticated or user.person_id is None:
-        return []
-    me = Person.objects.select_related("region").get(pk=user.person_id)
-    links = (
-        FamilyLink.objects.filter(owner_id=user.person_id)
-        .select_related("relative", "relative__region")
-        .order_by("created_at", "id")
-    )
-    return [(me, ""), *((link.relative, link.get_relation_display()) for link in links)]
+def family_for_user(user, *, scope: str = Scope.VIEW) -> list[tuple[Person, str]]:
+    """The user's person and each person the user may do `scope` for, with
+    the relation's label (people.access answers who; 2 queries)."""
+    return persons_for_user(user, scope=scope)
 
 
 def coverage_for_user(user) -> list[PersonCoverage]:
@@ -115,7 +110,7 @@ def coverage_for_user(user) -> list[PersonCoverage]:
     return list(rows.values())
 
 
-def enrollment_get_for_user(*, user, pk) -> Enrollment:
+def enrollment_get_for_user(*, user, pk, scope: str = Scope.VIEW) -> Enrollment:
     """An enrollment of a person the user may act for; 404 for anyone else's."""
     try:
         pk = int(pk)
@@ -123,7 +118,7 @@ def enrollment_get_for_user(*, user, pk) -> Enrollment:
         raise Http404 from None
     enrollment = (
         Enrollment.objects.select_related("person", "region").filter(
-            pk=pk, person_id__in=person_ids_for_user(user)
+            pk=pk, person_id__in=person_ids_for_user(user, scope=scope)
         )
     ).first()
     if enrollment is None:
@@ -152,38 +147,91 @@ def regions_with_policy(year: int | None = None):
     return qs.distinct().order_by("code")
 
 
-@dataclass(frozen=True)
-class Premium:
-    """What a residents' enrollment costs the citizen now, and why."""
-
-    category: str
-    personal_amount: object
-    subsidy: object
-    verification_pending: bool
-
-
-def resident_premium(enrollment: Enrollment) -> Premium:
-    """The personal amount of a residents' enrollment (the server prices it).
-    A reduced category applies only once staff approved it; until then, and
-    after a rejection, the ordinary amount is shown and `verification_pending` says why."""
-    policy_categories = {
-        pc.category: pc
-        for pc in PolicyCategory.objects.filter(
+def resident_premium(enrollment: Enrollment) -> rules.ResidentPremium:
+    """The price of a residents' enrollment as the confirmation page shows it
+    and the payment quote charges it (payments.pricing calls this too)."""
+    rows = {
+        row.category: row
+        for row in PolicyCategory.objects.filter(
             policy__region_id=enrollment.region_id, policy__year=enrollment.year
         )
     }
-    chosen = policy_categories.get(enrollment.category)
-    if (
-        enrollment.verification in (Verification.NOT_NEEDED, Verification.APPROVED)
-        and chosen is not None
-    ):
-        return Premium(
-            enrollment.category, chosen.personal_amount, chosen.subsidy, False
-        )
-    ordinary = policy_categories[Category.ORDINARY]
-    return Premium(
-        Category.ORDINARY,
-        ordinary.personal_amount,
-        ordinary.subsidy,
-        enrollment.verification == Verification.PENDING,
+    return rules.resident_premium(
+        category=enrollment.category, verification=enrollment.verification, rows=rows
     )
+
+
+# --- Reads for other apps (transfers) ----------------------------------------------
+
+
+def enrollment_for_year(
+    *, person_id: int, region_code: str, year: int
+) -> Enrollment | None:
+    """The person's enrollment at the region for benefit year `year`, newest
+    first if there are several (a cancelled one and its replacement), or None."""
+    return Enrollment.objects.filter(
+        person_id=person_id, region_id=region_code, year=year
+    ).first()
+
+
+def enrollment_has_arrears(*, person_id: int, region_code: str) -> bool:
+    """Whether the person has a registration at the region that is still
+    unpaid (欠费), which blocks a transfer out of it."""
+    return Enrollment.objects.filter(
+        person_id=person_id,
+        region_id=region_code,
+        status=EnrollmentStatus.REGISTERED,
+    ).exists()
+
+
+def enrollment_latest(
+    *,
+    person_id: int,
+    region_code: str,
+    schemes: Iterable[str],
+    after_year: int | None = None,
+) -> Enrollment | None:
+    """The person's newest enrollment at the region in one of `schemes`,
+    cancelled ones left out; with `after_year`, only later benefit years."""
+    rows = Enrollment.objects.filter(
+        person_id=person_id, region_id=region_code, scheme__in=schemes
+    ).exclude(status=EnrollmentStatus.CANCELLED)
+    if after_year is not None:
+        rows = rows.filter(year__gt=after_year)
+    return rows.order_by("-year", "-id").first()
+
+
+def enrollment_history(*, person_id: int, region_code: str) -> list[Enrollment]:
+    """Every enrollment of the person at the region, oldest year first (the
+    contribution history of a transfer's information sheet)."""
+    return list(
+        Enrollment.objects.filter(person_id=person_id, region_id=region_code).order_by(
+            "year", "id"
+        )
+    )
+
+
+def enrollment_suspended_on(*, enrollment_id: int) -> dt.date | None:
+    """The local date of the enrollment's latest suspension (暂停参保), if any."""
+    event = (
+        EnrollmentEvent.objects.filter(
+            enrollment_id=enrollment_id, to_status=EnrollmentStatus.SUSPENDED
+        )
+        .order_by("-at")
+        .first()
+    )
+    return timezone.localdate(event.at) if event else None
+
+
+def months_totals(*, person_id: int, region_code: str) -> dict[str, int]:
+    """The person's contribution months at the region by kind (actual, deemed),
+    each 0 when none were recorded."""
+    rows = (
+        ContributionMonths.objects.filter(person_id=person_id, region_id=region_code)
+        .values("kind")
+        .annotate(total=Sum("months"))
+    )
+    totals = {MonthsKind.ACTUAL: 0, MonthsKind.DEEMED: 0}
+    for row in rows:
+        totals[row["kind"]] = row["total"] or 0
+    return totals

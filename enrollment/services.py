@@ -13,13 +13,21 @@ from django.db import IntegrityError, transaction
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
-from core.errors import DomainError, check_transition
+from core.errors import DomainError
 from core.models import Region
-from people.models import Person, Role
+from people.models import Person, Role, Scope
+from people.services import (
+    notify,
+    person_get_or_create,
+    person_lock,
+    person_region_set,
+    proxy_access_record,
+    proxy_act,
+)
 
 from . import rules
 from .models import (
-    ENROLLMENT_TRANSITIONS,
+    ENROLLMENT_MACHINE,
     LIVE_STATUSES,
     Category,
     ContributionMonths,
@@ -50,13 +58,21 @@ def _lock(enrollment_id: int) -> Enrollment:
     )
 
 
+def _already_done(enrollment: Enrollment, action: str) -> bool:
+    """The enrollment is where `action` leads: a repeated call (a retried task,
+    a second click) changes nothing instead of being refused."""
+    return enrollment.status in {
+        ENROLLMENT_MACHINE.target(source, action=action)
+        for source in ENROLLMENT_MACHINE.sources(action=action)
+    }
+
+
 def _transition(
-    enrollment: Enrollment, target: str, *, actor=None, reason: str = ""
+    enrollment: Enrollment, *, action: str, actor=None, reason: str = ""
 ) -> Enrollment:
-    """Move a locked enrollment to `target` if the table allows it, with its event row."""
-    check_transition(
-        ENROLLMENT_TRANSITIONS, enrollment.status, target, what="enrollment"
-    )
+    """Take `action` on a locked enrollment where the machine allows it
+    (TransitionNotAllowed elsewhere), with its event row."""
+    target = ENROLLMENT_MACHINE.target(enrollment.status, action=action)
     EnrollmentEvent.objects.create(
         enrollment=enrollment,
         from_status=enrollment.status,
@@ -70,13 +86,15 @@ def _transition(
 
 @transaction.atomic
 def enrollment_transition(
-    *, enrollment_id: int, to_status: str, actor=None, reason: str = ""
+    *,
+    enrollment_id: int,
+    action: str,
+    actor=None,
+    reason: str = "",
 ) -> Enrollment:
-    """Change an enrollment's status through the transition table; a no-op when already there."""
+    """Take `action` (an action of ENROLLMENT_MACHINE) on an enrollment."""
     enrollment = _lock(enrollment_id)
-    if enrollment.status == to_status:
-        return enrollment
-    _transition(enrollment, to_status, actor=actor, reason=reason)
+    _transition(enrollment, action=action, actor=actor, reason=reason)
     enrollment.save(update_fields=["status", "updated_at"])
     return enrollment
 
@@ -108,7 +126,7 @@ def enrollment_activate(
     """A residents' premium was paid: registered → active, with its benefit dates
     and waiting period (SPEC §4). Safe to call twice (the second call changes nothing)."""
     enrollment = _lock(enrollment_id)
-    if enrollment.status == EnrollmentStatus.ACTIVE:
+    if _already_done(enrollment, "pay"):
         return enrollment
     if enrollment.scheme != Scheme.RESIDENT:
         raise DomainError(
@@ -134,7 +152,7 @@ def enrollment_activate(
         birth_date=birth,
     )
     enrollment.coverage_end = policy.benefit_end
-    _transition(enrollment, EnrollmentStatus.ACTIVE, actor=actor, reason=_("缴费成功"))
+    _transition(enrollment, action="pay", actor=actor, reason=_("缴费成功"))
     enrollment.save(
         update_fields=[
             "status",
@@ -177,14 +195,12 @@ def enrollment_flexible_month_paid(
     if ContributionMonths.objects.filter(reference=f"{reference}:months").exists():
         return enrollment
     covers_from, covers_to = rules.flexible_month_covers(period)
-    if enrollment.status == EnrollmentStatus.REGISTERED:
+    if ENROLLMENT_MACHINE.can(enrollment.status, action="pay"):
         start = covers_from
         if enrollment.waiting_months:
             start = rules.add_months(covers_from, enrollment.waiting_months)
         enrollment.coverage_start = start
-        _transition(
-            enrollment, EnrollmentStatus.ACTIVE, actor=actor, reason=_("首月缴费成功")
-        )
+        _transition(enrollment, action="pay", actor=actor, reason=_("首月缴费成功"))
     if enrollment.coverage_end is None or covers_to > enrollment.coverage_end:
         enrollment.coverage_end = covers_to
     enrollment.save(
@@ -203,12 +219,28 @@ def enrollment_flexible_month_paid(
 @transaction.atomic
 def enrollment_suspend(*, enrollment_id: int, reason: str, actor=None) -> Enrollment:
     """暂停参保: the insurance relationship is paused (for example before a transfer out)."""
-    return enrollment_transition(
-        enrollment_id=enrollment_id,
-        to_status=EnrollmentStatus.SUSPENDED,
-        actor=actor,
-        reason=reason,
-    )
+    enrollment = _lock(enrollment_id)
+    if _already_done(enrollment, "suspend"):
+        return enrollment
+    _transition(enrollment, action="suspend", actor=actor, reason=reason)
+    enrollment.save(update_fields=["status", "updated_at"])
+    return enrollment
+
+
+# No savepoint: nothing here needs undoing apart from the caller's transaction,
+# and the transfer step that calls it on every sheet keeps its query count.
+@transaction.atomic(savepoint=False)
+def enrollment_ensure_suspended(
+    *, enrollment_id: int, reason: str, actor=None
+) -> Enrollment:
+    """Suspend the enrollment where the machine allows it and leave it as it
+    is otherwise (a transfer out finds it suspended, terminated or active).
+    Returns the locked row, so the caller reads it after any change."""
+    enrollment = _lock(enrollment_id)
+    if ENROLLMENT_MACHINE.can(enrollment.status, action="suspend"):
+        _transition(enrollment, action="suspend", actor=actor, reason=reason)
+        enrollment.save(update_fields=["status", "updated_at"])
+    return enrollment
 
 
 # --- Registration (参保登记) ----------------------------------------------------
@@ -277,14 +309,16 @@ class ResidentPlan:
     newborn_in_time: bool
     gap_years: int
     waiting: rules.Waiting
+    verification: str  # what the registration starts with
+    premium: rules.ResidentPremium
 
     @property
     def personal_amount(self):
-        return self.policy_category.personal_amount
+        return self.premium.personal_amount
 
     @property
     def subsidy(self):
-        return self.policy_category.subsidy
+        return self.premium.subsidy
 
     @property
     def needs_verification(self) -> bool:
@@ -304,7 +338,8 @@ def resident_plan(
     plan; raise DomainError (with the field to show it beside) when refused."""
     today = today or timezone.localdate()
     policy = _policy_for(_region_code(region), year)
-    policy_category = policy.categories.filter(category=category).first()
+    rows = {row.category: row for row in policy.categories.all()}
+    policy_category = rows.get(category)
     if policy_category is None:
         raise DomainError(
             _("%(region)s%(year)d年度没有该人员类别，请重新选择。")
@@ -350,8 +385,25 @@ def resident_plan(
         long_gap_years=policy.long_gap_years,
         long_gap_min_months=policy.long_gap_min_months,
     )
+    verification = (
+        Verification.PENDING
+        if policy_category.needs_verification
+        else Verification.NOT_NEEDED
+    )
+    # Priced as the registration will be until staff decide its category, so
+    # the check-your-answers page shows what the payment would charge.
+    premium = rules.resident_premium(
+        category=category, verification=verification, rows=rows
+    )
     return ResidentPlan(
-        policy, policy_category, in_window, newborn_in_time, gap, waiting
+        policy,
+        policy_category,
+        in_window,
+        newborn_in_time,
+        gap,
+        waiting,
+        verification,
+        premium,
     )
 
 
@@ -384,7 +436,13 @@ def enrollment_register_resident(
     """参保登记 in residents' insurance (城乡居民医保) for benefit year `year`."""
     # Lock the person so two registrations of one person queue here; the unique
     # constraint still guards any writer that does not take this lock.
-    person = Person.objects.select_for_update().get(pk=person.pk)
+    person = person_lock(person_id=person.pk)
+    proxy_act(
+        user=actor,
+        person=person,
+        scope=Scope.ENROLL,
+        what=_("%(year)d年度居民医保参保登记") % {"year": year},
+    )
     plan = resident_plan(
         person=person,
         region=region,
@@ -399,9 +457,7 @@ def enrollment_register_resident(
         scheme=Scheme.RESIDENT,
         year=year,
         category=category,
-        verification=Verification.PENDING
-        if plan.needs_verification
-        else Verification.NOT_NEEDED,
+        verification=plan.verification,
         is_newborn=bool(is_newborn),
         gap_years=plan.gap_years,
         waiting_months=plan.waiting.months,
@@ -415,9 +471,9 @@ def enrollment_register_resident(
         actor=enrollment.registered_by,
         reason=_("居民医保参保登记"),
     )
-    if person.region_id is None:
-        person.region_id = plan.policy.region_id
-        person.save(update_fields=["region"])
+    enrollment.person = person_region_set(
+        person_id=person.pk, region_code=plan.policy.region_id
+    )
     return enrollment
 
 
@@ -428,21 +484,23 @@ def enrollment_register_newborn(
     owner: Person,
     name: str,
     id_number: str,
+    birth_certificate: str,
     region,
     year: int,
     relation: str = "child",
     today=None,
 ) -> Enrollment:
-    """新生儿参保: add the child to the family (if not already there) and
-    register them, all or nothing."""
-    from people.models import FamilyLink
-    from people.services import person_get_or_create
+    """新生儿参保: the parent proves the relation with the birth certificate
+    number (出生医学证明编号) against the population registry, which gives
+    them the guardian's authority, and the child is registered; all or
+    nothing."""
+    from people.services import guardian_authority_prove
 
     child = person_get_or_create(id_number=id_number, name=name)
     if child.pk == owner.pk:
         raise DomainError(_("不能把本人登记为新生儿。"), code="self", field="id_number")
-    FamilyLink.objects.get_or_create(
-        owner=owner, relative=child, defaults={"relation": relation}
+    guardian_authority_prove(
+        owner=owner, child=child, relation=relation, birth_certificate=birth_certificate
     )
     return enrollment_register_resident(
         actor=actor,
@@ -487,9 +545,14 @@ def flexible_plan(
     if not policy.base_min <= base <= policy.base_max:
         raise DomainError(
             _(
-                "缴费基数应在 ¥%(min)s 至 ¥%(max)s 之间（上年度月平均工资的60%%至300%%），请重新填写。"
+                "缴费基数应在 ¥%(min)s 至 ¥%(max)s 之间（上年度月平均工资的%(low)s%%至%(high)s%%），请重新填写。"
             )
-            % {"min": f"{policy.base_min:,.2f}", "max": f"{policy.base_max:,.2f}"},
+            % {
+                "min": f"{policy.base_min:,.2f}",
+                "max": f"{policy.base_max:,.2f}",
+                "low": rules.percent(policy.base_min_ratio),
+                "high": rules.percent(policy.base_max_ratio),
+            },
             code="base_out_of_range",
             field="base",
         )
@@ -527,7 +590,13 @@ def enrollment_register_flexible(
     *, actor, person: Person, region, year: int, base, today=None
 ) -> Enrollment:
     """灵活就业人员职工医保参保登记 with a monthly contribution base."""
-    person = Person.objects.select_for_update().get(pk=person.pk)
+    person = person_lock(person_id=person.pk)
+    proxy_act(
+        user=actor,
+        person=person,
+        scope=Scope.ENROLL,
+        what=_("%(year)d年度灵活就业人员参保登记") % {"year": year},
+    )
     plan = flexible_plan(
         person=person, region=region, year=year, base=base, today=today
     )
@@ -548,9 +617,9 @@ def enrollment_register_flexible(
         actor=enrollment.registered_by,
         reason=_("灵活就业人员参保登记"),
     )
-    if person.region_id is None:
-        person.region_id = plan.policy.region_id
-        person.save(update_fields=["region"])
+    enrollment.person = person_region_set(
+        person_id=person.pk, region_code=plan.policy.region_id
+    )
     return enrollment
 
 
@@ -564,7 +633,7 @@ def _acts_for(actor, enrollment: Enrollment) -> bool:
         return True
     if actor.role in (Role.CLERK, Role.SUPERVISOR):
         return actor.region_id == enrollment.region_id
-    return enrollment.person_id in person_ids_for_user(actor)
+    return enrollment.person_id in person_ids_for_user(actor, scope=Scope.ENROLL)
 
 
 @transaction.atomic
@@ -573,13 +642,20 @@ def enrollment_cancel(*, actor, enrollment_id: int, reason: str = "") -> Enrollm
     enrollment = _lock(enrollment_id)
     if not _acts_for(actor, enrollment):
         raise DomainError(_("您无权撤销该参保登记。"), code="forbidden")
-    if enrollment.status == EnrollmentStatus.CANCELLED:
+    if _already_done(enrollment, "cancel"):
         return enrollment
-    if enrollment.status != EnrollmentStatus.REGISTERED:
+    if not ENROLLMENT_MACHINE.can(enrollment.status, action="cancel"):
         raise DomainError(_("只有尚未缴费的参保登记可以撤销。"), code="not_cancellable")
+    if getattr(actor, "person_id", None) is not None:
+        proxy_access_record(
+            user=actor,
+            person=enrollment.person,
+            scope=Scope.ENROLL,
+            what=_("撤销%(year)d年度参保登记") % {"year": enrollment.year},
+        )
     _transition(
         enrollment,
-        EnrollmentStatus.CANCELLED,
+        action="cancel",
         actor=actor,
         reason=reason or _("参保人撤销登记"),
     )
@@ -618,8 +694,6 @@ def enrollment_verify_category(
 ) -> Enrollment:
     """Staff decide a reduced category (特困、低保…): approved, the reduced
     amount applies; rejected, the enrollment falls back to the ordinary category."""
-    from people.services import notify
-
     enrollment = _lock(enrollment_id)
     is_region_staff = getattr(actor, "role", None) in (Role.CLERK, Role.SUPERVISOR)
     if not (

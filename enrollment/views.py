@@ -17,6 +17,8 @@ from django.views.decorators.http import require_http_methods
 from core.errors import DomainError
 from core.forms import form_error_from
 from people.access import person_get_for_user
+from people.models import Scope
+from people.services import proxy_views_record
 
 from . import rules, selectors, services
 from .forms import FlexibleEnrollmentForm, NewbornEnrollmentForm, ResidentEnrollmentForm
@@ -38,7 +40,7 @@ def citizen_required(view):
 
 def _form_context(request, *, flexible: bool = False) -> dict:
     today = timezone.localdate()
-    persons = selectors.family_for_user(request.user)
+    persons = selectors.family_for_user(request.user, scope=Scope.ENROLL)
     years = [today.year, today.year + 1] if flexible else selectors.open_years(today)
     return {
         "persons": persons,
@@ -57,7 +59,9 @@ def _initial(request, persons) -> dict:
         if key in request.GET
     }
     if "person" in request.GET:
-        person = person_get_for_user(user=request.user, pk=request.GET["person"])
+        person = person_get_for_user(
+            user=request.user, pk=request.GET["person"], scope=Scope.ENROLL
+        )
         initial["person"] = str(person.pk)
         if person.region_id and "region" not in initial:
             initial["region"] = person.region_id
@@ -87,7 +91,7 @@ def _two_step(request, form, *, register, templates, extra=None):
 def start(request):
     """参保登记: who can be enrolled for which year, and the ways to do it."""
     today = timezone.localdate()
-    persons = selectors.family_for_user(request.user)
+    persons = selectors.family_for_user(request.user, scope=Scope.ENROLL)
     years = selectors.open_years(today)
     live = {
         (e.person_id, e.year): e
@@ -158,6 +162,7 @@ def newborn(request):
             owner=owner,
             name=data["name"],
             id_number=data["id_number"],
+            birth_certificate=data["birth_certificate"],
             region=data["region"],
             year=data["year"],
             relation=data["relation"],
@@ -238,19 +243,23 @@ def done(request, pk):
 
 @citizen_required
 def coverage(request):
-    """参保信息 for the user and each family member."""
-    return render(
-        request,
-        "enrollment/coverage.html",
-        {"rows": selectors.coverage_for_user(request.user)},
+    """参保信息 for the user and each person whose records they may see."""
+    rows = selectors.coverage_for_user(request.user)
+    proxy_views_record(
+        user=request.user,
+        person_ids=[row.person.pk for row in rows],
+        what=_("参保信息"),
     )
+    return render(request, "enrollment/coverage.html", {"rows": rows})
 
 
 @citizen_required
 @require_http_methods(["GET", "POST"])
 def cancel(request, pk):
     """撤销 an unpaid registration (asks first)."""
-    enrollment = selectors.enrollment_get_for_user(user=request.user, pk=pk)
+    enrollment = selectors.enrollment_get_for_user(
+        user=request.user, pk=pk, scope=Scope.ENROLL
+    )
     if request.method == "POST":
         try:
             services.enrollment_cancel(actor=request.user, enrollment_id=enrollment.pk)

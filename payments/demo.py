@@ -25,23 +25,25 @@ MOTHER = ("13800000007", "孙桂兰", "340103", dt.date(1958, 9, 9), 284)
 def _user(mobile, name, county, birth, seq):
     from core.identity import make_id_number
     from people import services
-    from people.models import Person
+    from people.demo import demo_registry_add
 
+    number = make_id_number(county, birth, seq)
+    demo_registry_add(name=name, id_number=number)
     user = services.user_signup(
         name=name,
-        id_number=make_id_number(county, birth, seq),
+        id_number=number,
         mobile=mobile,
         password=PASSWORD,
     )
-    Person.objects.filter(pk=user.person_id).update(region_id="340100")
+    services.person_region_set(person_id=user.person_id, region_code="340100")
     user.person.refresh_from_db()
     return user
 
 
 def seed() -> None:
     from enrollment import services as enrollment
-    from people.models import FamilyLink, User
-    from people.services import family_member_add
+    from people.models import User
+    from people.services import authority_decide, family_member_request
 
     from . import services
     from .forms import new_key
@@ -87,13 +89,14 @@ def seed() -> None:
             kind=EntryKind.CONTRIBUTION,
             reference=f"DEMO-PAY-{person.pk}-account",
         )
-        if not FamilyLink.objects.filter(owner=person, relative=mother.person).exists():
-            family_member_add(
-                owner=person,
-                id_number=mother.person.id_number,
-                name=mother.person.name,
-                relation="parent",
-            )
+        # The daughter asks for authority; the mother accepts in her account.
+        request = family_member_request(
+            owner=person,
+            id_number=mother.person.id_number,
+            name=mother.person.name,
+            relation="parent",
+        )
+        authority_decide(user=mother, link_id=request.pk, accept=True)
         binding = services.binding_request(
             authoriser=person,
             id_number=mother.person.id_number,

@@ -2,11 +2,15 @@
 
 from django.db.models import Q
 from django.http import Http404
+from django.utils.translation import gettext as _
 
-from enrollment.models import Enrollment
+from core.errors import DomainError
+from enrollment.models import Enrollment, Scheme
 from people.access import person_ids_for_user
+from people.models import Person, Scope
 
 from .models import (
+    PAYABLE_ENROLLMENT_STATUSES,
     BindingStatus,
     FamilyBinding,
     Order,
@@ -16,9 +20,10 @@ from .models import (
 )
 
 
-def _visible(user) -> Q | None:
-    """Payments a citizen may see: for persons they act for, or paid by them."""
-    ids = person_ids_for_user(user)
+def _visible(user, scope: str = Scope.VIEW) -> Q | None:
+    """Payments a citizen may see (or, with scope=PAY, pay again): for persons
+    they hold that authority for, or paid by them."""
+    ids = person_ids_for_user(user, scope=scope)
     if not ids:
         return None
     # The ids of the orders this person paid, fetched first: an OR across the
@@ -29,13 +34,13 @@ def _visible(user) -> Q | None:
     return Q(insured_id__in=ids) | Q(order_id__in=paid_orders)
 
 
-def payment_get_for_user(*, user, pk) -> Payment:
+def payment_get_for_user(*, user, pk, scope: str = Scope.VIEW) -> Payment:
     """The attempt `pk` if the user is its payer or acts for its insured person; else 404."""
     try:
         pk = int(pk)
     except (TypeError, ValueError):
         raise Http404 from None
-    condition = _visible(user)
+    condition = _visible(user, scope)
     if condition is None:
         raise Http404
     payment = (
@@ -96,7 +101,7 @@ def payable_enrollments_for_user(*, user):
     ahead). A residents' year already paid is not offered again."""
     from django.db.models import Q
 
-    ids = person_ids_for_user(user)
+    ids = person_ids_for_user(user, scope=Scope.PAY)
     return list(
         Enrollment.objects.filter(person_id__in=ids)
         .filter(
@@ -120,9 +125,40 @@ def enrollment_get_for_payment(*, user, pk, proxy_ids=()) -> Enrollment:
     )
     if enrollment is None:
         raise Http404
-    if enrollment.person_id in person_ids_for_user(user) or pk in proxy_ids:
+    if (
+        enrollment.person_id in person_ids_for_user(user, scope=Scope.PAY)
+        or pk in proxy_ids
+    ):
         return enrollment
     raise Http404
+
+
+def proxy_payable_enrollment(*, id_number: str, name: str, year: int) -> Enrollment:
+    """代缴: anyone may pay a resident's premium (城乡居民医保) for a year, given
+    the insured person's identity number and the name registered with it. The
+    enrollment that may be paid, priced by the server on the pay page as for
+    one's own; DomainError when the name does not match or there is no such
+    enrollment."""
+    person = Person.objects.filter(id_number=id_number).first()
+    if person is None or person.name != name.strip():
+        raise DomainError(
+            _("身份证号与姓名不匹配，或该人员尚未参保登记，请核对。"),
+            code="proxy_mismatch",
+            field="name",
+        )
+    enrollment = Enrollment.objects.filter(
+        person=person,
+        year=year,
+        scheme=Scheme.RESIDENT,
+        status__in=PAYABLE_ENROLLMENT_STATUSES,
+    ).first()
+    if enrollment is None:
+        raise DomainError(
+            _("该人员在所选年度没有城乡居民医保参保登记，请先办理参保登记。"),
+            code="proxy_no_enrollment",
+            field="year",
+        )
+    return enrollment
 
 
 def receipt_by_code(*, code: str) -> Receipt | None:

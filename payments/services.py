@@ -11,28 +11,31 @@ from django.urls import reverse
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
-from core.errors import DomainError, check_transition
+from core.errors import DomainError
 from core.money import format_yuan, to_money
 from core.outbox import enqueue
+from core.transitions import StateMachine
 from enrollment.models import Enrollment
 from enrollment.services import (
     enrollment_activate,
     enrollment_flexible_month_paid,
     enrollment_repair_years,
 )
-from people.models import Person
-from people.services import notify
+from people.models import Person, Scope
+from people.services import notify, person_lock, proxy_access_record
 
 from .channels import ChannelUnavailable, request_charge
 from .channels import query as channel_query
 from .channels import refund as channel_refund
 from .models import (
-    BINDING_TRANSITIONS,
+    BINDING_MACHINE,
     FINISHED,
     IN_FLIGHT,
     MAX_BINDINGS,
     ONLINE_CHANNELS,
-    PAYMENT_TRANSITIONS,
+    PAYABLE_ENROLLMENT_STATUSES,
+    PAYMENT_MACHINE,
+    REFUND_MACHINE,
     AccountEntry,
     BindingStatus,
     CallbackLog,
@@ -48,7 +51,6 @@ from .models import (
     PersonalAccount,
     Receipt,
     Refund,
-    RefundStatus,
 )
 from .pricing import Quote, quote_for
 
@@ -109,6 +111,10 @@ def account_get_or_create(*, person_id: int, region_code: str) -> PersonalAccoun
 
 
 # --- Orders and payment attempts ------------------------------------------------------
+#
+# Every payment decision for one insured person (is the period paid? is an
+# attempt in flight?) is made under people.services.person_lock on that person,
+# so two requests at once cannot both decide "not paid yet".
 
 log = logging.getLogger(__name__)
 
@@ -136,18 +142,12 @@ def paid_periods_for(*, insured_id: int, scheme: str) -> set[str]:
     )
 
 
-def _lock_person(person_id: int) -> Person:
-    # Every payment decision for one insured person (is the period paid? is an
-    # attempt in flight?) is made under this row lock, so two requests at once
-    # cannot both decide "not paid yet".
-    return Person.objects.select_for_update().get(pk=person_id)
-
-
-def _event(
-    payment: Payment, target: str, *, source: str, actor=None, reason: str = ""
+def _move(
+    payment: Payment, *, action: str, source: str, actor=None, reason: str = ""
 ) -> None:
-    """Move a locked payment to `target` through the table, with its event row."""
-    check_transition(PAYMENT_TRANSITIONS, payment.status, target, what="payment")
+    """Take `action` on a locked payment where PAYMENT_MACHINE leads it, with
+    its event row; TransitionNotAllowed if the action has no edge from here."""
+    target = PAYMENT_MACHINE.target(payment.status, action=action)
     PaymentEvent.objects.create(
         payment=payment,
         from_status=payment.status,
@@ -272,9 +272,9 @@ def _run_attempt(payment: Payment, *, actor=None, source: str = "citizen") -> Pa
     if payment.channel in ONLINE_CHANNELS:
         # The intent (started) is written before the channel is called, so a
         # crash after the call leaves a row that reconciliation will ask about.
-        _event(
+        _move(
             payment,
-            PaymentStatus.STARTED,
+            action="start",
             source=source,
             actor=actor,
             reason=_("已记录支付意图"),
@@ -283,7 +283,7 @@ def _run_attempt(payment: Payment, *, actor=None, source: str = "citizen") -> Pa
         _save(payment)
         enqueue("payments.tasks.payment_submit", payment.pk)
         return payment
-    _event(payment, PaymentStatus.STARTED, source=source, actor=actor)
+    _move(payment, action="start", source=source, actor=actor)
     _save(payment)
     if payment.channel == Channel.ACCOUNT:
         try:
@@ -297,9 +297,9 @@ def _run_attempt(payment: Payment, *, actor=None, source: str = "citizen") -> Pa
                 )
         except InsufficientBalance as error:
             payment.failure_reason = str(error.message)[:200]
-            _event(
+            _move(
                 payment,
-                PaymentStatus.FAILED,
+                action="account_decline",
                 source=source,
                 actor=actor,
                 reason=error.message,
@@ -307,9 +307,11 @@ def _run_attempt(payment: Payment, *, actor=None, source: str = "citizen") -> Pa
             _save(payment)
             return payment
         payment.provider_transaction_id = f"ACC{payment.reference}"
+        action = "account_settle"
     else:  # counter: the clerk has taken the money
         payment.provider_transaction_id = f"CTR{payment.reference}"
-    _settle_success(payment, source=source, actor=actor)
+        action = "counter_settle"
+    _settle_success(payment, action=action, source=source, actor=actor)
     return payment
 
 
@@ -355,7 +357,7 @@ def payment_checkout(
     if channel not in Channel.values or channel == Channel.COUNTER:
         raise PaymentRefused(_("请选择缴费方式。"), code="channel", field="channel")
     enrollment = Enrollment.objects.select_related("person").get(pk=enrollment_id)
-    _lock_person(enrollment.person_id)
+    person_lock(person_id=enrollment.person_id)
     # Checked again under the lock: a simultaneous request with the same key
     # may have committed while this one waited.
     existing = Payment.objects.filter(idempotency_key=idempotency_key).first()
@@ -377,6 +379,17 @@ def payment_checkout(
     order = _order_create(
         enrollment=enrollment, quote=quote, payer=payer, key=idempotency_key, actor=user
     )
+    if payer is not None and payer.pk != enrollment.person_id:
+        # Under an authority or as 代缴 by name and number: either way the
+        # insured person is told who paid, and sees it in "who looked at my
+        # record".
+        proxy_access_record(
+            user=user,
+            person=enrollment.person,
+            scope=Scope.PAY,
+            what=_("缴纳%(period)s保费 %(amount)s")
+            % {"period": quote.period, "amount": format_yuan(quote.total)},
+        )
     payment = _attempt_create(
         order=order,
         channel=channel,
@@ -431,16 +444,12 @@ def payment_retry(
         pk=payment_id
     )
     order = previous.order
-    _lock_person(order.insured_id)
+    person_lock(person_id=order.insured_id)
     existing = Payment.objects.filter(idempotency_key=idempotency_key).first()
     if existing is not None:
         return existing
     previous.refresh_from_db()
-    if previous.status not in (
-        PaymentStatus.FAILED,
-        PaymentStatus.ERROR,
-        PaymentStatus.CANCELLED,
-    ):
+    if not PAYMENT_MACHINE.can(previous.status, action="retry"):
         raise PaymentRefused(_("只有失败的缴费可以重新支付。"), code="not_failed")
     _refuse_if_paid_or_in_flight(
         insured_id=order.insured_id,
@@ -482,7 +491,7 @@ def payment_counter(
         raise PaymentRefused(_("只能为本统筹区的参保人办理窗口缴费。"), code="region")
     if getattr(staff, "role", "") == "auditor":
         raise PaymentRefused(_("审计员不能办理缴费。"), code="auditor")
-    _lock_person(enrollment.person_id)
+    person_lock(person_id=enrollment.person_id)
     existing = Payment.objects.filter(idempotency_key=idempotency_key).first()
     if existing is not None:
         return existing
@@ -504,10 +513,11 @@ def payment_counter(
     return _run_attempt(payment, actor=staff, source="staff")
 
 
-def _settle_success(payment: Payment, *, source: str, actor=None) -> None:
-    """The channel has the money. With the insured person locked: record the
-    paid periods, activate the enrollment, issue the receipt, notify; or, when
-    the period is already paid, send the charge back (退费)."""
+def _settle_success(payment: Payment, *, action: str, source: str, actor=None) -> None:
+    """The channel has the money: take `action` (a settling one). With the
+    insured person locked: record the paid periods, activate the enrollment,
+    issue the receipt, notify; or, when the period is already paid or the
+    enrollment no longer payable, send the charge back (退费)."""
     order = Order.objects.select_related(
         "enrollment", "insured", "payer", "region"
     ).get(pk=payment.order_id)
@@ -517,20 +527,22 @@ def _settle_success(payment: Payment, *, source: str, actor=None) -> None:
     ).exists():
         _refund_open(
             payment,
+            action="settle_refused",
             reason=_("该期间已由另一笔缴费缴纳，重复扣款原路退回"),
             source=source,
             actor=actor,
         )
         return
-    if enrollment.status not in ("registered", "active"):
+    if enrollment.status not in PAYABLE_ENROLLMENT_STATUSES:
         _refund_open(
             payment,
+            action="settle_refused",
             reason=_("参保登记已不可缴费，扣款原路退回"),
             source=source,
             actor=actor,
         )
         return
-    _event(payment, PaymentStatus.SUCCESS, source=source, actor=actor)
+    _move(payment, action=action, source=source, actor=actor)
     _save(payment)
     PaidPeriod.objects.bulk_create(
         [
@@ -614,10 +626,11 @@ def _receipt_create(*, payment: Payment, order: Order) -> Receipt:
     raise RuntimeError("could not draw a unique receipt number")
 
 
-def _refund_open(payment: Payment, *, reason, source: str, actor=None) -> Refund:
-    _event(
-        payment, PaymentStatus.REFUND_PENDING, source=source, actor=actor, reason=reason
-    )
+def _refund_open(
+    payment: Payment, *, action: str, reason, source: str, actor=None
+) -> Refund:
+    """Take `action` (one that leads to refund_pending) and queue the refund."""
+    _move(payment, action=action, source=source, actor=actor, reason=reason)
     _save(payment)
     refund, _created = Refund.objects.get_or_create(
         payment=payment,
@@ -634,35 +647,38 @@ def _apply_outcome(
     if transaction_id and not payment.provider_transaction_id:
         payment.provider_transaction_id = transaction_id
     if status == "processing":
-        if payment.status == PaymentStatus.STARTED:
-            _event(payment, PaymentStatus.SUBMITTED, source=source, reason=reason)
+        if PAYMENT_MACHINE.can(payment.status, action="channel_processing"):
+            _move(payment, action="channel_processing", source=source, reason=reason)
             _save(payment)
             return "submitted"
         _save(payment)
         return "no_change"
     if status == "success":
-        if payment.status in IN_FLIGHT:
-            if payment.status == PaymentStatus.CREATED:
-                _event(payment, PaymentStatus.STARTED, source=source)
-            _settle_success(payment, source=source)
-            return payment.status
-        if payment.status in (
-            PaymentStatus.FAILED,
-            PaymentStatus.CANCELLED,
-            PaymentStatus.ERROR,
+        if PAYMENT_MACHINE.can(payment.status, action="start"):
+            # The channel answered before the start was recorded.
+            _move(payment, action="start", source=source)
+        if not PAYMENT_MACHINE.can(payment.status, action="channel_success"):
+            return "no_change"
+        if (
+            PAYMENT_MACHINE.target(payment.status, action="channel_success")
+            == PaymentStatus.SUCCESS
         ):
+            _settle_success(payment, action="channel_success", source=source)
+        else:
             # The channel took the money after the attempt was given up: send it back.
             _refund_open(
-                payment, reason=_("放弃的支付被渠道扣款，原路退回"), source=source
-            )
-            return payment.status
-        return "no_change"
-    if status == "failed":
-        if payment.status in IN_FLIGHT:
-            payment.failure_reason = str(reason or _("渠道拒绝支付"))[:200]
-            _event(
                 payment,
-                PaymentStatus.FAILED,
+                action="channel_success",
+                reason=_("放弃的支付被渠道扣款，原路退回"),
+                source=source,
+            )
+        return payment.status
+    if status == "failed":
+        if PAYMENT_MACHINE.can(payment.status, action="channel_failure"):
+            payment.failure_reason = str(reason or _("渠道拒绝支付"))[:200]
+            _move(
+                payment,
+                action="channel_failure",
                 source=source,
                 reason=payment.failure_reason,
             )
@@ -743,7 +759,7 @@ def _callback_apply(
     if found is None:
         raise CallbackRejected("unknown payment", code="unknown_payment")
     payment_id, insured_id = found
-    _lock_person(insured_id)
+    person_lock(person_id=insured_id)
     payment = Payment.objects.select_for_update().get(pk=payment_id)
     entry.payment = payment
     if amount != payment.amount:
@@ -775,7 +791,7 @@ def payment_submit(*, payment_id: int) -> str:
     transaction), then record that it was submitted. Safe to run twice: the
     channel keys the request on the payment's reference."""
     payment = Payment.objects.filter(pk=payment_id).first()
-    if payment is None or payment.status != PaymentStatus.STARTED:
+    if payment is None or not PAYMENT_MACHINE.can(payment.status, action="submit"):
         return "skipped"
     try:
         transaction_id = request_charge(
@@ -784,14 +800,14 @@ def payment_submit(*, payment_id: int) -> str:
     except ChannelUnavailable:
         return "unavailable"  # still started: reconciliation asks again later
     with transaction.atomic():
-        _lock_person(payment.insured_id)
+        person_lock(person_id=payment.insured_id)
         payment = Payment.objects.select_for_update().get(pk=payment_id)
         if not payment.provider_transaction_id:
             payment.provider_transaction_id = transaction_id
-        if payment.status == PaymentStatus.STARTED:
-            _event(
+        if PAYMENT_MACHINE.can(payment.status, action="submit"):
+            _move(
                 payment,
-                PaymentStatus.SUBMITTED,
+                action="submit",
                 source="system",
                 reason=_("已提交支付渠道"),
             )
@@ -810,9 +826,13 @@ def payment_query(*, payment_id: int, source: str = "reconcile") -> str:
     )
     if found is None:
         return "missing"
-    _lock_person(found)
+    person_lock(person_id=found)
     payment = Payment.objects.select_for_update().get(pk=payment_id)
-    if payment.status not in IN_FLIGHT or payment.channel not in ONLINE_CHANNELS:
+    # What reconciliation may give up is what it may ask about.
+    if (
+        not PAYMENT_MACHINE.can(payment.status, action="give_up")
+        or payment.channel not in ONLINE_CHANNELS
+    ):
         return "no_change"
     answer = channel_query(channel=payment.channel, reference=payment.reference)
     if answer.status == "unknown":
@@ -820,15 +840,15 @@ def payment_query(*, payment_id: int, source: str = "reconcile") -> str:
             # The intent never reached the channel (a crash before the call):
             # nothing was charged, so the attempt ends and may be retried.
             payment.failure_reason = str(_("支付请求未送达渠道，未扣款，请重新支付"))
-            _event(
+            _move(
                 payment,
-                PaymentStatus.ERROR,
+                action="give_up",
                 source=source,
                 reason=payment.failure_reason,
             )
             _save(payment)
             return payment.status
-        if payment.status == PaymentStatus.STARTED:
+        if PAYMENT_MACHINE.can(payment.status, action="submit"):
             # Resend the intent: the channel keys it on our reference.
             enqueue("payments.tasks.payment_submit", payment.pk)
         payment.due_at = timezone.now() + QUERY_BACKOFF
@@ -845,7 +865,8 @@ def payment_query(*, payment_id: int, source: str = "reconcile") -> str:
         transaction_id=answer.transaction_id,
         source=source,
     )
-    if payment.status in IN_FLIGHT:
+    if PAYMENT_MACHINE.can(payment.status, action="give_up"):
+        # Still unanswered: ask again later.
         payment.due_at = timezone.now() + QUERY_BACKOFF
         _save(payment)
     return outcome
@@ -859,7 +880,7 @@ def payments_reconcile(*, batch: int = 50) -> int:
         ids = list(
             Payment.objects.select_for_update(skip_locked=True)
             .filter(
-                status__in=[PaymentStatus.STARTED, PaymentStatus.SUBMITTED],
+                status__in=PAYMENT_MACHINE.sources(action="give_up"),
                 due_at__lte=now,
             )
             .order_by("due_at")
@@ -875,7 +896,8 @@ def payments_reconcile(*, batch: int = 50) -> int:
             continue
     stale = list(
         Refund.objects.filter(
-            status=RefundStatus.PENDING, created_at__lte=now - QUERY_BACKOFF
+            status__in=REFUND_MACHINE.sources(action="refund_done"),
+            created_at__lte=now - QUERY_BACKOFF,
         ).values_list("pk", flat=True)[:batch]
     )
     for refund_id in stale:
@@ -887,7 +909,7 @@ def refund_process(*, refund_id: int) -> str:
     """退费: send the money back the way it came, then mark the attempt refunded.
     The channel call is idempotent per payment reference, so running twice is safe."""
     refund = Refund.objects.select_related("payment").filter(pk=refund_id).first()
-    if refund is None or refund.status == RefundStatus.DONE:
+    if refund is None or not REFUND_MACHINE.can(refund.status, action="refund_done"):
         return "done"
     payment = refund.payment
     if payment.channel == Channel.ACCOUNT:
@@ -904,9 +926,9 @@ def refund_process(*, refund_id: int) -> str:
     else:
         refund_id_text = f"counter:{payment.reference}"
     with transaction.atomic():
-        _lock_person(payment.insured_id)
+        person_lock(person_id=payment.insured_id)
         refund = Refund.objects.select_for_update().get(pk=refund_id)
-        if refund.status == RefundStatus.DONE:
+        if not REFUND_MACHINE.can(refund.status, action="refund_done"):
             return "done"
         payment = (
             Payment.objects.select_for_update(of=("self",))
@@ -920,11 +942,11 @@ def refund_process(*, refund_id: int) -> str:
                 kind=EntryKind.REFUND,
                 reference=f"refund:{payment.reference}",
             )
-        refund.status = RefundStatus.DONE
+        refund.status = REFUND_MACHINE.target(refund.status, action="refund_done")
         refund.provider_refund_id = refund_id_text[:64]
         refund.done_at = timezone.now()
         refund.save(update_fields=["status", "provider_refund_id", "done_at"])
-        _event(payment, PaymentStatus.REFUNDED, source="system", reason=refund.reason)
+        _move(payment, action="refund_done", source="system", reason=refund.reason)
         _save(payment)
         order = payment.order
         subject = _("退费已原路退回：%(amount)s") % {
@@ -943,9 +965,9 @@ def refund_process(*, refund_id: int) -> str:
 def refund_request(*, payment_id: int, staff=None) -> Refund:
     """Staff start (or restart) the refund of an attempt that is waiting for one."""
     payment = Payment.objects.get(pk=payment_id)
-    _lock_person(payment.insured_id)
+    person_lock(person_id=payment.insured_id)
     payment = Payment.objects.select_for_update().get(pk=payment_id)
-    if payment.status != PaymentStatus.REFUND_PENDING:
+    if not PAYMENT_MACHINE.can(payment.status, action="refund_request"):
         raise PaymentRefused(_("只有待退费的缴费可以退费。"), code="not_refundable")
     refund = Refund.objects.get(payment=payment)
     enqueue("payments.tasks.refund_process", refund.pk)
@@ -979,7 +1001,7 @@ def binding_request(
 
     if relation not in Relation.values:
         raise DomainError(_("请选择与亲属的关系。"), code="relation", field="relation")
-    authoriser = _lock_person(authoriser.pk)
+    authoriser = person_lock(person_id=authoriser.pk)
     relative = person_get_or_create(id_number=id_number, name=name)
     if relative.pk == authoriser.pk:
         raise DomainError(_("不能绑定本人。"), code="self", field="id_number")
@@ -1022,20 +1044,26 @@ def binding_request(
 
 
 def binding_may_consent(*, user, binding: FamilyBinding) -> bool:
-    """The relative, or for a minor a guardian who has them as a family member."""
+    """The relative, or for a minor a parent or guardian whose relation is
+    proven (people.access, the same authority as everywhere else)."""
+    from people.access import is_proven_guardian
+
     person_id = getattr(user, "person_id", None)
     if person_id is None:
         return False
     if binding.relative_id == person_id:
         return True
-    relative = binding.relative
-    if relative.age_on(timezone.localdate()) < 18:
-        from people.models import FamilyLink
-
-        return FamilyLink.objects.filter(
-            owner_id=person_id, relative=relative, relation="child"
-        ).exists()
+    if binding.relative.age_on(timezone.localdate()) < 18:
+        return is_proven_guardian(user=user, person_id=binding.relative_id)
     return False
+
+
+def _repeated(machine: StateMachine, current: str, *, action: str) -> bool:
+    """`current` is where `action` leads and the action cannot be taken from
+    it: a second click or a second tab, which changes nothing."""
+    return not machine.can(current, action=action) and any(
+        edge.target == current and action in edge.actions for edge in machine.edges
+    )
 
 
 @transaction.atomic
@@ -1047,11 +1075,10 @@ def binding_consent(*, user, binding_id: int, accept: bool) -> FamilyBinding:
     )
     if not binding_may_consent(user=user, binding=binding):
         raise FamilyBinding.DoesNotExist
-    target = BindingStatus.ACTIVE if accept else BindingStatus.DECLINED
-    if binding.status == target:
+    action = "consent_accept" if accept else "consent_decline"
+    if _repeated(BINDING_MACHINE, binding.status, action=action):
         return binding
-    check_transition(BINDING_TRANSITIONS, binding.status, target, what="binding")
-    binding.status = target
+    binding.status = BINDING_MACHINE.target(binding.status, action=action)
     binding.consented_by = user
     binding.consented_at = timezone.now()
     binding.save(update_fields=["status", "consented_by", "consented_at"])
@@ -1077,12 +1104,9 @@ def binding_unbind(*, user, binding_id: int) -> FamilyBinding:
         binding.relative_id,
     ):
         raise FamilyBinding.DoesNotExist
-    if binding.status == BindingStatus.UNBOUND:
+    if _repeated(BINDING_MACHINE, binding.status, action="unbind"):
         return binding
-    check_transition(
-        BINDING_TRANSITIONS, binding.status, BindingStatus.UNBOUND, what="binding"
-    )
-    binding.status = BindingStatus.UNBOUND
+    binding.status = BINDING_MACHINE.target(binding.status, action="unbind")
     binding.ended_at = timezone.now()
     binding.save(update_fields=["status", "ended_at"])
     return binding

@@ -18,11 +18,18 @@ from core.errors import DomainError
 from core.forms import form_error_from
 from enrollment.models import Enrollment
 from people.access import person_ids_for_user
-from people.models import Person
+from people.models import Person, Scope
 
 from . import receipt_pdf, selectors, services
 from .forms import BindForm, MonthsForm, PayForm, ProxyForm
-from .models import FINISHED, IN_FLIGHT, Channel, FamilyBinding, PaymentStatus
+from .models import (
+    FINISHED,
+    IN_FLIGHT,
+    PAYMENT_MACHINE,
+    Channel,
+    FamilyBinding,
+    PaymentStatus,
+)
 from .signing import TIMESTAMP_WINDOW_SECONDS, signature_valid
 
 log = logging.getLogger(__name__)
@@ -159,11 +166,7 @@ def detail(request, pk):
     """Where a payment is: pending (the page updates itself), or its outcome."""
     payment = selectors.payment_get_for_user(user=request.user, pk=pk)
     retry_form = None
-    if payment.status in (
-        PaymentStatus.FAILED,
-        PaymentStatus.ERROR,
-        PaymentStatus.CANCELLED,
-    ):
+    if PAYMENT_MACHINE.can(payment.status, action="retry"):
         retry_form = PayForm(
             allow_account=_allow_account(request, payment.order.enrollment),
             initial={"channel": payment.channel},
@@ -196,7 +199,7 @@ def status_json(request, pk):
 @require_POST
 def retry(request, pk):
     """补扣: a new attempt after a failed one."""
-    payment = selectors.payment_get_for_user(user=request.user, pk=pk)
+    payment = selectors.payment_get_for_user(user=request.user, pk=pk, scope=Scope.PAY)
     form = PayForm(
         request.POST, allow_account=_allow_account(request, payment.order.enrollment)
     )
@@ -331,29 +334,18 @@ def proxy(request):
     form = ProxyForm(request.POST or None, initial={"year": timezone.localdate().year})
     if request.method == "POST" and form.is_valid():
         data = form.cleaned_data
-        person = Person.objects.filter(id_number=data["id_number"]).first()
-        if person is None or person.name != data["name"].strip():
-            form.add_error(
-                "name", _("身份证号与姓名不匹配，或该人员尚未参保登记，请核对。")
+        try:
+            enrollment = selectors.proxy_payable_enrollment(
+                id_number=data["id_number"], name=data["name"], year=data["year"]
             )
+        except DomainError as error:
+            form_error_from(form, error)
         else:
-            enrollment = Enrollment.objects.filter(
-                person=person,
-                year=data["year"],
-                scheme="resident",
-                status__in=["registered", "active"],
-            ).first()
-            if enrollment is None:
-                form.add_error(
-                    "year",
-                    _("该人员在所选年度没有城乡居民医保参保登记，请先办理参保登记。"),
-                )
-            else:
-                allowed = list(request.session.get(PROXY_SESSION_KEY, []))[-20:]
-                if enrollment.pk not in allowed:
-                    allowed.append(enrollment.pk)
-                request.session[PROXY_SESSION_KEY] = allowed
-                return redirect("payments:pay", enrollment.pk)
+            allowed = list(request.session.get(PROXY_SESSION_KEY, []))[-20:]
+            if enrollment.pk not in allowed:
+                allowed.append(enrollment.pk)
+            request.session[PROXY_SESSION_KEY] = allowed
+            return redirect("payments:pay", enrollment.pk)
     return render(
         request,
         "payments/proxy.html",

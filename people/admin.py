@@ -9,20 +9,40 @@ from django.urls import reverse
 from django.utils.translation import gettext_lazy as _
 
 from core.forms import clean_mobile_value
-from core.identity import mask_mobile
+from core.identity import mask_mobile, normalise_id_number
 
 from .admin_base import ReadOnlyMixin, RegionScopedAdmin, StaffAdminMixin
 from .models import STAFF_ROLES, Notification, Person, Role, StaffAccess, User
 
 
 class PersonForm(forms.ModelForm):
+    """The one field staff change on a person: the mobile. The stored number
+    is never put in the page (shown masked); typing a new one replaces it,
+    "-" removes it, and an empty field keeps it."""
+
+    mobile = forms.CharField(label=_("新手机号"), max_length=20, required=False)
+
     class Meta:
         model = Person
         fields = ["mobile"]
 
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.initial["mobile"] = ""
+        current = self.instance.mobile_masked if self.instance.pk else ""
+        self.fields["mobile"].help_text = (
+            _("当前：%(mobile)s。留空则不修改，填“-”删除。") % {"mobile": current}
+            if current
+            else _("当前未登记手机号。")
+        )
+
     def clean_mobile(self):
         value = (self.cleaned_data.get("mobile") or "").strip()
-        return clean_mobile_value(value) if value else ""
+        if not value:
+            return self.instance.mobile
+        if value == "-":
+            return ""
+        return clean_mobile_value(value)
 
 
 @admin.register(Person)
@@ -77,9 +97,10 @@ class PersonAdmin(RegionScopedAdmin):
         term = (search_term or "").strip()
         if not term:
             return queryset, False
-        if len(term) == 18 and term[:17].isdigit():
+        number = normalise_id_number(term)
+        if len(number) == 18 and number[:17].isdigit():
             # An identity number: the unique index, exact match only.
-            return queryset.filter(id_number=term.upper()), False
+            return queryset.filter(id_number=number), False
         return queryset.filter(name=term), False
 
     def has_delete_permission(self, request, obj=None):

@@ -5,17 +5,22 @@ member's region, read-only for auditors, fast on large tables, and leaving a
 from __future__ import annotations
 
 import functools
+import secrets
+from urllib.parse import urlencode
 
 from django.contrib import admin
 from django.contrib.admin.options import IS_POPUP_VAR
+from django.contrib.admin.views.main import SEARCH_VAR
 from django.core.exceptions import FieldDoesNotExist
 from django.core.paginator import Paginator
 from django.db import connections
 from django.db.models import Q
+from django.http import HttpResponseRedirect
 from django.utils import timezone
 from django.utils.functional import cached_property
 from django.utils.translation import gettext_lazy as _
 
+from core.identity import normalise_id_number
 from core.models import Region
 
 from .access import staff_region_filter
@@ -78,6 +83,10 @@ def has_no_scope(user) -> bool:
     )
 
 
+SEARCH_KEY_VAR = "qk"
+SEARCH_SESSION_KEY = "admin_searches"
+
+
 class StaffAdminMixin:
     """Permission rules every staff-site page shares, region-scoped or not:
     nothing for staff without a region, nothing but viewing for auditors."""
@@ -118,6 +127,76 @@ class StaffAdminMixin:
         ):
             return False
         return super().has_delete_permission(request, obj)
+
+    # --- search without the term in any URL -----------------------------------
+    # A search term is often an identity number or a name: it travels in a
+    # POST body and waits in the session under a random key (?qk=…), so it is
+    # in no URL, access log, browser history or Referer header.
+
+    def changelist_view(self, request, extra_context=None):
+        if (
+            request.method == "POST"
+            and SEARCH_VAR in request.POST
+            and "action" not in request.POST
+        ):
+            return self._search_redirect(request, request.POST.get(SEARCH_VAR, ""))
+        if SEARCH_VAR in request.GET:
+            return self._search_redirect(request, request.GET.get(SEARCH_VAR, ""))
+        key = request.GET.get(SEARCH_KEY_VAR)
+        if key is not None:
+            term = request.session.get(SEARCH_SESSION_KEY, {}).get(key, "")
+            query = request.GET.copy()
+            del query[SEARCH_KEY_VAR]
+            if term:
+                query[SEARCH_VAR] = term
+            request.GET = query
+            request._admin_search_key = key
+        return super().changelist_view(request, extra_context)
+
+    def _search_redirect(self, request, term: str):
+        source = request.POST if request.method == "POST" else request.GET
+        params = {
+            name: value
+            for name, value in source.items()
+            if name not in (SEARCH_VAR, SEARCH_KEY_VAR, "csrfmiddlewaretoken")
+        }
+        term = term.strip()[:100]
+        if term:
+            key = secrets.token_urlsafe(9)
+            searches = request.session.get(SEARCH_SESSION_KEY, {})
+            # Keep the last few: a clerk may go back to an earlier list.
+            searches = dict(list(searches.items())[-9:])
+            searches[key] = term
+            request.session[SEARCH_SESSION_KEY] = searches
+            params[SEARCH_KEY_VAR] = key
+        query = urlencode(params)
+        return HttpResponseRedirect(request.path + (f"?{query}" if query else ""))
+
+    # Lists that name `exact_search_fields` search those fields by exact
+    # value only (indexed; a partial identity number such as a birth date
+    # finds nothing).
+    exact_search_fields: tuple[str, ...] = ()
+
+    def get_search_results(self, request, queryset, search_term):
+        if not self.exact_search_fields:
+            return super().get_search_results(request, queryset, search_term)
+        term = (search_term or "").strip()
+        if not term:
+            return queryset, False
+        condition = Q()
+        for field in self.exact_search_fields:
+            value = normalise_id_number(term) if field.endswith("id_number") else term
+            condition |= Q(**{field: value})
+        return queryset.filter(condition), False
+
+    def get_changelist_instance(self, request):
+        changelist = super().get_changelist_instance(request)
+        key = getattr(request, "_admin_search_key", None)
+        if key is not None:
+            # Links of the list (pages, filters, sorting) keep the key, not the term.
+            changelist.params.pop(SEARCH_VAR, None)
+            changelist.params[SEARCH_KEY_VAR] = key
+        return changelist
 
     def get_actions(self, request):
         actions = super().get_actions(request)

@@ -8,36 +8,79 @@ from django.utils.translation import gettext_lazy as _
 
 from core.forms import MOBILE_RE, IdNumberField, NameField, clean_mobile_value
 
-from .models import Relation
+from .models import ALL_SCOPES, Relation, Scope
+
+
+def _check_password(form, field: str, password: str, other: str, user=None) -> None:
+    if password and other and password != other:
+        form.add_error(f"{field}2", _("两次输入的密码不一致。"))
+    elif password:
+        try:
+            password_validation.validate_password(password, user)
+        except ValidationError as exc:
+            form.add_error(f"{field}1", exc)
 
 
 class SignupForm(forms.Form):
+    """Sign-up, step 1: who you are (checked against the population registry)
+    and the mobile that receives the code."""
+
     name = NameField(help_text=_("与身份证上的姓名一致"))
     id_number = IdNumberField()
-    mobile = forms.CharField(label=_("手机号"), max_length=11)
+    mobile = forms.CharField(
+        label=_("手机号"),
+        max_length=20,
+        help_text=_("用于接收验证码和登录"),
+        widget=forms.TextInput(attrs={"inputmode": "numeric", "autocomplete": "tel"}),
+    )
+
+    def clean_mobile(self):
+        return clean_mobile_value(self.cleaned_data["mobile"])
+
+
+class CodeField(forms.CharField):
+    def __init__(self, **kwargs):
+        kwargs.setdefault("label", _("短信验证码"))
+        kwargs.setdefault("max_length", 12)
+        super().__init__(**kwargs)
+        self.widget.attrs.update(
+            {"inputmode": "numeric", "autocomplete": "one-time-code"}
+        )
+
+
+class SignupFinishForm(forms.Form):
+    """Sign-up, step 2: the code from the SMS and a password."""
+
+    code = CodeField()
     password1 = forms.CharField(
         label=_("密码"),
         widget=forms.PasswordInput(attrs={"autocomplete": "new-password"}),
+        help_text=_("至少8位，不能全是数字，不要与姓名、手机号相近"),
     )
     password2 = forms.CharField(
         label=_("再次输入密码"),
         widget=forms.PasswordInput(attrs={"autocomplete": "new-password"}),
     )
 
+    def clean(self):
+        data = super().clean()
+        _check_password(self, "password", data.get("password1"), data.get("password2"))
+        return data
+
+
+class PasswordResetStartForm(forms.Form):
+    mobile = forms.CharField(
+        label=_("注册时的手机号"),
+        max_length=20,
+        widget=forms.TextInput(attrs={"inputmode": "numeric", "autocomplete": "tel"}),
+    )
+
     def clean_mobile(self):
         return clean_mobile_value(self.cleaned_data["mobile"])
 
-    def clean(self):
-        data = super().clean()
-        p1, p2 = data.get("password1"), data.get("password2")
-        if p1 and p2 and p1 != p2:
-            self.add_error("password2", _("两次输入的密码不一致。"))
-        elif p1:
-            try:
-                password_validation.validate_password(p1)
-            except ValidationError as exc:
-                self.add_error("password1", exc)
-        return data
+
+class PasswordResetFinishForm(SignupFinishForm):
+    pass
 
 
 class LoginForm(AuthenticationForm):
@@ -48,11 +91,25 @@ class LoginForm(AuthenticationForm):
         max_length=150,
         widget=forms.TextInput(attrs={"autofocus": True}),
     )
+    error_messages = {
+        **AuthenticationForm.error_messages,
+        "invalid_login": _(
+            "手机号（或用户名）或密码不正确。忘记密码可以用短信验证码找回。"
+        ),
+    }
 
     def clean(self):
         username = (self.cleaned_data.get("username") or "").strip()
         if MOBILE_RE.match(username):
-            self.cleaned_data["username"] = f"m{username}"
+            # Citizens' usernames are not their mobiles: find the login by it.
+            from .models import User
+
+            found = (
+                User.objects.filter(mobile=username)
+                .values_list("username", flat=True)
+                .first()
+            )
+            self.cleaned_data["username"] = found or username
         return super().clean()
 
 
@@ -60,3 +117,22 @@ class FamilyMemberForm(forms.Form):
     name = NameField()
     id_number = IdNumberField()
     relation = forms.ChoiceField(label=_("与您的关系"), choices=Relation.choices)
+    birth_certificate = forms.CharField(
+        label=_("出生医学证明编号（未成年子女填写）"),
+        max_length=20,
+        required=False,
+        help_text=_(
+            "为未满18周岁的子女办理时填写，与户籍登记的父母信息一致即可立即生效；"
+            "没有时请携带户口本到经办窗口办理。"
+        ),
+    )
+
+
+class AuthorityDecisionForm(forms.Form):
+    scopes = forms.MultipleChoiceField(
+        label=_("同意对方代我办理"),
+        choices=Scope.choices,
+        widget=forms.CheckboxSelectMultiple,
+        required=False,
+        initial=list(ALL_SCOPES),
+    )

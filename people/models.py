@@ -34,6 +34,10 @@ class Person(models.Model):
         on_delete=models.PROTECT,
         related_name="persons",
     )
+    # A record whose stored number was typed with other characters (full-width
+    # digits) and whose normalised number already belongs to another person:
+    # staff check the two records and merge them (data migration 0002).
+    identity_review = models.CharField(_("身份证号待核查"), max_length=200, blank=True)
     created_at = models.DateTimeField(auto_now_add=True)
 
     class Meta:
@@ -41,9 +45,12 @@ class Person(models.Model):
         verbose_name_plural = _("参保人")
         indexes = [models.Index(fields=["region", "name"], name="person_region_name")]
         constraints = [
+            # ASCII only ([0-9], not \d, which matches other digit forms);
+            # a record flagged for review keeps the number as it was typed.
             models.CheckConstraint(
-                condition=Q(id_number__regex=r"^\d{17}[\dX]$"),
-                name="person_id_number_shape",
+                condition=Q(id_number__regex=r"^[0-9]{17}[0-9X]$")
+                | ~Q(identity_review=""),
+                name="person_id_number_ascii",
             ),
         ]
 
@@ -136,8 +143,42 @@ class Relation(models.TextChoices):
     MATERNAL_GRANDCHILD = "maternal_grandchild", _("外孙子女")
 
 
+class Scope(models.TextChoices):
+    """What an authority allows its holder to do for the person (SPEC §1a)."""
+
+    VIEW = "view", _("查看参保和缴费记录")
+    ENROLL = "enroll", _("办理参保登记")
+    PAY = "pay", _("缴费")
+    TRANSFER = "transfer", _("申请转移接续")
+    SUSPEND = "suspend", _("申请暂停参保")
+
+
+ALL_SCOPES = tuple(Scope.values)
+
+
+class AuthorityStatus(models.TextChoices):
+    PENDING = "pending", _("待对方同意")
+    GRANTED = "granted", _("已授权")
+    DECLINED = "declined", _("对方已拒绝")
+    REVOKED = "revoked", _("已解除")
+
+
+class AuthorityBasis(models.TextChoices):
+    """How the authority was given or proven."""
+
+    CONSENT = "consent", _("本人在线同意")
+    COUNTER_CONSENT = "counter_consent", _("本人在窗口当面同意")
+    BIRTH_CERTIFICATE = "birth_certificate", _("出生医学证明与户籍登记的父母一致")
+    HOUSEHOLD_REGISTER = "household_register", _("窗口核验户口本（监护关系）")
+
+
 class FamilyLink(models.Model):
-    """A family member a citizen may act for (enroll, pay, see records)."""
+    """A family relation and the authority it carries (SPEC §1a): `owner` asks
+    to act for `relative`. It grants nothing until the relative (an adult)
+    consents, or until a parent's or guardian's relation to a minor is proven;
+    a guardian's authority ends on the minor's 18th birthday (`ends_on`).
+    Either side revokes it at once; a new request after a decline or a
+    revocation is a new row, so the history stays."""
 
     owner = models.ForeignKey(
         Person, on_delete=models.CASCADE, related_name="family_links"
@@ -146,24 +187,165 @@ class FamilyLink(models.Model):
         Person, on_delete=models.PROTECT, related_name="linked_by"
     )
     relation = models.CharField(_("关系"), max_length=24, choices=Relation.choices)
-    created_at = models.DateTimeField(auto_now_add=True)
+    status = models.CharField(
+        _("授权状态"),
+        max_length=10,
+        choices=AuthorityStatus.choices,
+        default=AuthorityStatus.PENDING,
+    )
+    basis = models.CharField(
+        _("授权依据"), max_length=20, choices=AuthorityBasis.choices, blank=True
+    )
+    scopes = models.JSONField(_("授权范围"), default=list, blank=True)
+    ends_on = models.DateField(_("授权截止日"), null=True, blank=True)
+    evidence = models.CharField(_("核验凭据"), max_length=200, blank=True)
+    recorded_by = models.ForeignKey(
+        "User",
+        verbose_name=_("经办人"),
+        null=True,
+        blank=True,
+        on_delete=models.PROTECT,
+        related_name="+",
+    )
+    created_at = models.DateTimeField(_("申请时间"), auto_now_add=True)
+    decided_at = models.DateTimeField(_("同意或拒绝时间"), null=True, blank=True)
+    revoked_at = models.DateTimeField(_("解除时间"), null=True, blank=True)
+    revoked_by = models.ForeignKey(
+        Person,
+        verbose_name=_("解除人"),
+        null=True,
+        blank=True,
+        on_delete=models.PROTECT,
+        related_name="+",
+    )
 
     class Meta:
-        verbose_name = _("家庭成员")
-        verbose_name_plural = _("家庭成员")
+        verbose_name = _("家庭成员授权")
+        verbose_name_plural = _("家庭成员授权")
         constraints = [
+            # One open request or authority per pair; declined and revoked rows
+            # stay as history.
             models.UniqueConstraint(
-                fields=["owner", "relative"], name="family_link_once"
+                fields=["owner", "relative"],
+                condition=Q(status__in=["pending", "granted"]),
+                name="family_link_one_open",
             ),
             models.CheckConstraint(
                 condition=~Q(owner=models.F("relative")), name="family_link_not_self"
             ),
+            models.CheckConstraint(
+                condition=Q(status__in=["pending", "granted", "declined", "revoked"]),
+                name="family_link_status_known",
+            ),
+            models.CheckConstraint(
+                condition=~Q(status="granted") | ~Q(basis=""),
+                name="family_link_granted_has_basis",
+            ),
+        ]
+        indexes = [
+            models.Index(fields=["owner", "status"], name="family_link_owner_status"),
+            models.Index(
+                fields=["relative", "status"], name="family_link_relative_status"
+            ),
         ]
 
     def __str__(self):
+        return f"{self.get_relation_display()}（{self.get_status_display()}）"
+
+    def allows(self, scope: str, *, on) -> bool:
+        """Whether this row lets the owner do `scope` for the relative on day `on`."""
         return (
-            f"{self.owner.name} → {self.relative.name}（{self.get_relation_display()}）"
+            self.status == AuthorityStatus.GRANTED
+            and scope in (self.scopes or ())
+            and (self.ends_on is None or on < self.ends_on)
         )
+
+    @property
+    def scope_labels(self) -> list[str]:
+        labels = dict(Scope.choices)
+        return [str(labels[s]) for s in ALL_SCOPES if s in (self.scopes or ())]
+
+
+class ProxyAccess(models.Model):
+    """Something a citizen did or looked at for another person under their
+    authority (代办记录): shown to that person in "who looked at my record"."""
+
+    person = models.ForeignKey(
+        Person, on_delete=models.CASCADE, related_name="proxy_accesses"
+    )
+    actor = models.ForeignKey(Person, on_delete=models.PROTECT, related_name="+")
+    scope = models.CharField(max_length=10, choices=Scope.choices)
+    what = models.CharField(max_length=200, blank=True)
+    at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["-at", "-id"]
+        verbose_name = _("代办记录")
+        verbose_name_plural = _("代办记录")
+        indexes = [models.Index(fields=["person", "-at"], name="proxyaccess_recent")]
+
+    def __str__(self):
+        return f"{self.scope} {self.what}"
+
+
+class SmsPurpose(models.TextChoices):
+    SIGNUP = "signup", _("注册")
+    PASSWORD_RESET = "reset", _("找回密码")
+
+
+class SmsCode(models.Model):
+    """A one-time code sent to a mobile number: stored hashed, expires, used
+    once, and a few wrong guesses end it."""
+
+    mobile = models.CharField(max_length=11)
+    purpose = models.CharField(max_length=10, choices=SmsPurpose.choices)
+    code_hash = models.CharField(max_length=128)
+    created_at = models.DateTimeField(auto_now_add=True)
+    expires_at = models.DateTimeField()
+    used_at = models.DateTimeField(null=True, blank=True)
+    failed_attempts = models.PositiveSmallIntegerField(default=0)
+
+    class Meta:
+        indexes = [
+            models.Index(
+                fields=["mobile", "purpose", "-created_at"], name="smscode_recent"
+            )
+        ]
+
+    def __str__(self):
+        return f"{self.purpose} {self.created_at:%Y-%m-%d %H:%M}"
+
+
+class SimSmsMessage(models.Model):
+    """A message as the simulated SMS gateway "sent" it (make run, tests)."""
+
+    mobile = models.CharField(max_length=11)
+    text = models.CharField(max_length=300)
+    sent_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["-sent_at", "-id"]
+
+    def __str__(self):
+        return self.text
+
+
+class SimRegistryRecord(models.Model):
+    """The simulated population registry's (户籍人口库) own table: who exists,
+    under which name, and for a newborn the birth certificate and the parents."""
+
+    id_number = models.CharField(max_length=18, unique=True)
+    name = models.CharField(max_length=50)
+    birth_certificate = models.CharField(max_length=20, blank=True)
+    mother_id_number = models.CharField(max_length=18, blank=True)
+    father_id_number = models.CharField(max_length=18, blank=True)
+
+    class Meta:
+        verbose_name = _("模拟户籍人口库")
+        verbose_name_plural = _("模拟户籍人口库")
+
+    def __str__(self):
+        return self.name
 
 
 class Notification(models.Model):

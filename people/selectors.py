@@ -1,14 +1,30 @@
 """Reads of the shared records, scoped to the acting user."""
 
-from .models import FamilyLink, Notification, StaffAccess
+from .models import FamilyLink, Notification, ProxyAccess, StaffAccess
 
 
-def family_links_for_person(*, person_id: int):
+def authorities_held(*, person_id: int):
+    """Requests and authorities this person holds over others, open ones first."""
     return (
         FamilyLink.objects.filter(owner_id=person_id)
         .select_related("relative")
-        .order_by("created_at")
+        .order_by("-created_at", "-id")[:50]
     )
+
+
+def authorities_given(*, person_id: int):
+    """Requests and authorities others hold over this person."""
+    return (
+        FamilyLink.objects.filter(relative_id=person_id)
+        .select_related("owner")
+        .order_by("-created_at", "-id")[:50]
+    )
+
+
+def proxy_accesses_for_person(*, person_id: int, limit: int = 50):
+    return ProxyAccess.objects.filter(person_id=person_id).select_related("actor")[
+        :limit
+    ]
 
 
 def notifications_for_person(*, person_id: int, limit: int = 50):

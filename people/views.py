@@ -6,44 +6,157 @@ from django.contrib import messages
 from django.contrib.auth import login
 from django.contrib.auth import views as auth_views
 from django.contrib.auth.decorators import login_required
-from django.http import HttpResponseRedirect
+from django.http import Http404, HttpResponseRedirect
 from django.shortcuts import redirect, render
 from django.urls import reverse
+from django.utils import timezone
 from django.utils.http import url_has_allowed_host_and_scheme
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_POST
 
 from core.errors import DomainError
 from core.forms import form_error_from
+from core.identity import mask_mobile
 
 from . import selectors, services
-from .forms import FamilyMemberForm, LoginForm, SignupForm
+from .forms import (
+    AuthorityDecisionForm,
+    FamilyMemberForm,
+    LoginForm,
+    PasswordResetFinishForm,
+    PasswordResetStartForm,
+    SignupFinishForm,
+    SignupForm,
+)
+from .limits import rate_limit_check
+from .models import AuthorityStatus, FamilyLink, SmsPurpose
+from .sms import sms_code_use
+
+SIGNUP_SESSION_KEY = "signup"
 
 
 def signup(request):
+    """Sign-up, step 1: name and number (checked against the population
+    registry) and the mobile that receives the code."""
     if request.user.is_authenticated:
         return redirect(settings.HOME_URL)
     form = SignupForm(request.POST if request.method == "POST" else None)
+    status = 200
     if request.method == "POST" and form.is_valid():
         data = form.cleaned_data
         try:
-            user = services.user_signup(
-                name=data["name"],
-                id_number=data["id_number"],
-                mobile=data["mobile"],
-                password=data["password1"],
+            rate_limit_check(request, group="signup")
+            services.signup_code_send(
+                name=data["name"], id_number=data["id_number"], mobile=data["mobile"]
             )
         except DomainError as error:
-            form_error_from(form, error)
+            status = form_error_from(form, error)
         else:
+            request.session[SIGNUP_SESSION_KEY] = {
+                "name": data["name"],
+                "id_number": data["id_number"],
+                "mobile": data["mobile"],
+            }
+            return redirect("people:signup_finish")
+    if form.errors and status == 200:
+        status = 400
+    return render(request, "registration/signup.html", {"form": form}, status=status)
+
+
+def signup_finish(request):
+    """Sign-up, step 2: the SMS code proves the mobile; then the account. A
+    person record that already exists (made at a counter or by a relative) is
+    claimed only through both checks."""
+    pending = request.session.get(SIGNUP_SESSION_KEY)
+    if request.user.is_authenticated or not pending:
+        return redirect("people:signup")
+    form = SignupFinishForm(request.POST if request.method == "POST" else None)
+    status = 200
+    if request.method == "POST" and form.is_valid():
+        try:
+            rate_limit_check(request, group="sms")
+            sms_code_use(
+                mobile=pending["mobile"],
+                purpose=SmsPurpose.SIGNUP,
+                code=form.cleaned_data["code"],
+            )
+            user = services.user_signup(
+                name=pending["name"],
+                id_number=pending["id_number"],
+                mobile=pending["mobile"],
+                password=form.cleaned_data["password1"],
+            )
+        except DomainError as error:
+            status = form_error_from(form, error)
+        else:
+            request.session.pop(SIGNUP_SESSION_KEY, None)
             login(request, user, backend="django.contrib.auth.backends.ModelBackend")
             messages.success(request, _("注册成功，欢迎使用医保服务。"))
             return redirect(settings.HOME_URL)
+    if form.errors and status == 200:
+        status = 400
     return render(
         request,
-        "registration/signup.html",
-        {"form": form},
-        status=400 if form.errors else 200,
+        "registration/signup_finish.html",
+        {"form": form, "mobile_masked": mask_mobile(pending["mobile"])},
+        status=status,
+    )
+
+
+RESET_SESSION_KEY = "password_reset_mobile"
+
+
+def password_reset(request):
+    """Forgotten password, step 1: the page says the same whether or not the
+    mobile has an account."""
+    form = PasswordResetStartForm(request.POST if request.method == "POST" else None)
+    status = 200
+    if request.method == "POST" and form.is_valid():
+        try:
+            rate_limit_check(request, group="password_reset")
+            services.password_reset_code_send(mobile=form.cleaned_data["mobile"])
+        except DomainError as error:
+            status = form_error_from(form, error)
+        else:
+            request.session[RESET_SESSION_KEY] = form.cleaned_data["mobile"]
+            return redirect("people:password_reset_finish")
+    if form.errors and status == 200:
+        status = 400
+    return render(
+        request, "registration/password_reset.html", {"form": form}, status=status
+    )
+
+
+def password_reset_finish(request):
+    mobile = request.session.get(RESET_SESSION_KEY)
+    if not mobile:
+        return redirect("people:password_reset")
+    form = PasswordResetFinishForm(request.POST if request.method == "POST" else None)
+    status = 200
+    if request.method == "POST" and form.is_valid():
+        try:
+            rate_limit_check(request, group="sms")
+            sms_code_use(
+                mobile=mobile,
+                purpose=SmsPurpose.PASSWORD_RESET,
+                code=form.cleaned_data["code"],
+            )
+            services.user_password_reset(
+                mobile=mobile, password=form.cleaned_data["password1"]
+            )
+        except DomainError as error:
+            status = form_error_from(form, error)
+        else:
+            request.session.pop(RESET_SESSION_KEY, None)
+            messages.success(request, _("密码已重设，请用新密码登录。"))
+            return redirect("people:login")
+    if form.errors and status == 200:
+        status = 400
+    return render(
+        request,
+        "registration/password_reset_finish.html",
+        {"form": form, "mobile_masked": mask_mobile(mobile)},
+        status=status,
     )
 
 
@@ -60,34 +173,103 @@ class LoginView(auth_views.LoginView):
 
 @login_required
 def family(request):
+    """家庭成员与授权: the requests and authorities the user holds over others,
+    and those others hold over the user, each with its state and actions."""
     person = request.user.person
     if person is None:
         return redirect(settings.HOME_URL)
     form = FamilyMemberForm(request.POST if request.method == "POST" else None)
+    status = 200
     if request.method == "POST" and form.is_valid():
         try:
-            link = services.family_member_add(
+            rate_limit_check(request, group="family")
+            link = services.family_member_request(
                 owner=person,
                 id_number=form.cleaned_data["id_number"],
                 name=form.cleaned_data["name"],
                 relation=form.cleaned_data["relation"],
+                birth_certificate=form.cleaned_data["birth_certificate"],
             )
         except DomainError as error:
-            form_error_from(form, error)
+            status = form_error_from(form, error)
         else:
-            messages.success(
-                request, _("已添加家庭成员 %(name)s。") % {"name": link.relative.name}
-            )
-            return redirect(
-                request.GET.get("next") if _safe_next(request) else "people:family"
-            )
-    links = selectors.family_links_for_person(person_id=person.pk)
+            if link.status == AuthorityStatus.GRANTED:
+                text = _("已添加 %(name)s，您现在可以为其办理医保业务。")
+            elif link.relative.age_on(timezone.localdate()) < 18:
+                text = _(
+                    "已提交。未成年子女的监护关系需要核验：请携带户口本到经办窗口办理，"
+                    "或填写与户籍登记一致的出生医学证明编号。"
+                )
+            else:
+                text = _(
+                    "已向 %(name)s 发出授权申请。对方在自己的账号中同意后（或到经办窗口当面同意），"
+                    "您才能为其办理业务。"
+                )
+            messages.success(request, text % {"name": link.relative.name})
+            target = request.GET.get("next") if _safe_next(request) else None
+            return redirect(target or "people:family")
+    if form.errors and status == 200:
+        status = 400
+    held = selectors.authorities_held(person_id=person.pk)
+    given = selectors.authorities_given(person_id=person.pk)
     return render(
         request,
         "people/family.html",
-        {"form": form, "links": links},
-        status=400 if form.errors else 200,
+        {
+            "form": form,
+            "held": held,
+            "given": given,
+            "decision_form": AuthorityDecisionForm(),
+            "today": timezone.localdate(),
+        },
+        status=status,
     )
+
+
+@login_required
+@require_POST
+def authority_decide(request, link_id):
+    """The person asked accepts (with the scopes they choose) or declines."""
+    form = AuthorityDecisionForm(request.POST)
+    form.is_valid()
+    accept = request.POST.get("decision") == "accept"
+    try:
+        link = services.authority_decide(
+            user=request.user,
+            link_id=link_id,
+            accept=accept,
+            scopes=form.cleaned_data.get("scopes") or [],
+        )
+    except FamilyLink.DoesNotExist:
+        raise Http404 from None
+    except DomainError as error:
+        messages.error(request, error.message)
+        return redirect("people:family")
+    if accept:
+        messages.success(
+            request,
+            _("您已同意 %(name)s 代您办理：%(scopes)s。您可以随时解除。")
+            % {"name": link.owner.name, "scopes": "、".join(link.scope_labels)},
+        )
+    else:
+        messages.success(
+            request, _("您已拒绝 %(name)s 的申请。") % {"name": link.owner.name}
+        )
+    return redirect("people:family")
+
+
+@login_required
+@require_POST
+def authority_revoke(request, link_id):
+    try:
+        link = services.authority_revoke(user=request.user, link_id=link_id)
+    except FamilyLink.DoesNotExist:
+        raise Http404 from None
+    other = link.relative if link.owner_id == request.user.person_id else link.owner
+    messages.success(
+        request, _("已解除与 %(name)s 的代办授权，即时生效。") % {"name": other.name}
+    )
+    return redirect("people:family")
 
 
 @login_required
@@ -99,7 +281,16 @@ def inbox(request):
         if person
         else []
     )
-    return render(request, "people/inbox.html", {"items": items, "accesses": accesses})
+    proxy_accesses = (
+        selectors.proxy_accesses_for_person(person_id=person.pk, limit=20)
+        if person
+        else []
+    )
+    return render(
+        request,
+        "people/inbox.html",
+        {"items": items, "accesses": accesses, "proxy_accesses": proxy_accesses},
+    )
 
 
 def _safe_next(request) -> bool:
@@ -136,3 +327,12 @@ def set_language(request):
             request.user.language = language
             request.user.save(update_fields=["language"])
     return response
+
+
+def dev_sms(request):
+    """Developers only (mounted when DEBUG is on): the simulated SMS gateway's
+    latest messages, so sign-up and password reset can be tried on make run."""
+    from .models import SimSmsMessage
+
+    messages_sent = SimSmsMessage.objects.all()[:20]
+    return render(request, "people/dev_sms.html", {"sms": messages_sent})

@@ -24,4 +24,8 @@ handler500 = "portal.views.error_500"
 if settings.DEBUG:
     from django.conf.urls.static import static
 
+    from people.views import dev_sms
+
+    urlpatterns.append(path("dev/sms/", dev_sms, name="dev_sms"))
+
     urlpatterns += static(settings.MEDIA_URL, document_root=settings.MEDIA_ROOT)

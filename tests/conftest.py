@@ -68,3 +68,14 @@ def pytest_collection_modifyitems(config, items):
     print(reason)
     for item in service_items:
         item.add_marker(pytest.mark.skip(reason=reason))
+
+
+@pytest.fixture(autouse=True)
+def _empty_cache():
+    """Each test starts with an empty cache (rate limits, "looked at today"
+    marks, cached pages): the database is new for each test, so must be what
+    the cache remembers of it."""
+    from django.core.cache import cache
+
+    cache.clear()
+    yield

@@ -9,7 +9,17 @@ from core.identity import make_id_number
 from core.models import Region
 from enrollment.models import Enrollment, EnrollmentStatus, Scheme
 from enrollment.policy_data import policy_seed, regions_seed
-from people.models import FamilyLink, Person, Relation, Role, User
+from people.models import (
+    ALL_SCOPES,
+    AuthorityBasis,
+    AuthorityStatus,
+    FamilyLink,
+    Person,
+    Relation,
+    Role,
+    SimRegistryRecord,
+    User,
+)
 
 _sequence = itertools.count(1)
 
@@ -40,12 +50,29 @@ def policy(region_code: str = "340100", year: int = 2026):
 class PersonFactory(factory.django.DjangoModelFactory):
     class Meta:
         model = Person
+        skip_postgeneration_save = True
 
     name = factory.Sequence(lambda n: f"测试{n}")
     birth_date = dt.date(1990, 1, 1)
     sex = "M"
     id_number = factory.LazyAttribute(lambda o: id_number_for(o.birth_date, sex=o.sex))
     region = None
+
+    @factory.post_generation
+    def _in_registry(obj, create, extracted, **kwargs):
+        # Every test person exists in the simulated population registry, as
+        # every real person does.
+        if create:
+            registry_person(name=obj.name, id_number=obj.id_number)
+
+
+def registry_person(*, name: str, id_number: str, **extra) -> SimRegistryRecord:
+    """A resident the simulated population registry knows (the real-name check
+    passes for this name and number)."""
+    record, _created = SimRegistryRecord.objects.update_or_create(
+        id_number=id_number, defaults={"name": name, **extra}
+    )
+    return record
 
 
 class UserFactory(factory.django.DjangoModelFactory):
@@ -57,7 +84,7 @@ class UserFactory(factory.django.DjangoModelFactory):
 
     person = factory.SubFactory(PersonFactory)
     mobile = factory.Sequence(lambda n: f"139{n:08d}")
-    username = factory.LazyAttribute(lambda o: f"m{o.mobile}")
+    username = factory.Sequence(lambda n: f"c{n:012x}")
     role = Role.CITIZEN
     password = factory.PostGenerationMethodCall("set_password", "pass-Word-123")
 
@@ -85,9 +112,26 @@ class StaffFactory(factory.django.DjangoModelFactory):
 
 
 def family_link(
-    owner: Person, relative: Person, relation: str = Relation.CHILD
+    owner: Person,
+    relative: Person,
+    relation: str = Relation.CHILD,
+    *,
+    status: str = AuthorityStatus.GRANTED,
+    scopes=ALL_SCOPES,
+    **extra,
 ) -> FamilyLink:
-    return FamilyLink.objects.create(owner=owner, relative=relative, relation=relation)
+    """An authority `owner` holds over `relative` (granted with every scope
+    unless told otherwise)."""
+    granted = status == AuthorityStatus.GRANTED
+    return FamilyLink.objects.create(
+        owner=owner,
+        relative=relative,
+        relation=relation,
+        status=status,
+        basis=extra.pop("basis", AuthorityBasis.CONSENT if granted else ""),
+        scopes=list(scopes) if granted else [],
+        **extra,
+    )
 
 
 class EnrollmentFactory(factory.django.DjangoModelFactory):

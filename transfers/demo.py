@@ -58,14 +58,14 @@ def _ready(person, out: str, into: str, year: int, index: int) -> None:
     """Flexible-worker insurance suspended at `out` with months and a balance,
     and enrolled normally at `into`."""
     from enrollment import services as enrollment
-    from enrollment.models import Enrollment, EnrollmentStatus
+    from enrollment.selectors import enrollment_for_year
     from payments.models import EntryKind
     from payments.services import account_get_or_create, account_post
 
     base = Decimal("8000.00")
-    out_enrollment = Enrollment.objects.filter(
-        person=person, region_id=out, year=year
-    ).first()
+    out_enrollment = enrollment_for_year(
+        person_id=person.pk, region_code=out, year=year
+    )
     if out_enrollment is None:
         out_enrollment = enrollment.enrollment_register_flexible(
             actor=None,
@@ -83,10 +83,9 @@ def _ready(person, out: str, into: str, year: int, index: int) -> None:
             paid_on=dt.date(year, month, 10),
             reference=f"DEMO-XFER-{person.pk}-{period}",
         )
-    if out_enrollment.status != EnrollmentStatus.SUSPENDED:
-        enrollment.enrollment_suspend(
-            enrollment_id=out_enrollment.pk, reason="离职停保（演示）"
-        )
+    enrollment.enrollment_ensure_suspended(
+        enrollment_id=out_enrollment.pk, reason="离职停保（演示）"
+    )
     account = account_get_or_create(person_id=person.pk, region_code=out)
     account_post(
         account_id=account.pk,
@@ -94,9 +93,9 @@ def _ready(person, out: str, into: str, year: int, index: int) -> None:
         kind=EntryKind.CONTRIBUTION,
         reference=f"DEMO-XFER-{person.pk}-account",
     )
-    in_enrollment = Enrollment.objects.filter(
-        person=person, region_id=into, year=year
-    ).first()
+    in_enrollment = enrollment_for_year(
+        person_id=person.pk, region_code=into, year=year
+    )
     if in_enrollment is None:
         in_enrollment = enrollment.enrollment_register_flexible(
             actor=None,
@@ -119,7 +118,8 @@ def seed() -> None:
     from core.identity import make_id_number
     from core.models import Region
     from people import services as portal_services
-    from people.models import Person, User
+    from people.demo import demo_family_authority, demo_registry_add
+    from people.models import User
 
     from . import services
     from .models import Transfer
@@ -132,6 +132,7 @@ def seed() -> None:
         user = User.objects.filter(mobile=MOBILE).first()
         if user is None:
             name, county, birth, seq, *_rest = PEOPLE[0]
+            demo_registry_add(name=name, id_number=make_id_number(county, birth, seq))
             user = portal_services.user_signup(
                 name=name,
                 id_number=make_id_number(county, birth, seq),
@@ -146,21 +147,20 @@ def seed() -> None:
         try:
             with transaction.atomic():
                 if relation:
-                    person = Person.objects.filter(id_number=number).first()
-                    if (
-                        person is None
-                        or not owner.family_links.filter(relative=person).exists()
-                    ):
-                        person = portal_services.family_member_add(
-                            owner=owner, id_number=number, name=name, relation=relation
-                        ).relative
+                    # The relative's consent, recorded at the outgoing region's
+                    # counter (idempotent).
+                    person = demo_family_authority(
+                        owner=owner,
+                        id_number=number,
+                        name=name,
+                        relation=relation,
+                        region_code=out,
+                    ).relative
                 else:
                     person = owner
                 if Transfer.objects.filter(person=person).exists():
                     continue
-                Person.objects.filter(pk=person.pk, region__isnull=True).update(
-                    region_id=out
-                )
+                portal_services.person_region_set(person_id=person.pk, region_code=out)
                 _ready(person, out, into, year, index)
                 transfer = services.transfer_apply(
                     person_id=person.pk,

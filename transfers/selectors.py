@@ -11,7 +11,7 @@ from django.utils.translation import gettext_lazy as _
 
 from core.workdays import working_days_left
 from people.access import person_ids_for_user
-from people.models import Role
+from people.models import Role, Scope
 
 from .models import OPEN_STATUSES, Side, Transfer, TransferStatus
 
@@ -25,11 +25,11 @@ def transfers_for_user(*, user):
     )
 
 
-def transfer_get_for_user(*, user, pk) -> Transfer:
-    """The transfer if the citizen may act for its person, else Http404."""
+def transfer_get_for_user(*, user, pk, scope: str = Scope.VIEW) -> Transfer:
+    """The transfer if the citizen may do `scope` for its person, else Http404."""
     transfer = (
         Transfer.objects.select_related("person", "outgoing_region", "incoming_region")
-        .filter(pk=pk, person_id__in=person_ids_for_user(user))
+        .filter(pk=pk, person_id__in=person_ids_for_user(user, scope=scope))
         .first()
     )
     if transfer is None:

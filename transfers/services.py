@@ -1,8 +1,9 @@
 """Every write of the transfers app, one transactional function each.
 
 The two regions' offices talk only through HandoffMessage rows. Each step locks
-the transfer row, checks the transition table, writes its event row (unique per
-step) and schedules the next automatic step in `due_at`; the engine's scan
+the transfer row, asks TRANSFER_MACHINE where its action leads from the current
+status (or whether it may act at all), writes its event row (unique per step)
+and schedules the next automatic step in `due_at`; the engine's scan
 (`transfers_scan`) claims due rows in batches and runs each step in its own
 transaction. Money and months move with unique references, so a step that runs
 twice, or is retried after a worker died in the middle of it, moves them once.
@@ -14,6 +15,7 @@ import datetime as dt
 import logging
 import random
 import time
+from typing import TYPE_CHECKING
 
 from django.conf import settings
 from django.core.exceptions import ValidationError
@@ -24,30 +26,40 @@ from django.utils import timezone
 from django.utils.formats import date_format
 from django.utils.translation import gettext as _
 
-from core.errors import DomainError, check_transition
+from core.errors import DomainError
 from core.identity import parse_id_number
 from core.models import Region
 from core.money import ZERO, to_money
 from core.workdays import working_deadline
-from enrollment.models import (
-    ContributionMonths,
-    Enrollment,
-    EnrollmentEvent,
-    EnrollmentStatus,
-    MonthsKind,
-    Scheme,
+from enrollment.models import MonthsKind, Scheme
+from enrollment.selectors import (
+    enrollment_has_arrears,
+    enrollment_history,
+    enrollment_latest,
+    enrollment_suspended_on,
+    months_totals,
 )
-from enrollment.services import enrollment_suspend, enrollment_transition, months_add
+from enrollment.services import (
+    enrollment_ensure_suspended,
+    enrollment_transition,
+    months_add,
+)
 from payments.models import EntryKind, PersonalAccount
 from payments.services import account_get_or_create, account_post
-from people.access import person_ids_for_user
-from people.models import Person
-from people.services import notify
+from people.access import may_act_for
+from people.models import Person, Scope
+from people.services import (
+    notify,
+    person_lock,
+    person_region_set,
+    proxy_access_record,
+    proxy_act,
+)
 
 from .models import (
     KIND_SIDES,
     OPEN_STATUSES,
-    TRANSFER_TRANSITIONS,
+    TRANSFER_MACHINE,
     Channel,
     EventStep,
     HandoffMessage,
@@ -61,6 +73,10 @@ from .models import (
     TransferKind,
     TransferStatus,
 )
+
+if TYPE_CHECKING:
+    # Annotations only: enrollment rows come from enrollment's selectors and services.
+    from enrollment.models import Enrollment
 
 log = logging.getLogger(__name__)
 
@@ -117,10 +133,7 @@ def transfer_check(
             field="kind",
         )
     out_side, in_side = KIND_SIDES[kind]
-    at_outgoing = Enrollment.objects.filter(
-        person=person, region_id=outgoing_region_code
-    )
-    if at_outgoing.filter(status=EnrollmentStatus.REGISTERED).exists():
+    if enrollment_has_arrears(person_id=person.pk, region_code=outgoing_region_code):
         raise DomainError(
             _(
                 "您在转出地有已登记但未缴费的参保记录（欠费），请先缴清费用或撤销该登记后再申请。"
@@ -128,11 +141,10 @@ def transfer_check(
             code="outgoing_arrears",
             field="outgoing_region",
         )
-    outgoing = (
-        at_outgoing.filter(scheme__in=SCHEMES_OF_SIDE[out_side])
-        .exclude(status=EnrollmentStatus.CANCELLED)
-        .order_by("-year", "-id")
-        .first()
+    outgoing = enrollment_latest(
+        person_id=person.pk,
+        region_code=outgoing_region_code,
+        schemes=SCHEMES_OF_SIDE[out_side],
     )
     if outgoing is None:
         raise DomainError(
@@ -142,7 +154,7 @@ def transfer_check(
             code="no_outgoing_enrollment",
             field="outgoing_region",
         )
-    if outgoing.status not in (EnrollmentStatus.SUSPENDED, EnrollmentStatus.TERMINATED):
+    if not outgoing.is_stopped:
         raise DomainError(
             _(
                 "您在转出地的参保关系尚未暂停（中止），请先到转出地办理暂停参保后再申请转移。"
@@ -150,31 +162,30 @@ def transfer_check(
             code="outgoing_not_suspended",
             field="outgoing_region",
         )
-    at_incoming = Enrollment.objects.filter(
-        person=person,
-        region_id=incoming_region_code,
-        scheme__in=SCHEMES_OF_SIDE[in_side],
-    ).exclude(status=EnrollmentStatus.CANCELLED)
-    if kind == TransferKind.RESIDENT_TO_RESIDENT:
-        # Residents move only after enrolling for the next year at the incoming region.
-        at_incoming = at_incoming.filter(year__gt=outgoing.year)
-        if not at_incoming.exists():
-            raise DomainError(
-                _(
-                    "居民医保转移须先在转入地办理下一年度（%(year)s年）参保登记并缴费，请办理后再申请。"
-                )
-                % {"year": outgoing.year + 1},
-                code="resident_next_year_not_enrolled",
-                field="incoming_region",
+    # Residents move only after enrolling for the next year at the incoming region.
+    resident_move = kind == TransferKind.RESIDENT_TO_RESIDENT
+    incoming = enrollment_latest(
+        person_id=person.pk,
+        region_code=incoming_region_code,
+        schemes=SCHEMES_OF_SIDE[in_side],
+        after_year=outgoing.year if resident_move else None,
+    )
+    if incoming is None and resident_move:
+        raise DomainError(
+            _(
+                "居民医保转移须先在转入地办理下一年度（%(year)s年）参保登记并缴费，请办理后再申请。"
             )
-    incoming = at_incoming.order_by("-year", "-id").first()
+            % {"year": outgoing.year + 1},
+            code="resident_next_year_not_enrolled",
+            field="incoming_region",
+        )
     if incoming is None:
         raise DomainError(
             _("在转入地没有找到您的参保记录，请先在转入地参保后再申请转移。"),
             code="no_incoming_enrollment",
             field="incoming_region",
         )
-    if incoming.status != EnrollmentStatus.ACTIVE:
+    if not incoming.is_active:
         raise DomainError(
             _(
                 "您在转入地的参保状态不是正常参保（当前：%(status)s），请先在转入地完成缴费。"
@@ -270,10 +281,23 @@ def _event(
     )
 
 
-def _move(transfer: Transfer, target: str, **event) -> None:
-    check_transition(TRANSFER_TRANSITIONS, transfer.status, target, what="transfer")
+def _move(transfer: Transfer, *, action: str, **event) -> None:
+    target = TRANSFER_MACHINE.target(transfer.status, action=action)
     _event(transfer, to_status=target, **event)
     transfer.status = target
+
+
+def _can(transfer: Transfer, action: str) -> bool:
+    return TRANSFER_MACHINE.can(transfer.status, action=action)
+
+
+def _done(transfer: Transfer, action: str) -> bool:
+    """Whether the transfer already stands where `action` leads, so that a
+    repeated request (a double click, a retried task) succeeds without acting."""
+    return any(
+        edge.target == transfer.status and action in edge.actions
+        for edge in TRANSFER_MACHINE.edges
+    )
 
 
 def _check_staff(actor, region_id: str) -> None:
@@ -298,18 +322,6 @@ def _date(day: dt.date | None) -> str:
     return date_format(day, "DATE_FORMAT") if day else ""
 
 
-def _months_at(person_id: int, region_code: str) -> dict[str, int]:
-    rows = (
-        ContributionMonths.objects.filter(person_id=person_id, region_id=region_code)
-        .values("kind")
-        .annotate(total=Sum("months"))
-    )
-    totals = {MonthsKind.ACTUAL: 0, MonthsKind.DEEMED: 0}
-    for row in rows:
-        totals[row["kind"]] = row["total"] or 0
-    return totals
-
-
 # --- Applicant -----------------------------------------------------------------------
 
 
@@ -327,7 +339,7 @@ def transfer_apply(
 ) -> Transfer:
     """Apply for a transfer (online, or by staff of either region at the counter)."""
     # The person row lock serialises two applications for the same person.
-    person = Person.objects.select_for_update().get(pk=person_id)
+    person = person_lock(person_id=person_id)
     if (
         channel == Channel.COUNTER
         and applicant is not None
@@ -345,12 +357,18 @@ def transfer_apply(
         and applicant is not None
         and not applicant.is_superuser
     ):
-        if person.pk not in person_ids_for_user(applicant):
+        if not may_act_for(user=applicant, person_id=person.pk, scope=Scope.TRANSFER):
             raise DomainError(
-                _("您只能为本人或已添加的家庭成员申请。"),
+                _("您只能为本人或已授权您代办转移接续的家人申请。"),
                 code="not_family",
                 field="person",
             )
+        proxy_access_record(
+            user=applicant,
+            person=person,
+            scope=Scope.TRANSFER,
+            what=_("申请医保关系转移接续"),
+        )
     outgoing, incoming = transfer_check(
         person=person,
         name=name,
@@ -417,16 +435,22 @@ def transfer_apply(
 def transfer_cancel(*, transfer_id: int, actor=None) -> Transfer:
     """The applicant withdraws the request, possible until the outgoing region accepts it."""
     transfer = _lock(transfer_id)
-    if transfer.status == TransferStatus.CANCELLED:
+    if _done(transfer, "citizen_cancel"):
         return transfer
-    if transfer.status != TransferStatus.SUBMITTED:
+    if not _can(transfer, "citizen_cancel"):
         raise DomainError(
             _("转出地已受理，不能再撤销。如需终止，请联系转出地经办机构。"),
             code="already_accepted",
         )
+    proxy_act(
+        user=actor,
+        person=transfer.person,
+        scope=Scope.TRANSFER,
+        what=_("撤销转移接续申请"),
+    )
     _move(
         transfer,
-        TransferStatus.CANCELLED,
+        action="citizen_cancel",
         step=EventStep.CANCELLED,
         side=Side.APPLICANT,
         actor=actor,
@@ -448,14 +472,14 @@ def transfer_cancel(*, transfer_id: int, actor=None) -> Transfer:
 
 
 def _accept(transfer: Transfer, actor=None) -> None:
-    if transfer.status != TransferStatus.SUBMITTED:
+    if not _can(transfer, "outgoing_accept"):
         return
     _check_staff(actor, transfer.outgoing_region_id)
     now = timezone.now()
     deadline = working_deadline(timezone.localdate(now), OUTGOING_WORKING_DAYS)
     _move(
         transfer,
-        TransferStatus.OUTGOING_REVIEW,
+        action="outgoing_accept",
         step=EventStep.ACCEPTED,
         side=Side.OUTGOING,
         actor=actor,
@@ -478,29 +502,17 @@ def _accept(transfer: Transfer, actor=None) -> None:
     )
 
 
-def _suspended_on(enrollment: Enrollment) -> dt.date | None:
-    event = (
-        EnrollmentEvent.objects.filter(
-            enrollment=enrollment, to_status=EnrollmentStatus.SUSPENDED
-        )
-        .order_by("-at")
-        .first()
-    )
-    return timezone.localdate(event.at) if event else None
-
-
 def _issue_sheet(transfer: Transfer, actor=None) -> None:
-    if transfer.status != TransferStatus.OUTGOING_REVIEW:
+    if not _can(transfer, "outgoing_issue_sheet"):
         return
     _check_staff(actor, transfer.outgoing_region_id)
     now = timezone.now()
     person = transfer.person
-    outgoing = Enrollment.objects.get(pk=transfer.outgoing_enrollment_id)
-    if outgoing.status == EnrollmentStatus.ACTIVE:
-        enrollment_suspend(
-            enrollment_id=outgoing.pk, reason=_("转移接续：转出"), actor=actor
-        )
-        outgoing.refresh_from_db()
+    outgoing = enrollment_ensure_suspended(
+        enrollment_id=transfer.outgoing_enrollment_id,
+        reason=_("转移接续：转出"),
+        actor=actor,
+    )
     # The account row lock holds the balance still until it is posted out below.
     account = (
         PersonalAccount.objects.select_for_update()
@@ -508,10 +520,10 @@ def _issue_sheet(transfer: Transfer, actor=None) -> None:
         .first()
     )
     balance = to_money(account.balance) if account else ZERO
-    months = _months_at(person.pk, transfer.outgoing_region_id)
-    history_rows = Enrollment.objects.filter(
-        person=person, region_id=transfer.outgoing_region_id
-    ).order_by("year")
+    months = months_totals(person_id=person.pk, region_code=transfer.outgoing_region_id)
+    history_rows = enrollment_history(
+        person_id=person.pk, region_code=transfer.outgoing_region_id
+    )
     history = [
         {
             "year": e.year,
@@ -535,7 +547,7 @@ def _issue_sheet(transfer: Transfer, actor=None) -> None:
         outgoing_region_code=transfer.outgoing_region_id,
         incoming_region_code=transfer.incoming_region_id,
         enrollment_start=min(starts) if starts else None,
-        suspended_on=_suspended_on(outgoing) or _today(),
+        suspended_on=enrollment_suspended_on(enrollment_id=outgoing.pk) or _today(),
         actual_months=max(months[MonthsKind.ACTUAL], 0),
         deemed_months=max(months[MonthsKind.DEEMED], 0),
         contribution_history=history,
@@ -584,7 +596,7 @@ def _issue_sheet(transfer: Transfer, actor=None) -> None:
     )
     _move(
         transfer,
-        TransferStatus.SHEET_ISSUED,
+        action="outgoing_issue_sheet",
         step=EventStep.SHEET_ISSUED,
         side=Side.OUTGOING,
         actor=actor,
@@ -606,7 +618,7 @@ def _issue_sheet(transfer: Transfer, actor=None) -> None:
 
 
 def _receive(transfer: Transfer, actor=None) -> None:
-    if transfer.status != TransferStatus.SHEET_ISSUED:
+    if not _can(transfer, "incoming_receive"):
         return
     now = timezone.now()
     HandoffMessage.objects.filter(
@@ -615,7 +627,7 @@ def _receive(transfer: Transfer, actor=None) -> None:
     deadline = working_deadline(timezone.localdate(now), INCOMING_WORKING_DAYS)
     _move(
         transfer,
-        TransferStatus.INCOMING_REVIEW,
+        action="incoming_receive",
         step=EventStep.RECEIVED,
         side=Side.INCOMING,
         deadline=deadline.date,
@@ -634,7 +646,7 @@ def _receive(transfer: Transfer, actor=None) -> None:
 
 
 def _complete(transfer: Transfer, actor=None) -> None:
-    if transfer.status != TransferStatus.INCOMING_REVIEW:
+    if not _can(transfer, "incoming_complete"):
         return
     _check_staff(actor, transfer.incoming_region_id)
     now = timezone.now()
@@ -678,16 +690,16 @@ def _complete(transfer: Transfer, actor=None) -> None:
         to_region_id=transfer.outgoing_region_id,
         payload={"amount": str(amount)},
     )
-    if transfer.incoming_enrollment_id:
-        incoming = Enrollment.objects.get(pk=transfer.incoming_enrollment_id)
-        if incoming.status == EnrollmentStatus.SUSPENDED:
-            enrollment_transition(
-                enrollment_id=incoming.pk,
-                to_status=EnrollmentStatus.ACTIVE,
-                actor=actor,
-                reason=_("转移接续：转入"),
-            )
-    Person.objects.filter(pk=person.pk).update(region_id=transfer.incoming_region_id)
+    if transfer.incoming_enrollment_id and transfer.incoming_enrollment.can_resume:
+        enrollment_transition(
+            enrollment_id=transfer.incoming_enrollment_id,
+            action="resume",
+            actor=actor,
+            reason=_("转移接续：转入"),
+        )
+    person_region_set(
+        person_id=person.pk, region_code=transfer.incoming_region_id, move=True
+    )
     late = (
         timezone.localdate(now) > transfer.incoming_deadline
         if transfer.incoming_deadline
@@ -695,7 +707,7 @@ def _complete(transfer: Transfer, actor=None) -> None:
     )
     _move(
         transfer,
-        TransferStatus.COMPLETED,
+        action="incoming_complete",
         step=EventStep.COMPLETED,
         side=Side.INCOMING,
         actor=actor,
@@ -718,14 +730,17 @@ def _complete(transfer: Transfer, actor=None) -> None:
 
 
 def _reject(transfer: Transfer, *, code: str, text: str, actor=None) -> None:
-    if transfer.status in (TransferStatus.SUBMITTED, TransferStatus.OUTGOING_REVIEW):
-        side, region, other = (
+    # Which side may refuse follows from which reject action the status allows.
+    if _can(transfer, "outgoing_reject"):
+        action, side, region, other = (
+            "outgoing_reject",
             Side.OUTGOING,
             transfer.outgoing_region_id,
             transfer.incoming_region_id,
         )
-    elif transfer.status == TransferStatus.INCOMING_REVIEW:
-        side, region, other = (
+    elif _can(transfer, "incoming_reject"):
+        action, side, region, other = (
+            "incoming_reject",
             Side.INCOMING,
             transfer.incoming_region_id,
             transfer.outgoing_region_id,
@@ -744,7 +759,7 @@ def _reject(transfer: Transfer, *, code: str, text: str, actor=None) -> None:
     now = timezone.now()
     _move(
         transfer,
-        TransferStatus.REJECTED,
+        action=action,
         step=EventStep.REJECTED,
         side=side,
         actor=actor,
@@ -787,6 +802,8 @@ def _reject(transfer: Transfer, *, code: str, text: str, actor=None) -> None:
 
 def _return(transfer: Transfer, actor=None) -> None:
     """The outgoing region takes back what an incoming rejection sent back."""
+    # Not a transition (the status stays REJECTED, a final state): the step
+    # only ever follows a rejection, and the unprocessed message makes it once.
     if transfer.status != TransferStatus.REJECTED:
         return
     message = (
@@ -848,10 +865,7 @@ STEPS = {
 def transfer_accept(*, transfer_id: int, actor=None) -> Transfer:
     """转出地受理: the outgoing region accepts; its 10 working days start."""
     transfer = _lock(transfer_id)
-    if transfer.status not in (
-        TransferStatus.SUBMITTED,
-        TransferStatus.OUTGOING_REVIEW,
-    ):
+    if not (_can(transfer, "outgoing_accept") or _done(transfer, "outgoing_accept")):
         raise DomainError(_("该申请当前不能受理。"), code="cannot_accept")
     _accept(transfer, actor)
     return transfer
@@ -861,11 +875,11 @@ def transfer_accept(*, transfer_id: int, actor=None) -> Transfer:
 def transfer_issue_sheet(*, transfer_id: int, actor=None) -> Transfer:
     """The outgoing region issues the information sheet and sends the balance and months out."""
     transfer = _lock(transfer_id)
-    if transfer.status == TransferStatus.SUBMITTED:
-        _accept(transfer, actor)
-    if transfer.status not in (
-        TransferStatus.OUTGOING_REVIEW,
-        TransferStatus.SHEET_ISSUED,
+    # Issuing a sheet for an application not yet accepted accepts it first.
+    _accept(transfer, actor)
+    if not (
+        _can(transfer, "outgoing_issue_sheet")
+        or _done(transfer, "outgoing_issue_sheet")
     ):
         raise DomainError(_("该申请当前不能出具信息表。"), code="cannot_issue")
     _issue_sheet(transfer, actor)
@@ -876,11 +890,10 @@ def transfer_issue_sheet(*, transfer_id: int, actor=None) -> Transfer:
 def transfer_complete(*, transfer_id: int, actor=None) -> Transfer:
     """The incoming region checks the sheet and completes the transfer-in."""
     transfer = _lock(transfer_id)
-    if transfer.status == TransferStatus.SHEET_ISSUED:
-        _receive(transfer)
-    if transfer.status not in (
-        TransferStatus.INCOMING_REVIEW,
-        TransferStatus.COMPLETED,
+    # Staff may complete before the sheet message is delivered: receive it now.
+    _receive(transfer)
+    if not (
+        _can(transfer, "incoming_complete") or _done(transfer, "incoming_complete")
     ):
         raise DomainError(_("该申请当前不能办结。"), code="cannot_complete")
     _complete(transfer, actor)
@@ -893,7 +906,7 @@ def transfer_reject(
 ) -> Transfer:
     """Either region refuses the request with a reason; money already sent goes back."""
     transfer = _lock(transfer_id)
-    if transfer.status == TransferStatus.REJECTED:
+    if _done(transfer, "outgoing_reject") or _done(transfer, "incoming_reject"):
         return transfer
     _reject(transfer, code=code, text=text, actor=actor)
     return transfer

@@ -13,17 +13,17 @@ from django.views.decorators.http import require_GET, require_POST
 from core.errors import DomainError
 from core.forms import form_error_from
 from people.access import person_ids_for_user
-from people.models import Person
+from people.models import Person, Scope
 
 from . import selectors, services
 from .forms import TransferApplyForm
-from .models import Channel, TransferKind, TransferStatus
+from .models import TRANSFER_MACHINE, Channel, TransferKind
 
 POLL_SECONDS = 3
 
 
 def _persons_for(user):
-    ids = person_ids_for_user(user)
+    ids = person_ids_for_user(user, scope=Scope.TRANSFER)
     persons = {p.pk: p for p in Person.objects.filter(pk__in=ids)}
     return [persons[pk] for pk in ids if pk in persons]
 
@@ -107,7 +107,9 @@ def transfer_detail(request, pk):
             "transfer": transfer,
             "timeline": selectors.transfer_timeline(transfer),
             "poll_seconds": POLL_SECONDS,
-            "can_cancel": transfer.status == TransferStatus.SUBMITTED,
+            "can_cancel": TRANSFER_MACHINE.can(
+                transfer.status, action="citizen_cancel"
+            ),
         },
     )
 
@@ -130,7 +132,9 @@ def transfer_status(request, pk):
 @login_required
 @require_POST
 def transfer_cancel(request, pk):
-    transfer = selectors.transfer_get_for_user(user=request.user, pk=pk)
+    transfer = selectors.transfer_get_for_user(
+        user=request.user, pk=pk, scope=Scope.TRANSFER
+    )
     try:
         services.transfer_cancel(transfer_id=transfer.pk, actor=request.user)
     except DomainError as error:

@@ -127,8 +127,14 @@ LOGOUT_REDIRECT_URL = "portal:home"
 
 # Lockout after repeated failed logins (django-axes), per username and address.
 AXES_FAILURE_LIMIT = env.int("AXES_FAILURE_LIMIT", default=5)
-AXES_COOLOFF_TIME = 0.25  # hours
+# Locked per (username, client address) together, never per username alone, so
+# wrong passwords typed elsewhere never lock the holder out; the delay grows
+# with each further failure (people.lockout), and the forgotten-password page
+# (SMS code) is the way out.
+AXES_COOLOFF_TIME = "people.lockout.cool_off"
 AXES_LOCKOUT_PARAMETERS = [["username", "ip_address"]]
+AXES_CLIENT_IP_CALLABLE = "people.limits.client_ip"
+AXES_ENABLE_ACCESS_FAILURE_LOG = True
 AXES_LOCKOUT_TEMPLATE = "registration/locked_out.html"
 AXES_RESET_ON_SUCCESS = True
 AXES_SENSITIVE_PARAMETERS = ["password", "id_number", "mobile"]
@@ -244,3 +250,38 @@ LOGGING = {
     "root": {"handlers": ["console"], "level": env("LOG_LEVEL", default="INFO")},
     "loggers": {"django.db.backends": {"level": "WARNING"}},
 }
+
+# --- Real-name check and SMS (SPEC §1a) ------------------------------------------
+# Adapters a real deployment replaces: the province's population registry
+# (户籍人口库) and an SMS gateway. The simulated ones keep their own tables and
+# can be told to be unavailable or slow (REGISTRY_SIMULATION / SMS_SIMULATION:
+# {"unavailable": True, "delay_seconds": 2}).
+POPULATION_REGISTRY = env(
+    "POPULATION_REGISTRY", default="people.registry.SimulatedRegistry"
+)
+REGISTRY_SIMULATION = {
+    "unavailable": env.bool("REGISTRY_SIM_UNAVAILABLE", default=False),
+    "delay_seconds": env.float("REGISTRY_SIM_DELAY_SECONDS", default=0.0),
+}
+SMS_GATEWAY = env("SMS_GATEWAY", default="people.sms.SimulatedSmsGateway")
+SMS_SIMULATION = {
+    "unavailable": env.bool("SMS_SIM_UNAVAILABLE", default=False),
+    "delay_seconds": env.float("SMS_SIM_DELAY_SECONDS", default=0.0),
+}
+SMS_CODE_TTL_SECONDS = 10 * 60
+SMS_CODE_MAX_GUESSES = 5
+SMS_RESEND_SECONDS = 60
+SMS_SENDS_PER_HOUR = 5
+
+# Pages that take an identity or mobile number: (per client address, per
+# account) — people.limits. The client address comes from X-Forwarded-For only
+# through TRUSTED_PROXY_COUNT proxies (0: none, the socket's address).
+TRUSTED_PROXY_COUNT = env.int("TRUSTED_PROXY_COUNT", default=0)
+RATE_LIMITS = {
+    "signup": ("20/h", "20/h"),
+    "sms": ("20/h", "20/h"),
+    "password_reset": ("20/h", "20/h"),
+    "family": ("60/h", "30/h"),
+    "number_lookup": ("120/h", "60/h"),
+}
+RATELIMIT_USE_CACHE = "default"

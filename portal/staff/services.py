@@ -6,8 +6,9 @@ from django.db import transaction
 from django.utils.translation import gettext as _
 
 from core.errors import DomainError
+from core.identity import normalise_id_number
 from people.models import Person, StaffAccess
-from people.services import person_get_or_create
+from people.services import person_get_or_create, person_region_set
 
 
 @transaction.atomic
@@ -24,14 +25,11 @@ def person_register_at_counter(
         raise DomainError(
             _("您的账号未分配统筹区，不能办理窗口业务。"), code="no_region"
         )
-    existed = Person.objects.filter(id_number=id_number.strip().upper()).exists()
+    existed = Person.objects.filter(id_number=normalise_id_number(id_number)).exists()
     person = person_get_or_create(id_number=id_number, name=name, mobile=mobile)
-    # Lock the row: a simultaneous enrollment may be setting the region.
-    person = Person.objects.select_for_update().get(pk=person.pk)
-    if person.region_id is None:
-        person.region_id = staff.region_id
-        person.save(update_fields=["region"])
-    elif person.region_id != staff.region_id:
+    # Locks the row: a simultaneous enrollment may be setting the region.
+    person = person_region_set(person_id=person.pk, region_code=staff.region_id)
+    if person.region_id != staff.region_id:
         raise DomainError(
             _("此人的参保关系在其他统筹区，请由参保地经办或办理转移接续。"),
             code="other_region",

@@ -17,6 +17,7 @@ from django.utils.translation import gettext as _
 
 from core.errors import DomainError
 from core.export import csv_response
+from core.forms import form_error_from
 from core.models import Region
 from people.admin_base import has_no_scope, is_auditor
 
@@ -140,9 +141,7 @@ def counter_person(request):
                     mobile=data["mobile"],
                 )
             except DomainError as error:
-                form.add_error(
-                    error.field if error.field in form.fields else None, error.message
-                )
+                status = form_error_from(form, error)
             else:
                 if created:
                     messages.success(
@@ -155,7 +154,7 @@ def counter_person(request):
                         % {"name": person.name},
                     )
                 return redirect(reverse("admin:people_person_change", args=[person.pk]))
-        status = 400
+        status = status if status != 200 else 400
     context = {
         **admin.site.each_context(request),
         "title": _("窗口登记参保人"),

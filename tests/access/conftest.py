@@ -1,11 +1,13 @@
 """The world of objects the access tests try: an owner, a family member who
 acts for them, a stranger, staff of the objects' region and of another."""
 
+import datetime as dt
+
 import pytest
 
 from payments import services as payments
 from payments.models import BindingStatus, FamilyBinding
-from people.models import Role
+from people.models import AuthorityBasis, AuthorityStatus, Role, Scope
 from tests.factories import (
     EnrollmentFactory,
     StaffFactory,
@@ -63,12 +65,41 @@ def world(db):
     transfer.refresh_from_db()
     assert transfer.status == "sheet_issued"
 
+    # Everyone who asked, was refused, lost or never had authority, and the
+    # ones who hold it: each over the owner and over the transfer's person.
+    today = dt.date.today()
+    kinds = {
+        "pending": {"status": AuthorityStatus.PENDING},
+        "declined": {"status": AuthorityStatus.DECLINED},
+        "revoked": {"status": AuthorityStatus.REVOKED},
+        # Granted to see records only: may look, may not act.
+        "viewer": {"scopes": [Scope.VIEW]},
+        # A guardian's proven authority, still running / ended at 18.
+        "guardian": {
+            "basis": AuthorityBasis.HOUSEHOLD_REGISTER,
+            "ends_on": today + dt.timedelta(days=30),
+        },
+        "turned_18": {
+            "basis": AuthorityBasis.BIRTH_CERTIFICATE,
+            "ends_on": today - dt.timedelta(days=1),
+        },
+    }
+    holders = {}
+    links = {}
+    for name, options in kinds.items():
+        holders[name] = UserFactory(person__region=hefei)
+        for subject in (owner.person, mover):
+            links[(name, subject.pk)] = family_link(
+                holders[name].person, subject, relation="sibling", **options
+            )
+
     users = {
         "owner": owner,
         "family": family,
         "stranger": stranger,
         "staff_here": staff_here,
         "staff_elsewhere": staff_elsewhere,
+        **holders,
     }
     return {
         "users": users,
@@ -78,4 +109,5 @@ def world(db):
         "payment": payment,
         "binding": binding,
         "transfer": transfer,
+        "request": links[("pending", owner.person.pk)],
     }

@@ -1,27 +1,51 @@
 """Every URL that takes an object id, tried as the object's owner, a family
-member who acts for them, a stranger, staff of the object's region and staff of
-another region: only the allowed see it (the others get 404 or 403 — or, on the
-staff site, are sent away without the page). Refused POSTs change nothing."""
+member who holds their authority, a guardian whose authority still runs, one
+allowed only to look, and those who hold none: a stranger, one whose request is
+pending, declined or revoked, a guardian whose authority ended at the child's
+18th birthday, staff of the object's region and of another region. Only the
+allowed see it (the others get 404 or 403 — or, on the staff site, are sent
+away without the page). Refused POSTs change nothing (SPEC §1a)."""
 
 import pytest
 from django.test import Client
 from django.urls import get_resolver
 
 from payments.models import FamilyBinding, Payment
+from people.models import FamilyLink, Notification, ProxyAccess
 from transfers.models import Transfer
 
 pytestmark = pytest.mark.django_db
 
-ROLES = ("owner", "family", "stranger", "staff_here", "staff_elsewhere")
+ROLES = (
+    "owner",
+    "family",
+    "guardian",
+    "viewer",
+    "stranger",
+    "pending",
+    "declined",
+    "revoked",
+    "turned_18",
+    "staff_here",
+    "staff_elsewhere",
+)
 SEEN, REFUSED = "seen", "refused"
+# Hold an authority with every scope / with the scope to look only.
+ACTORS = ("owner", "family", "guardian")
 
 
 def citizen_rule(role):
-    return SEEN if role in ("owner", "family") else REFUSED
+    """Pages that show records: those who may look."""
+    return SEEN if role in (*ACTORS, "viewer") else REFUSED
+
+
+def act_rule(role):
+    """Pages and posts that act (pay, cancel, apply): those who may act."""
+    return SEEN if role in ACTORS else REFUSED
 
 
 def sheet_rule(role):
-    return SEEN if role in ("owner", "family", "staff_here") else REFUSED
+    return SEEN if role in (*ACTORS, "viewer", "staff_here") else REFUSED
 
 
 def staff_rule(role):
@@ -38,9 +62,9 @@ GET_PAGES = [
     (
         "enrollment:cancel",
         lambda w: f"/enrollment/{w['unpaid'].pk}/cancel/",
-        citizen_rule,
+        act_rule,
     ),
-    ("payments:pay", lambda w: f"/payments/pay/{w['unpaid'].pk}/", citizen_rule),
+    ("payments:pay", lambda w: f"/payments/pay/{w['unpaid'].pk}/", act_rule),
     ("payments:detail", lambda w: f"/payments/p/{w['payment'].pk}/", citizen_rule),
     (
         "payments:status",
@@ -92,7 +116,7 @@ POSTS = [
         "payments:retry",
         lambda w: f"/payments/p/{w['payment'].pk}/retry/",
         {"channel": "wechat", "idempotency_key": "x" * 20},
-        citizen_rule,
+        act_rule,
     ),
     (
         "payments:binding_consent",
@@ -110,13 +134,26 @@ POSTS = [
         "transfers:cancel",
         lambda w: f"/transfers/{w['transfer'].pk}/cancel/",
         {},
-        citizen_rule,
+        act_rule,
     ),
     (
         "enrollment:cancel",
         lambda w: f"/enrollment/{w['unpaid'].pk}/cancel/",
         {},
-        citizen_rule,
+        act_rule,
+    ),
+    # Only the person asked decides; the asker and the person asked may end it.
+    (
+        "people:authority_decide",
+        lambda w: f"/family/{w['request'].pk}/decide/",
+        {"decision": "accept", "scopes": ["view", "pay"]},
+        lambda role: SEEN if role == "owner" else REFUSED,
+    ),
+    (
+        "people:authority_revoke",
+        lambda w: f"/family/{w['request'].pk}/revoke/",
+        {},
+        lambda role: SEEN if role in ("owner", "pending") else REFUSED,
     ),
 ]
 
@@ -136,13 +173,15 @@ OBJECT_ID_ROUTES = {
     "transfers:status",
     "transfers:cancel",
     "transfers:sheet",
+    "people:authority_decide",
+    "people:authority_revoke",
 }
 
 
 def test_every_citizen_route_with_an_object_id_is_in_the_matrix():
     """A new URL with an <int:…> id must be added here (so it is tried as every role)."""
     found = set()
-    for namespace in ("enrollment", "payments", "transfers", "portal"):
+    for namespace in ("people", "enrollment", "payments", "transfers", "portal"):
         resolver = get_resolver().namespace_dict.get(namespace)
         if resolver is None:
             continue
@@ -208,6 +247,9 @@ def snapshot(world):
         list(FamilyBinding.objects.values_list("pk", "status")),
         list(Transfer.objects.values_list("pk", "status")),
         sorted(world["unpaid"].__class__.objects.values_list("pk", "status")),
+        sorted(FamilyLink.objects.values_list("pk", "status", "scopes")),
+        ProxyAccess.objects.count(),
+        Notification.objects.count(),
     )
 
 

@@ -112,3 +112,14 @@ def overflowing(page) -> list[str]:
             .slice(0, 8)
             .map(e => e.tagName + '.' + e.className + ' «' + (e.innerText || '').slice(0, 40) + '»')"""
     )
+
+
+def sms_code(mobile: str) -> str:
+    """The newest code the simulated SMS gateway sent to `mobile` (what the
+    citizen reads on their phone)."""
+    import re
+
+    from people.models import SimSmsMessage
+
+    text = SimSmsMessage.objects.filter(mobile=mobile).latest("id").text
+    return re.search(r"\d{6}", text).group(0)

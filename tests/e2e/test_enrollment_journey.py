@@ -8,7 +8,7 @@ import time_machine
 
 from core.identity import make_id_number
 from tests import factories
-from tests.e2e.conftest import PHONE, no_horizontal_scroll, overflowing
+from tests.e2e.conftest import PHONE, no_horizontal_scroll, overflowing, sms_code
 
 pytestmark = pytest.mark.django_db(transaction=True)
 
@@ -25,6 +25,13 @@ def hefei_2027():
 def test_sign_up_enroll_a_family_member_and_see_coverage(new_page, shot, hefei_2027):
     own_id = make_id_number("340104", dt.date(1986, 4, 15), 131)
     child_id = make_id_number("340104", dt.date(2016, 9, 1), 152)
+    factories.registry_person(name="周明", id_number=own_id)
+    factories.registry_person(
+        name="周小雨",
+        id_number=child_id,
+        birth_certificate="Q340777001",
+        father_id_number=own_id,
+    )
     with time_machine.travel(TODAY, tick=True):
         page = new_page()
         page.goto("/")
@@ -34,9 +41,13 @@ def test_sign_up_enroll_a_family_member_and_see_coverage(new_page, shot, hefei_2
         page.get_by_label("姓名").fill("周明")
         page.get_by_label("身份证号").fill(own_id)
         page.get_by_label("手机号").fill("13912345678")
-        page.get_by_label("密码", exact=False).first.fill("Yibao-pass-2026")
-        page.get_by_label("再次输入密码").fill("Yibao-pass-2026")
         shot(page, "signup-zh-1280")
+        page.get_by_role("button", name="获取短信验证码").click()
+        page.wait_for_url("**/signup/verify/")
+        page.get_by_label("短信验证码").fill(sms_code("13912345678"))
+        page.locator("#id_password1").fill("Yibao-pass-2026")
+        page.get_by_label("再次输入密码").fill("Yibao-pass-2026")
+        shot(page, "signup-code-zh-1280")
         page.get_by_role("button", name="注册").click()
         page.wait_for_url("**/")
         assert "周明，您好" in page.inner_text("main")
@@ -45,7 +56,8 @@ def test_sign_up_enroll_a_family_member_and_see_coverage(new_page, shot, hefei_2
         page.get_by_label("姓名").fill("周小雨")
         page.get_by_label("身份证号").fill(child_id)
         page.get_by_label("与您的关系").select_option("child")
-        page.get_by_role("button", name="添加家庭成员").click()
+        page.get_by_label("出生医学证明编号（未成年子女填写）").fill("Q340777001")
+        page.get_by_role("button", name="发送授权申请").click()
         assert "周小雨" in page.inner_text("main")
         # Masked wherever shown: the full number never appears on the page.
         assert child_id not in page.content()

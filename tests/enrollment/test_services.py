@@ -437,11 +437,18 @@ def test_newborn_registration_adds_the_child_to_the_family(hefei, citizen):
     from core.identity import make_id_number
 
     number = make_id_number("340104", dt.date(2026, 9, 20), 12)
+    factories.registry_person(
+        name="小明",
+        id_number=number,
+        birth_certificate="Q340123456",
+        mother_id_number=citizen.person.id_number,
+    )
     enrollment = services.enrollment_register_newborn(
         actor=citizen,
         owner=citizen.person,
         name="小明",
         id_number=number,
+        birth_certificate="q340123456",
         region="340100",
         year=2027,
         today=IN_WINDOW_2027,
@@ -449,9 +456,37 @@ def test_newborn_registration_adds_the_child_to_the_family(hefei, citizen):
     assert (
         enrollment.person.birth_date == dt.date(2026, 9, 20) and enrollment.is_newborn
     )
-    assert citizen.person.family_links.filter(
-        relative=enrollment.person, relation="child"
-    ).exists()
+    link = citizen.person.family_links.get(relative=enrollment.person, relation="child")
+    # The guardian's authority, proven by the birth certificate, ends at 18.
+    assert (link.status, link.basis) == ("granted", "birth_certificate")
+    assert link.ends_on == dt.date(2044, 9, 20)
+
+
+def test_newborn_of_someone_else_is_refused_and_writes_nothing(hefei, citizen):
+    from core.identity import make_id_number
+    from people.models import FamilyLink, Person
+
+    number = make_id_number("340104", dt.date(2026, 9, 21), 16)
+    factories.registry_person(
+        name="小亮",
+        id_number=number,
+        birth_certificate="Q340999999",
+        mother_id_number=make_id_number("340104", dt.date(1992, 1, 1), 22),
+    )
+    with pytest.raises(DomainError) as refused:
+        services.enrollment_register_newborn(
+            actor=citizen,
+            owner=citizen.person,
+            name="小亮",
+            id_number=number,
+            birth_certificate="Q340999999",
+            region="340100",
+            year=2027,
+            today=IN_WINDOW_2027,
+        )
+    assert refused.value.field == "birth_certificate"
+    assert not FamilyLink.objects.exists()
+    assert not Person.objects.filter(id_number=number).exists()
 
 
 def test_newborn_refusal_writes_nothing(hefei, citizen):
@@ -465,6 +500,7 @@ def test_newborn_refusal_writes_nothing(hefei, citizen):
             owner=citizen.person,
             name="小红",
             id_number=number,
+            birth_certificate="Q340000001",
             region="340100",
             year=2030,
             today=IN_WINDOW_2027,
@@ -536,3 +572,31 @@ def test_flexible_registration_two_years_ahead_is_refused(hefei):
     with pytest.raises(DomainError) as info:
         flexible(factories.PersonFactory(), "8000", year=2027, today=IN_WINDOW_2026)
     assert info.value.field == "year"
+
+
+# --- suspension for a transfer out ------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("current", "after"),
+    [
+        (EnrollmentStatus.ACTIVE, EnrollmentStatus.SUSPENDED),
+        (EnrollmentStatus.SUSPENDED, EnrollmentStatus.SUSPENDED),
+        (EnrollmentStatus.TERMINATED, EnrollmentStatus.TERMINATED),
+        (EnrollmentStatus.REGISTERED, EnrollmentStatus.REGISTERED),
+    ],
+)
+def test_ensure_suspended_suspends_only_where_the_machine_allows(current, after):
+    enrollment = factories.EnrollmentFactory(status=current)
+    returned = services.enrollment_ensure_suspended(
+        enrollment_id=enrollment.pk, reason="转移接续：转出"
+    )
+    enrollment.refresh_from_db()
+    assert returned.status == enrollment.status == after
+    events = EnrollmentEvent.objects.filter(enrollment=enrollment)
+    if current == after:
+        assert not events.exists()
+    else:
+        assert list(events.values_list("from_status", "to_status", "reason")) == [
+            (current, after, "转移接续：转出")
+        ]

@@ -161,6 +161,7 @@ def newborn_data(number, name="小宝", **extra):
     return {
         "name": name,
         "id_number": number,
+        "birth_certificate": "Q341000013",
         "relation": "child",
         "year": "2027",
         "region": "340100",
@@ -177,13 +178,19 @@ def test_newborn_check_page_reads_the_birth_date_from_the_number(signed_in):
 
 def test_newborn_confirmed_adds_the_child_and_registers(signed_in, citizen):
     number = make_id_number("340104", dt.date(2026, 9, 20), 13)
+    factories.registry_person(
+        name="小宝",
+        id_number=number,
+        birth_certificate="Q341000013",
+        father_id_number=citizen.person.id_number,
+    )
     response = signed_in.post(
         reverse("enrollment:newborn"), newborn_data(number, step="confirm")
     )
     assert response.status_code == 302
     child = Person.objects.get(id_number=number)
     assert FamilyLink.objects.filter(
-        owner=citizen.person, relative=child, relation="child"
+        owner=citizen.person, relative=child, relation="child", status="granted"
     ).exists()
     assert Enrollment.objects.get(person=child).is_newborn
 

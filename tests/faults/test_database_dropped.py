@@ -98,15 +98,28 @@ def transfer_request(db):
 
 
 def signup_request(db):
+    """Sign-up's second step (the SMS code and the password), where the
+    account is written; the first step is done beforehand."""
     import datetime as dt
+    import re
 
-    return (
-        Client(),
+    from people.models import SimSmsMessage
+    from tests.factories import registry_person
+
+    number = id_number_for(dt.date(1991, 3, 4))
+    registry_person(name="王小明", id_number=number)
+    client = Client()
+    first = client.post(
         reverse("people:signup"),
+        {"name": "王小明", "id_number": number, "mobile": "13700001111"},
+    )
+    assert first.status_code == 302
+    code = re.search(r"\d{6}", SimSmsMessage.objects.latest("id").text).group(0)
+    return (
+        client,
+        reverse("people:signup_finish"),
         {
-            "name": "王小明",
-            "id_number": id_number_for(dt.date(1991, 3, 4)),
-            "mobile": "13700001111",
+            "code": code,
             "password1": "Long-enough-pass-42",
             "password2": "Long-enough-pass-42",
         },

@@ -15,8 +15,8 @@ from django.test import Client
 from django.urls import reverse
 
 from payments.models import Payment, PaymentStatus
-from people.models import User
-from tests.factories import id_number_for, policy, region
+from people.models import SimSmsMessage, User
+from tests.factories import id_number_for, policy, region, registry_person
 from tests.payments.conftest import callbacks_via_client  # noqa: F401 - the fixture
 from tests.transfers.scenario import IN, OUT, ready_person
 from transfers import services as transfers
@@ -77,13 +77,25 @@ def test_a_whole_journey_logs_no_full_identity_or_mobile_number(
     mobile = "13812345678"
     client = Client()
 
-    # Sign up, log out, fail a login, log in by mobile.
+    registry_person(name="陈静", id_number=my_id)
+    registry_person(
+        name="陈小静",
+        id_number=child_id,
+        birth_certificate="Q340555777",
+        mother_id_number=my_id,
+    )
+
+    # Sign up (the code comes by SMS), log out, fail a login, log in by mobile.
     response = client.post(
         reverse("people:signup"),
+        {"name": "陈静", "id_number": my_id, "mobile": mobile},
+    )
+    assert response.status_code == 302
+    code = re.search(r"\d{6}", SimSmsMessage.objects.latest("id").text).group(0)
+    response = client.post(
+        reverse("people:signup_finish"),
         {
-            "name": "陈静",
-            "id_number": my_id,
-            "mobile": mobile,
+            "code": code,
             "password1": "Journey-pass-2026",
             "password2": "Journey-pass-2026",
         },
@@ -116,7 +128,12 @@ def test_a_whole_journey_logs_no_full_identity_or_mobile_number(
     assert (
         client.post(
             reverse("people:family"),
-            {"name": "陈小静", "id_number": child_id, "relation": "child"},
+            {
+                "name": "陈小静",
+                "id_number": child_id,
+                "relation": "child",
+                "birth_certificate": "Q340555777",
+            },
         ).status_code
         == 302
     )

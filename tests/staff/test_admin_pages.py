@@ -47,12 +47,22 @@ def test_person_list_masks_numbers_and_searches_by_exact_id_or_name_in_region(
     assert wang.id_masked in page and wang.id_number not in page
     assert "138****5678" in page and "13812345678" not in page
 
-    by_id = client.get(url, {"q": wang.id_number.lower()})
+    def search(term):
+        # The search form posts; the term waits in the session, never in a URL.
+        posted = client.post(url, {"q": term})
+        assert posted.status_code == 302
+        assert term not in posted["Location"] and "qk=" in posted["Location"]
+        return client.get(posted["Location"])
+
+    by_id = search(wang.id_number.lower())
     assert list(by_id.context["cl"].result_list) == [wang]
-    by_name = client.get(url, {"q": "王五"})
+    by_name = search("王五")
     assert list(by_name.context["cl"].result_list) == [wang]  # not the 北京 王五
-    partial = client.get(url, {"q": wang.id_number[:10]})
+    partial = search(wang.id_number[:10])
     assert list(partial.context["cl"].result_list) == []
+    # A term typed into the address bar is moved out of it at once.
+    typed = client.get(url, {"q": "王五"})
+    assert typed.status_code == 302 and "王五" not in typed["Location"]
 
 
 def test_persons_are_never_deleted_in_the_admin(client, staff, regions):

@@ -6,7 +6,7 @@ from django.urls import reverse
 
 from core.identity import make_id_number
 from people.models import Person, StaffAccess
-from tests.factories import PersonFactory
+from tests.factories import PersonFactory, registry_person
 
 URL = "staff:counter_person"
 
@@ -16,6 +16,7 @@ def test_clerk_registers_a_person_in_their_region_and_opens_the_record(
 ):
     client.force_login(staff["clerk"])
     number = make_id_number("340104", dt.date(1960, 5, 1), 21)
+    registry_person(name="王芳", id_number=number)
     response = client.post(
         reverse(URL), {"name": "王芳", "id_number": number.lower(), "mobile": ""}
     )
@@ -47,7 +48,8 @@ def test_a_name_that_does_not_match_the_record_is_refused(client, staff, regions
         reverse(URL), {"name": "张四", "id_number": person.id_number}
     )
     assert response.status_code == 400
-    assert "姓名与身份证号登记的信息不一致" in response.content.decode()
+    # The population registry refuses the pair before the record is compared.
+    assert "未通过户籍人口库核验" in response.content.decode()
 
 
 def test_a_person_insured_in_another_region_stays_with_that_region(
@@ -74,3 +76,27 @@ def test_the_person_add_button_leads_to_the_counter_form(client, staff, regions)
     client.force_login(staff["clerk"])
     response = client.get(reverse("admin:people_person_add"))
     assert response.status_code == 302 and response["Location"] == reverse(URL)
+
+
+def test_a_walk_in_unknown_to_the_registry_is_refused_and_nothing_written(
+    client, staff, regions
+):
+    client.force_login(staff["clerk"])
+    number = make_id_number("340104", dt.date(1961, 5, 1), 23)
+    response = client.post(reverse(URL), {"name": "假名", "id_number": number})
+    assert response.status_code == 400
+    assert "未通过户籍人口库核验" in response.content.decode()
+    assert not Person.objects.filter(id_number=number).exists()
+
+
+def test_registry_unavailable_is_a_try_later_page_and_nothing_written(
+    client, staff, regions, settings
+):
+    settings.REGISTRY_SIMULATION = {"unavailable": True}
+    client.force_login(staff["clerk"])
+    number = make_id_number("340104", dt.date(1962, 5, 1), 25)
+    registry_person(name="王芳", id_number=number)
+    response = client.post(reverse(URL), {"name": "王芳", "id_number": number})
+    assert response.status_code == 503
+    assert "稍后再试" in response.content.decode()
+    assert not Person.objects.filter(id_number=number).exists()

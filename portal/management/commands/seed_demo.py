@@ -41,6 +41,24 @@ FAMILY = [
     ("13800000003", "刘秀英", "370203", dt.date(1950, 4, 4), 382, "parent"),
 ]
 NEWBORN = ("13800000001", "张小满", "340104", 216)
+NEWBORN_CERTIFICATE = "Q340261888"
+# Residents the simulated population registry knows who have no account yet:
+# try sign-up with one of them (any mobile; the SMS code is printed on the
+# console and shown at /dev/sms/). (name, county, birth date, sequence)
+REGISTRY_ONLY = [
+    ("赵雪", "340102", dt.date(1992, 3, 8), 322),
+    ("钱进", "110108", dt.date(1988, 10, 1), 413),
+    ("孙丽", "370212", dt.date(1975, 5, 20), 524),
+]
+
+
+def registry_only_residents() -> list[tuple[str, str]]:
+    from core.identity import make_id_number
+
+    return [
+        (name, make_id_number(county, birth, seq))
+        for name, county, birth, seq in REGISTRY_ONLY
+    ]
 
 
 def demo_logins() -> list[tuple[str, str]]:
@@ -88,6 +106,12 @@ class Command(BaseCommand):
         self.stdout.write(f"  Demo logins (password for all: {DEMO_PASSWORD})")
         for login, who in demo_logins():
             self.stdout.write(f"    {login:<16} {who}")
+        self.stdout.write(
+            "  Residents in the simulated population registry with no account yet"
+            " (sign up as one; the SMS code appears on this console and at /dev/sms/):"
+        )
+        for name, number in registry_only_residents():
+            self.stdout.write(f"    {name:<6} {number}")
 
     # --- reference data and staff --------------------------------------------------
 
@@ -127,11 +151,38 @@ class Command(BaseCommand):
 
     # --- citizens and families ------------------------------------------------------
 
+    def seed_registry(self):
+        """Everyone of the demo in the simulated population registry (the
+        newborn with its birth certificate and father), and a few residents
+        with no account yet."""
+        from core.identity import make_id_number
+        from people.demo import demo_registry_add
+
+        for _mobile, name, county, birth, seq, _region in CITIZENS:
+            demo_registry_add(name=name, id_number=make_id_number(county, birth, seq))
+        for _owner, name, county, birth, seq, _relation in FAMILY:
+            demo_registry_add(name=name, id_number=make_id_number(county, birth, seq))
+        for name, number in registry_only_residents():
+            demo_registry_add(name=name, id_number=number)
+        owner_mobile, name, county, seq = NEWBORN
+        father = next(c for c in CITIZENS if c[0] == owner_mobile)
+        demo_registry_add(
+            name=name,
+            id_number=make_id_number(county, self.newborn_birth(), seq),
+            birth_certificate=NEWBORN_CERTIFICATE,
+            father_id_number=make_id_number(*father[2:5]),
+        )
+
+    def newborn_birth(self):
+        return timezone.localdate() - dt.timedelta(days=40)
+
     def seed_citizens(self) -> dict:
         from core.identity import make_id_number
         from people import services
-        from people.models import FamilyLink, Person, User
+        from people.demo import demo_family_authority
+        from people.models import User
 
+        self.seed_registry()
         users = {}
         for mobile, name, county, birth, seq, region in CITIZENS:
             user = User.objects.filter(mobile=mobile).first()
@@ -142,18 +193,19 @@ class Command(BaseCommand):
                     mobile=mobile,
                     password=DEMO_PASSWORD,
                 )
-            if user.person.region_id is None:
-                Person.objects.filter(pk=user.person_id).update(region_id=region)
+            services.person_region_set(person_id=user.person_id, region_code=region)
             users[mobile] = user
+        regions = {mobile: region for mobile, *_rest, region in CITIZENS}
         for owner_mobile, name, county, birth, seq, relation in FAMILY:
-            owner = users[owner_mobile].person
-            number = make_id_number(county, birth, seq)
-            if not FamilyLink.objects.filter(
-                owner=owner, relative__id_number=number
-            ).exists():
-                services.family_member_add(
-                    owner=owner, id_number=number, name=name, relation=relation
-                )
+            # Given as a family gives it: consent (or, for the child, the
+            # household register) recorded at the region's counter.
+            demo_family_authority(
+                owner=users[owner_mobile].person,
+                id_number=make_id_number(county, birth, seq),
+                name=name,
+                relation=relation,
+                region_code=regions[owner_mobile],
+            )
         return users
 
     def enrollments(self, users):
@@ -162,7 +214,7 @@ class Command(BaseCommand):
         from core.identity import make_id_number
         from enrollment import services
         from enrollment.models import Enrollment, EnrollmentStatus
-        from people.models import FamilyLink
+        from people.models import AuthorityStatus, FamilyLink
 
         today = timezone.localdate()
 
@@ -222,9 +274,9 @@ class Command(BaseCommand):
         zhang = users["13800000001"]
         family = {
             link.relative.name: link.relative
-            for link in FamilyLink.objects.filter(owner=zhang.person).select_related(
-                "relative"
-            )
+            for link in FamilyLink.objects.filter(
+                owner=zhang.person, status=AuthorityStatus.GRANTED
+            ).select_related("relative")
         }
         window_2027_open = dt.date(2026, 9, 1) <= today <= dt.date(2026, 12, 31)
 
@@ -250,13 +302,13 @@ class Command(BaseCommand):
             owner_mobile, name, county, seq = NEWBORN
             if name in family:
                 return
-            birth = today - dt.timedelta(days=40)
             try:
                 services.enrollment_register_newborn(
                     actor=zhang,
                     owner=zhang.person,
                     name=name,
-                    id_number=make_id_number(county, birth, seq),
+                    id_number=make_id_number(county, self.newborn_birth(), seq),
+                    birth_certificate=NEWBORN_CERTIFICATE,
                     region="340100",
                     year=today.year,
                     today=today,
@@ -283,7 +335,9 @@ class Command(BaseCommand):
 
         def seed_chen():
             mother = FamilyLink.objects.get(
-                owner=chen.person, relative__name="刘秀英"
+                owner=chen.person,
+                relative__name="刘秀英",
+                status=AuthorityStatus.GRANTED,
             ).relative
             resident(chen, chen.person, "370200", 2025)  # then no 2026: a year's gap
             for year in (2025, 2026):
