@@ -104,6 +104,8 @@ class Services:
         cmd = [
             str(VENV_BIN / "gunicorn"),
             "portal.wsgi:application",
+            "--config",
+            "portal/gunicorn.conf.py",
             "--workers",
             "2",
             "--worker-class",

@@ -204,6 +204,8 @@ def main() -> int:
             [
                 str(VENV_BIN / "gunicorn"),
                 "portal.wsgi:application",
+                "--config",
+                "portal/gunicorn.conf.py",
                 "--workers",
                 "2",
                 "--worker-class",

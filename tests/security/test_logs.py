@@ -194,3 +194,25 @@ def test_a_whole_journey_logs_no_full_identity_or_mobile_number(
     assert not ID_NUMBER.findall(written) and not MOBILE.findall(written), written
     leaks = [line for line in raw.raw if ID_NUMBER.search(line) or MOBILE.search(line)]
     assert leaks == []
+
+
+def test_gunicorns_access_log_is_masked_too(capsys):
+    """The servers' own logs go through the masking (portal/gunicorn.conf.py)."""
+    import logging.config
+    import runpy
+    from pathlib import Path
+
+    config = runpy.run_path(
+        str(Path(__file__).resolve().parents[2] / "portal" / "gunicorn.conf.py")
+    )["logconfig_dict"]
+    logging.config.dictConfig(config)
+    number = id_number_for(dt.date(1970, 1, 1))
+    access = logging.getLogger("gunicorn.access")
+    access.info(
+        '%(h)s "%(r)s" %(s)s',
+        {"h": "127.0.0.1", "r": f"GET /verify/?id={number}&m=13812345678", "s": 200},
+    )
+    out = capsys.readouterr().out
+    assert "GET /verify/" in out
+    assert number not in out and "13812345678" not in out
+    assert number[:4] + "**********" + number[-4:] in out
