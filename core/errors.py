@@ -23,11 +23,3 @@ class DomainError(Exception):
 
 class TransitionNotAllowed(DomainError):
     code = "transition_not_allowed"
-
-
-def check_transition(table: dict, current: str, target: str, *, what: str = "") -> None:
-    """Raise TransitionNotAllowed unless `current → target` is in `table`."""
-    if target not in table.get(current, ()):
-        raise TransitionNotAllowed(
-            f"{what} {current} → {target} is not allowed".strip()
-        )

@@ -14,8 +14,12 @@ class PaymentsConfig(AppConfig):
 
         # Register the tasks in every process (web, tests), not only in workers:
         # the outbox sends them by name.
-        from . import tasks  # noqa: F401
+        from . import (
+            dashboard,
+            tasks,  # noqa: F401
+        )
         from .models import FamilyBinding, Order, Payment, PersonalAccount, Refund
 
         for model in (PersonalAccount, Payment, Order, Refund, FamilyBinding):
             audit_register(model)
+        dashboard.register()

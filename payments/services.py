@@ -110,6 +110,17 @@ def account_get_or_create(*, person_id: int, region_code: str) -> PersonalAccoun
     return account
 
 
+def account_lock(*, person_id: int, region_code: str) -> PersonalAccount | None:
+    """The person's personal account in a region, locked until the transaction
+    ends (a transfer holds the balance still until it is posted out); None when
+    the person has none there. Call inside a transaction."""
+    return (
+        PersonalAccount.objects.select_for_update()
+        .filter(person_id=person_id, region_id=region_code)
+        .first()
+    )
+
+
 # --- Orders and payment attempts ------------------------------------------------------
 #
 # Every payment decision for one insured person (is the period paid? is an
@@ -388,7 +399,14 @@ def payment_checkout(
             person=enrollment.person,
             scope=Scope.PAY,
             what=_("缴纳%(period)s保费 %(amount)s")
-            % {"period": quote.period, "amount": format_yuan(quote.total)},
+            % {
+                "period": (
+                    _("%(year)s年度") % {"year": quote.period}
+                    if len(quote.period) == 4
+                    else quote.period
+                ),
+                "amount": format_yuan(quote.total),
+            },
         )
     payment = _attempt_create(
         order=order,

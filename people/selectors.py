@@ -1,6 +1,6 @@
 """Reads of the shared records, scoped to the acting user."""
 
-from .models import FamilyLink, Notification, ProxyAccess, StaffAccess
+from .models import FamilyLink, Notification, Person, ProxyAccess, StaffAccess
 
 
 def authorities_held(*, person_id: int):
@@ -35,3 +35,8 @@ def staff_accesses_for_person(*, person_id: int, limit: int = 100):
     return StaffAccess.objects.filter(person_id=person_id).select_related(
         "staff", "staff__region"
     )[:limit]
+
+
+def person_by_id_number(*, id_number: str) -> Person | None:
+    """The person with this (normalised) identity number, by the unique index."""
+    return Person.objects.filter(id_number=id_number).first()

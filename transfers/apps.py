@@ -13,13 +13,17 @@ class TransfersConfig(AppConfig):
         from core.audit import audit_register
         from core.signals import calendar_published
 
-        from . import tasks  # noqa: F401
+        from . import (
+            dashboard,
+            tasks,  # noqa: F401
+        )
         from .models import Transfer
 
         audit_register(Transfer)
         calendar_published.connect(
             _deadlines_recompute, dispatch_uid="transfers.deadlines_recompute"
         )
+        dashboard.register()
 
 
 def _deadlines_recompute(sender, *, year: int, **kwargs) -> None:

@@ -44,8 +44,8 @@ from enrollment.services import (
     enrollment_transition,
     months_add,
 )
-from payments.models import EntryKind, PersonalAccount
-from payments.services import account_get_or_create, account_post
+from payments.models import EntryKind
+from payments.services import account_get_or_create, account_lock, account_post
 from people.access import may_act_for
 from people.models import Person, Scope
 from people.services import (
@@ -514,11 +514,7 @@ def _issue_sheet(transfer: Transfer, actor=None) -> None:
         actor=actor,
     )
     # The account row lock holds the balance still until it is posted out below.
-    account = (
-        PersonalAccount.objects.select_for_update()
-        .filter(person=person, region_id=transfer.outgoing_region_id)
-        .first()
-    )
+    account = account_lock(person_id=person.pk, region_code=transfer.outgoing_region_id)
     balance = to_money(account.balance) if account else ZERO
     months = months_totals(person_id=person.pk, region_code=transfer.outgoing_region_id)
     history_rows = enrollment_history(

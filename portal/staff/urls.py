@@ -17,4 +17,9 @@ urlpatterns = [
         admin.site.admin_view(views.counter_person),
         name="counter_person",
     ),
+    path(
+        "counter/authority/",
+        admin.site.admin_view(views.counter_authority),
+        name="counter_authority",
+    ),
 ]

@@ -20,9 +20,11 @@ from core.export import csv_response
 from core.forms import form_error_from
 from core.models import Region
 from people.admin_base import has_no_scope, is_auditor
+from people.selectors import person_by_id_number
+from people.services import authority_record_at_counter
 
 from . import charts, reports
-from .forms import CounterPersonForm
+from .forms import CounterAuthorityForm, CounterPersonForm
 from .services import person_register_at_counter
 
 
@@ -108,13 +110,13 @@ def dashboard(request):
 
 
 def export_csv(request, panel_key: str):
-    if panel_key not in reports.PANELS:
-        raise Http404
     region_code, _regions = _scope(request)
     start, end, year = _filters(request)
-    panel = reports.PANELS[panel_key](
-        region_code=region_code, start=start, end=end, year=year
+    panel = reports.panel(
+        panel_key, region_code=region_code, start=start, end=end, year=year
     )
+    if panel is None:
+        raise Http404
     filename = f"{panel_key}-{region_code or 'all'}-{start:%Y%m%d}-{end:%Y%m%d}.csv"
     return csv_response(filename, panel.columns, panel.rows)
 
@@ -162,4 +164,62 @@ def counter_person(request):
     }
     return TemplateResponse(
         request, "staff/counter_person.html", context, status=status
+    )
+
+
+def counter_authority(request):
+    """窗口登记代办授权: an adult's consent in person, or a guardian proven by
+    the household register; audited, and both persons are told."""
+    user = request.user
+    if (
+        is_auditor(user)
+        or user.region_id is None
+        or not user.has_perm("people.add_person")
+    ):
+        raise PermissionDenied
+    form = CounterAuthorityForm(request.POST or None)
+    status = 200
+    if request.method == "POST":
+        if form.is_valid():
+            data = form.cleaned_data
+            relative = person_by_id_number(id_number=data["relative_id_number"])
+            owner = person_by_id_number(id_number=data["owner_id_number"])
+            if relative is None or relative.region_id != user.region_id:
+                form.add_error(
+                    "relative_id_number",
+                    _("本统筹区没有此参保人，请先在“窗口登记参保人”中登记。"),
+                )
+            if owner is None:
+                form.add_error(
+                    "owner_id_number", _("没有此人的登记信息，请先在窗口登记。")
+                )
+            if not form.errors:
+                try:
+                    authority_record_at_counter(
+                        staff=user,
+                        owner=owner,
+                        relative=relative,
+                        relation=data["relation"],
+                        basis=data["basis"],
+                        evidence=data["evidence"],
+                    )
+                except DomainError as error:
+                    status = form_error_from(form, error)
+                else:
+                    messages.success(
+                        request,
+                        _("已登记：%(owner)s 可代 %(relative)s 办理医保业务。")
+                        % {"owner": owner.name, "relative": relative.name},
+                    )
+                    return redirect(
+                        reverse("admin:people_person_change", args=[relative.pk])
+                    )
+        status = status if status != 200 else 400
+    context = {
+        **admin.site.each_context(request),
+        "title": _("窗口登记代办授权"),
+        "form": form,
+    }
+    return TemplateResponse(
+        request, "staff/counter_authority.html", context, status=status
     )

@@ -100,3 +100,80 @@ def test_registry_unavailable_is_a_try_later_page_and_nothing_written(
     assert response.status_code == 503
     assert "稍后再试" in response.content.decode()
     assert not Person.objects.filter(id_number=number).exists()
+
+
+AUTHORITY_URL = "staff:counter_authority"
+
+
+def test_clerk_records_an_adults_consent_in_person(client, staff, regions):
+    from people.models import FamilyLink, Notification
+
+    relative = PersonFactory(region=regions[0], name="刘秀英")
+    owner = PersonFactory(region=regions[0], name="陈静")
+    client.force_login(staff["clerk"])
+    response = client.post(
+        reverse(AUTHORITY_URL),
+        {
+            "relative_id_number": relative.id_number,
+            "owner_id_number": owner.id_number,
+            "relation": "parent",
+            "basis": "counter_consent",
+            "evidence": "双方身份证原件",
+        },
+    )
+    assert response.status_code == 302
+    link = FamilyLink.objects.get(owner=owner, relative=relative)
+    assert (link.status, link.basis, link.recorded_by) == (
+        "granted",
+        "counter_consent",
+        staff["clerk"],
+    )
+    assert StaffAccess.objects.filter(person=relative, staff=staff["clerk"]).exists()
+    assert Notification.objects.filter(person=relative).exists()
+
+
+def test_an_adult_cannot_be_given_by_a_household_register(client, staff, regions):
+    from people.models import FamilyLink
+
+    relative = PersonFactory(region=regions[0])
+    owner = PersonFactory(region=regions[0])
+    client.force_login(staff["clerk"])
+    response = client.post(
+        reverse(AUTHORITY_URL),
+        {
+            "relative_id_number": relative.id_number,
+            "owner_id_number": owner.id_number,
+            "relation": "child",
+            "basis": "household_register",
+            "evidence": "户口本",
+        },
+    )
+    assert response.status_code == 400
+    assert not FamilyLink.objects.exists()
+
+
+def test_a_person_of_another_region_is_not_found_at_this_counter(
+    client, staff, regions
+):
+    from people.models import FamilyLink
+
+    relative = PersonFactory(region=regions[1])
+    owner = PersonFactory(region=regions[0])
+    client.force_login(staff["clerk"])
+    response = client.post(
+        reverse(AUTHORITY_URL),
+        {
+            "relative_id_number": relative.id_number,
+            "owner_id_number": owner.id_number,
+            "relation": "parent",
+            "basis": "counter_consent",
+            "evidence": "身份证",
+        },
+    )
+    assert response.status_code == 400
+    assert not FamilyLink.objects.exists()
+
+
+def test_auditors_cannot_record_authorities(client, staff, regions):
+    client.force_login(staff["auditor"])
+    assert client.get(reverse(AUTHORITY_URL)).status_code == 403
