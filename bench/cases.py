@@ -276,6 +276,11 @@ def build_baseline_read_logged_in(ctx) -> Spec:
     return Spec(path=rows[0][1], rows=rows)
 
 
+def build_chrome_logged_in(ctx) -> Spec:
+    rows = [("GET", "/bench/chrome/", ctx.headers(s), "") for s in ctx.family_sessions]
+    return Spec(path=rows[0][1], rows=rows)
+
+
 def build_baseline_insert(ctx) -> Spec:
     return Spec(
         path="/bench/insert/",
@@ -457,6 +462,12 @@ CASES = [
         baseline="baseline_read",
         build=build_baseline_read_logged_in,
         describe="the read baseline with a logged-in session (session load + user load + session save)",
+    ),
+    WebCase(
+        "chrome_logged_in",
+        baseline="baseline_read",
+        build=build_chrome_logged_in,
+        describe="a logged-in page rendering the empty base.html with one query: the chrome every page pays",
     ),
     WebCase(
         "history_page",

@@ -1,4 +1,4 @@
-"""The portal's URLs plus the two baseline views under /bench/."""
+"""The portal's URLs plus the baseline views under /bench/."""
 
 from django.urls import include, path
 
@@ -10,5 +10,6 @@ from . import views
 urlpatterns = [
     path("bench/read/<int:pk>/", views.baseline_read, name="bench_read"),
     path("bench/insert/", views.baseline_insert, name="bench_insert"),
+    path("bench/chrome/", views.baseline_chrome, name="bench_chrome"),
     path("", include(portal_urlpatterns)),
 ]

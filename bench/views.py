@@ -20,6 +20,14 @@ def baseline_read(request, pk):
     return render(request, "bench/read.html", {"person": person})
 
 
+def baseline_chrome(request):
+    """A logged-in page that renders the portal's empty base.html with one
+    query of its own: the cost of the chrome (session, user, navigation,
+    translations) that every citizen page pays before its content."""
+    person = get_object_or_404(Person, pk=request.user.person_id or 0)
+    return render(request, "bench/chrome.html", {"person": person})
+
+
 @require_POST
 def baseline_insert(request):
     """One row inserted in atomic() (CSRF-checked like any form POST)."""
