@@ -4,10 +4,15 @@ through the services, category verification through an action)."""
 
 from django import forms
 from django.contrib import admin, messages
+from django.utils import timezone
+from django.utils.html import format_html
+from django.utils.timesince import timesince
+from django.utils.translation import gettext, ngettext
 from django.utils.translation import gettext_lazy as _
-from django.utils.translation import ngettext
 
 from core.errors import DomainError
+from core.money import format_yuan
+from people.admin import created_column, field_column
 from people.admin_base import RegionScopedAdmin
 from people.models import Role
 
@@ -18,6 +23,7 @@ from .models import (
     FLEXIBLE_RATE_MAX,
     Enrollment,
     EnrollmentEvent,
+    EnrollmentStatus,
     Policy,
     PolicyCategory,
     Verification,
@@ -164,7 +170,7 @@ class PolicyAdmin(RegionScopedAdmin):
         "year",
         "window_start",
         "window_end",
-        "average_wage",
+        field_column("average_wage", _("上年度月平均工资"), show=format_yuan),
         "flexible_rate",
         "newborn_days",
     )
@@ -210,18 +216,64 @@ class PolicyAdmin(RegionScopedAdmin):
         return request.user.is_superuser  # enrollments refer to a policy's year
 
 
+def _status_label(value: str) -> str:
+    try:
+        return str(EnrollmentStatus(value).label)
+    except ValueError:
+        return value or "—"
+
+
 class EnrollmentEventInline(admin.TabularInline):
     model = EnrollmentEvent
+    template = "admin/edit_inline/events_tabular.html"
     extra = 0
     can_delete = False
-    fields = ("at", "from_status", "to_status", "actor", "reason")
+    fields = (
+        field_column("at", _("时间")),
+        field_column("from_status", _("原状态"), show=_status_label),
+        field_column("to_status", _("新状态"), show=_status_label),
+        field_column("actor", _("经办人"), show=lambda user: user.get_username()),
+        field_column("reason", _("原因")),
+        "evidence",
+    )
     readonly_fields = fields
+
+    def get_queryset(self, request):
+        return super().get_queryset(request).select_related("actor")
 
     def has_add_permission(self, request, obj=None):
         return False
 
     def has_change_permission(self, request, obj=None):
         return False
+
+
+def _verification_deadline_column():
+    """审核期限 of one list page: a category waiting for verification should
+    be decided before the year's collection window ends, so the citizen can
+    still pay the price it carries. The windows are read once per page."""
+    windows = None
+
+    @admin.display(description=_("审核期限"))
+    def deadline(obj):
+        nonlocal windows
+        if obj.verification != Verification.PENDING:
+            return "—"
+        if windows is None:
+            windows = {
+                (region, year): end
+                for region, year, end in Policy.objects.order_by().values_list(
+                    "region_id", "year", "window_end"
+                )
+            }
+        end = windows.get((obj.region_id, obj.year))
+        if end is None:
+            return "—"
+        if end < timezone.localdate():
+            return format_html("{}（{}）", end, gettext("已过期"))
+        return end
+
+    return deadline
 
 
 class PendingVerificationFilter(admin.SimpleListFilter):
@@ -255,6 +307,8 @@ class EnrollmentAdmin(RegionScopedAdmin):
         "verification",
         "waiting_months",
         "coverage_start",
+        "age_display",
+        "deadline_display",
     )
     list_filter = (PendingVerificationFilter, "status", "scheme", "year", "region")
     list_select_related = ("person", "region")
@@ -274,22 +328,41 @@ class EnrollmentAdmin(RegionScopedAdmin):
         "verification",
         "verification_note",
         "is_newborn",
-        "contribution_base",
+        field_column("contribution_base", _("缴费基数"), show=format_yuan),
         "gap_years",
         "repaired_years",
         "waiting_months",
         "waiting_reason",
         "coverage_start",
         "coverage_end",
-        "registered_by",
-        "created_at",
-        "updated_at",
+        "paid_on",
+        "suspend_reason",
+        field_column("registered_by", _("登记经办人")),
+        created_column,
+        field_column("updated_at", _("更新时间")),
     )
     fields = readonly_fields
 
     @admin.display(description=_("登记编号"))
     def reference(self, obj):
         return obj.reference
+
+    def get_list_display(self, request):
+        return [
+            _verification_deadline_column() if name == "deadline_display" else name
+            for name in super().get_list_display(request)
+        ]
+
+    @admin.display(description=_("已等待"), ordering="created_at")
+    def age_display(self, obj):
+        """How long a category has waited for verification (the queue's age)."""
+        if obj.verification != Verification.PENDING:
+            return "—"
+        return timesince(obj.created_at)
+
+    @admin.display(description=_("审核期限"))
+    def deadline_display(self, obj):
+        return _verification_deadline_column()(obj)
 
     def has_add_permission(self, request):
         return False  # registrations are made through the citizen pages or the counter service

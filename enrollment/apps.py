@@ -7,7 +7,11 @@ from core.staff import StaffSite
 class EnrollmentConfig(AppConfig):
     name = "enrollment"
     verbose_name = _("参保登记")
-    staff_site = StaffSite(reference=frozenset({"policy", "policycategory"}))
+    staff_site = StaffSite(
+        reference=frozenset({"policy", "policycategory"}),
+        # Paid months are written by payments through enrollment's services.
+        read_only=frozenset({"flexiblemonth"}),
+    )
 
     def ready(self):
         from core.audit import audit_register

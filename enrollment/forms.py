@@ -4,7 +4,6 @@ from what the user may act for, so a tampered value is a form error."""
 from __future__ import annotations
 
 import datetime as dt
-from decimal import Decimal
 
 from django import forms
 from django.core.exceptions import ValidationError
@@ -17,7 +16,13 @@ from core.identity import parse_id_number
 from people.models import Person, Relation
 
 from . import rules, services
-from .models import BASE_RATIO_MAX, BASE_RATIO_MIN, Category
+from .models import (
+    BASE_RATIO_MAX,
+    BASE_RATIO_MIN,
+    SUSPEND_REASONS_BY_SCHEME,
+    Category,
+    SuspendReason,
+)
 
 
 def _add_domain_error(form, error: DomainError, default_field: str) -> None:
@@ -162,12 +167,26 @@ class FlexibleEnrollmentForm(_EnrollmentForm):
     person = forms.ChoiceField(label=_("参保人"))
     year = forms.TypedChoiceField(label=_("参保年度"), coerce=int)
     region = forms.ChoiceField(label=_("参保地（统筹区）"))
+    # No max_digits / min_value: Django's own "10 digits" or "≥0.01" would
+    # pre-empt the policy's range, which the service states beside the field.
     base = forms.DecimalField(
         label=_("缴费基数（元/月）"),
-        max_digits=10,
-        decimal_places=2,
-        min_value=Decimal("0.01"),
+        error_messages={
+            "invalid": _("请填写缴费基数，例如 6000 或 6000.50。"),
+            "required": _("请填写缴费基数（元/月）。"),
+        },
+        widget=forms.TextInput(attrs={"inputmode": "decimal"}),
     )
+
+    def clean_base(self):
+        base = self.cleaned_data["base"]
+        if not base.is_finite():
+            raise ValidationError(_("请填写缴费基数，例如 6000 或 6000.50。"))
+        if base.adjusted() > 8:  # a billion yuan a month: no region's range
+            raise ValidationError(_("缴费基数超出可选范围，请在下表所列范围内填写。"))
+        if base.as_tuple().exponent < -2:
+            raise ValidationError(_("缴费基数最多保留两位小数（分）。"))
+        return base
 
     def __init__(self, *args, **kwargs):
         super().__init__(*args, **kwargs)
@@ -192,3 +211,26 @@ class FlexibleEnrollmentForm(_EnrollmentForm):
         except DomainError as error:
             _add_domain_error(self, error, "base")
         return data
+
+
+class SuspendForm(forms.Form):
+    """暂停参保: why (a residents' enrollment only for a move or on joining
+    employee insurance; a flexible worker may also stop paying)."""
+
+    reason = forms.ChoiceField(label=_("暂停原因"), widget=forms.RadioSelect)
+
+    def __init__(self, *args, enrollment, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.enrollment = enrollment
+        allowed = SUSPEND_REASONS_BY_SCHEME.get(enrollment.scheme, ())
+        self.fields["reason"].choices = [
+            (reason.value, reason.label) for reason in allowed
+        ]
+        self.fields["reason"].error_messages["required"] = _("请选择暂停参保的原因。")
+        self.fields["reason"].error_messages["invalid_choice"] = _(
+            "请从列出的原因中选择一项。"
+        )
+
+    @property
+    def reason_label(self) -> str:
+        return str(SuspendReason(self.cleaned_data["reason"]).label)

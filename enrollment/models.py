@@ -185,8 +185,10 @@ class EnrollmentStatus(models.TextChoices):
 # action does from the current status instead of checking `.status` itself:
 #   pay        a residents' premium or a flexible worker's first month is paid
 #   cancel     撤销 an unpaid registration
-#   suspend    暂停参保, before a transfer out
-#   resume     the insurance relationship continues (a transfer in completes)
+#   suspend    暂停参保: by the citizen online, by staff on evidence, or before
+#              a transfer out; cover already paid for is kept
+#   resume     恢复参保: the insurance relationship continues (a transfer in
+#              completes, or the citizen resumes under the gap rules)
 #   terminate  终止参保
 ENROLLMENT_MACHINE = StateMachine(
     "enrollment",
@@ -202,6 +204,23 @@ ENROLLMENT_MACHINE = StateMachine(
 )
 # Statuses that hold the person's one enrollment for the year.
 LIVE_STATUSES = (EnrollmentStatus.REGISTERED, EnrollmentStatus.ACTIVE)
+
+
+class SuspendReason(models.TextChoices):
+    """Why a citizen suspends online (暂停参保, SPEC §5). Staff suspending on
+    evidence write their own reason."""
+
+    MOVE = "move", _("迁往外地，办理医保关系转移接续")
+    EMPLOYEE = "employee", _("已由单位参加职工医保")
+    STOP = "stop", _("不再以灵活就业人员身份缴费")
+
+
+# A residents' enrollment is suspended only for a move or on joining employee
+# insurance; a flexible worker may also simply stop paying.
+SUSPEND_REASONS_BY_SCHEME = {
+    "resident": (SuspendReason.MOVE, SuspendReason.EMPLOYEE),
+    "flexible": (SuspendReason.MOVE, SuspendReason.EMPLOYEE, SuspendReason.STOP),
+}
 
 
 class Verification(models.TextChoices):
@@ -256,7 +275,16 @@ class Enrollment(models.Model):
     waiting_months = models.PositiveIntegerField(_("待遇等待期（月）"), default=0)
     waiting_reason = models.CharField(_("等待期原因"), max_length=200, blank=True)
     coverage_start = models.DateField(_("待遇享受开始"), null=True, blank=True)
+    # Residents: the benefit year's end. Flexible workers: the end of the month
+    # the latest paid month covers (paid through), gaps included; the months
+    # themselves are FlexibleMonth rows.
     coverage_end = models.DateField(_("待遇享受结束"), null=True, blank=True)
+    # The day the premium (residents) or the first month (flexible) was paid:
+    # a waiting period runs from it.
+    paid_on = models.DateField(_("缴费日期"), null=True, blank=True)
+    suspend_reason = models.CharField(
+        _("暂停原因"), max_length=12, choices=SuspendReason.choices, blank=True
+    )
     registered_by = models.ForeignKey(
         settings.AUTH_USER_MODEL,
         null=True,
@@ -325,6 +353,15 @@ class Enrollment(models.Model):
         return ENROLLMENT_MACHINE.can(self.status, action="resume")
 
     @property
+    def can_suspend(self) -> bool:
+        """For pages that offer 暂停参保 only where the service would accept it."""
+        return ENROLLMENT_MACHINE.can(self.status, action="suspend")
+
+    @property
+    def is_cancelled(self) -> bool:
+        return self.status == EnrollmentStatus.CANCELLED
+
+    @property
     def is_active(self) -> bool:
         """正常参保: paid and in force."""
         return self.status == EnrollmentStatus.ACTIVE
@@ -352,6 +389,8 @@ class EnrollmentEvent(models.Model):
         related_name="+",
     )
     reason = models.CharField(max_length=200, blank=True)
+    # What staff saw before acting (a suspension on evidence: 单位参保证明…).
+    evidence = models.CharField(_("证明材料"), max_length=200, blank=True)
     at = models.DateTimeField(auto_now_add=True)
 
     class Meta:
@@ -378,6 +417,12 @@ class ContributionMonths(models.Model):
     region = models.ForeignKey(Region, on_delete=models.PROTECT, related_name="+")
     kind = models.CharField(max_length=8, choices=MonthsKind.choices)
     months = models.IntegerField()
+    # The scheme the months were paid in ("" when unknown, as for months moved
+    # by a transfer), so residents' and employees' months are told apart.
+    scheme = models.CharField(max_length=10, choices=Scheme.choices, blank=True)
+    # The first calendar month the months stand for, consecutive from there: a
+    # year paid ahead counts only once its months have come. None: all count.
+    first_month = models.DateField(null=True, blank=True)
     reference = models.CharField(max_length=80, unique=True)
     created_at = models.DateTimeField(auto_now_add=True)
 
@@ -414,3 +459,33 @@ class WaitingRepair(models.Model):
 
     def __str__(self):
         return f"{self.enrollment_id} +{self.years} ({self.reference})"
+
+
+class FlexibleMonth(models.Model):
+    """One paid month of a flexible worker (月缴月享: it covers the following
+    month). Cover is derived from these rows by `rules.flexible_cover`."""
+
+    enrollment = models.ForeignKey(
+        Enrollment, on_delete=models.CASCADE, related_name="paid_months"
+    )
+    month = models.DateField(_("缴费月份"))  # its first day
+    paid_on = models.DateField(_("缴费日期"))
+    restores_gap = models.BooleanField(_("补缴"), default=False)
+    reference = models.CharField(max_length=80, unique=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["month"]
+        verbose_name = _("灵活就业缴费月份")
+        verbose_name_plural = _("灵活就业缴费月份")
+        constraints = [
+            models.UniqueConstraint(
+                fields=["enrollment", "month"], name="flexible_month_once"
+            ),
+            models.CheckConstraint(
+                condition=Q(month__day=1), name="flexible_month_first_day"
+            ),
+        ]
+
+    def __str__(self):
+        return f"{self.enrollment_id} {self.month:%Y-%m}"

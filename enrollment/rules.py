@@ -6,11 +6,12 @@ from __future__ import annotations
 
 import calendar
 import datetime as dt
-from collections.abc import Mapping
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from decimal import Decimal
 from typing import Protocol
 
+from django.db import models
 from django.utils.translation import gettext_lazy as _
 
 from core.errors import DomainError
@@ -197,3 +198,267 @@ def flexible_month_covers(period: str) -> tuple[dt.date, dt.date]:
     start = first_of_next_month(dt.date(year, month, 1))
     end = first_of_next_month(start) - dt.timedelta(days=1)
     return start, end
+
+
+# --- Cover as months (SPEC §4–5) ---------------------------------------------------
+# A month is an int, year × 12 + month − 1, so that month arithmetic is + and −.
+
+
+def month_index(day: dt.date) -> int:
+    return day.year * 12 + day.month - 1
+
+
+def period_index(period: str) -> int:
+    """`"2026-03"` → its month index."""
+    year, month = (int(part) for part in period.split("-"))
+    return year * 12 + month - 1
+
+
+def month_first(index: int) -> dt.date:
+    return dt.date(index // 12, index % 12 + 1, 1)
+
+
+def month_last(index: int) -> dt.date:
+    return month_first(index + 1) - dt.timedelta(days=1)
+
+
+class CoverState(models.TextChoices):
+    """What a person has in one calendar month. Shown as text, never only as
+    a colour."""
+
+    COVERED = "covered", _("享受待遇")
+    WAITING = "waiting", _("等待期")
+    UNPAID = "unpaid", _("未缴费")
+    GAP = "gap", _("断缴")
+    SUSPENDED = "suspended", _("暂停参保")
+    NONE = "none", _("未参保")
+
+
+# When two enrollments speak of one month (a flexible worker's December pays
+# for January, which a residents' enrollment of the next year also names),
+# the state that gives the person the most wins.
+COVER_PRIORITY = {state: rank for rank, state in enumerate(CoverState.values)}
+
+
+def flexible_cover(
+    *,
+    paid: Mapping[int, int | None],
+    months: Iterable[int],
+    current: int,
+    backpay_max: int,
+    gap_wait: int,
+    first_own: int | None = None,
+    registration_wait: int = 0,
+    stopped: str | None = None,
+) -> dict[int, str]:
+    """The state of each cover month in `months` for a flexible worker (SPEC §5).
+
+    `paid` maps each paid contribution month to the month it was paid in
+    (None: unknown, taken as in time). 月缴月享: month M paid covers M+1.
+    - A gap of at most `backpay_max` months is restored once back-paid; a
+      month paid later than that after it (a gap longer than allowed) is
+      counted as contributed but restores no cover.
+    - After a gap of more than `backpay_max` months, the first `gap_wait`
+      months the new payments would cover are a waiting period, and the gap
+      is not covered.
+    - `registration_wait` months wait from the enrollment's first paid month
+      `first_own` (a wait decided at registration).
+    - A month not paid: before any payment it is "none" (or "unpaid" while
+      it can still be paid); afterwards a gap, or still payable when its
+      contribution month has not ended; after the last paid month of a
+      suspended or terminated enrollment, `stopped`.
+    """
+    effective = sorted(
+        month
+        for month, paid_in in paid.items()
+        if paid_in is None or paid_in - month <= backpay_max
+    )
+    waiting: set[int] = set()
+    if first_own is not None and registration_wait > 0:
+        waiting.update(range(first_own + 1, first_own + 1 + registration_wait))
+    for before, after in zip(effective, effective[1:], strict=False):
+        if after - before - 1 > backpay_max:
+            waiting.update(range(after + 1, after + 1 + gap_wait))
+    paid_set = set(effective)
+    first = effective[0] if effective else None
+    last = effective[-1] if effective else None
+    states = {}
+    for month in months:
+        source = month - 1
+        if source in paid_set:
+            state = CoverState.WAITING if month in waiting else CoverState.COVERED
+        elif first is None or source < first:
+            if source < current:
+                state = CoverState.NONE
+            else:
+                state = stopped or CoverState.UNPAID
+        elif stopped and source > last:
+            state = stopped
+        elif source >= current:
+            state = CoverState.UNPAID
+        else:
+            state = CoverState.GAP
+        states[month] = str(state)
+    return states
+
+
+def resident_cover(
+    *,
+    benefit_start: dt.date,
+    benefit_end: dt.date,
+    coverage_start: dt.date | None,
+    coverage_end: dt.date | None,
+    wait_from: dt.date | None,
+) -> dict[int, str]:
+    """The state of each month of a paid residents' benefit year: covered
+    where the month meets the cover (the birth month of a newborn covered from
+    the birth date counts), waiting from the month the wait starts, else none."""
+    states = {}
+    for month in range(month_index(benefit_start), month_index(benefit_end) + 1):
+        first, last = month_first(month), month_last(month)
+        if (
+            coverage_start is not None
+            and coverage_start <= last
+            and (coverage_end is None or first <= coverage_end)
+        ):
+            state = CoverState.COVERED
+        elif (
+            wait_from is not None
+            and coverage_start is not None
+            and month_index(wait_from) <= month < month_index(coverage_start)
+        ):
+            state = CoverState.WAITING
+        else:
+            state = CoverState.NONE
+        states[month] = str(state)
+    return states
+
+
+def resident_cover_unpaid(
+    *, benefit_start: dt.date, benefit_end: dt.date, unpaid_from: dt.date | None
+) -> dict[int, str]:
+    """The months of a registered, unpaid residents' year: "unpaid" from the
+    month a payment could still cover, none before it (or everywhere when
+    paying now would buy no cover)."""
+    start = None if unpaid_from is None else month_index(unpaid_from)
+    return {
+        month: str(
+            CoverState.UNPAID
+            if start is not None and month >= start
+            else CoverState.NONE
+        )
+        for month in range(month_index(benefit_start), month_index(benefit_end) + 1)
+    }
+
+
+def cover_merge(*maps: Mapping[int, str]) -> dict[int, str]:
+    merged: dict[int, str] = {}
+    for states in maps:
+        for month, state in states.items():
+            known = merged.get(month)
+            if known is None or COVER_PRIORITY[state] < COVER_PRIORITY[known]:
+                merged[month] = state
+    return merged
+
+
+@dataclass(frozen=True)
+class MonthCell:
+    year: int
+    month: int
+    state: str
+
+    @property
+    def label(self) -> str:
+        return str(CoverState(self.state).label)
+
+
+@dataclass(frozen=True)
+class YearStrip:
+    """One year of a person's cover, month by month (the coverage page's strip)."""
+
+    year: int
+    cells: tuple[MonthCell, ...]
+
+    @property
+    def covered(self) -> int:
+        return sum(cell.state == CoverState.COVERED for cell in self.cells)
+
+
+def cover_strips(states: Mapping[int, str], years: Iterable[int]) -> list[YearStrip]:
+    """Twelve cells per year, newest year first; a month nothing speaks of is none."""
+    return [
+        YearStrip(
+            year,
+            tuple(
+                MonthCell(
+                    year, month, states.get(year * 12 + month - 1, CoverState.NONE)
+                )
+                for month in range(1, 13)
+            ),
+        )
+        for year in sorted(set(years), reverse=True)
+    ]
+
+
+# --- Honest registration (SPEC §4) ------------------------------------------------
+
+
+def resident_cover_if_paid(
+    *,
+    paid_on: dt.date,
+    benefit_start: dt.date,
+    benefit_end: dt.date,
+    waiting_months: int,
+    birth_date: dt.date | None = None,
+) -> dt.date | None:
+    """The day cover would start if the premium were paid on `paid_on`, or
+    None when it would start after the benefit year ends (the premium would
+    buy no cover, which the portal never takes)."""
+    start = resident_coverage_start(
+        paid_on=paid_on,
+        benefit_start=benefit_start,
+        waiting_months=waiting_months,
+        birth_date=birth_date,
+    )
+    return start if start <= benefit_end else None
+
+
+def resident_payment_due(
+    *, today: dt.date, window_end: dt.date, newborn_until: dt.date | None = None
+) -> dt.date | None:
+    """The pay-by date a page may name: a newborn's last day to be covered
+    from birth, else the end of the enrollment window; only a date still to
+    come (None: no date applies, pay now)."""
+    for due in (newborn_until, window_end):
+        if due is not None and due >= today:
+            return due
+    return None
+
+
+def flexible_first_cover(*, today: dt.date, year: int, waiting_months: int) -> dt.date:
+    """When a flexible worker registering today would first be covered: the
+    month after the first month paid (this month, or January of a later
+    year), after any waiting period."""
+    first_paid = max(month_index(today), year * 12)
+    return month_first(first_paid + 1 + waiting_months)
+
+
+def flexible_resume_outlook(
+    *, last_paid: int | None, current: int, backpay_max: int, gap_wait: int
+) -> tuple[int, int]:
+    """(months missed before the current one, waiting months a resumption
+    now brings): a gap of at most `backpay_max` months can be back-paid and
+    is restored; a longer one brings a new waiting period of `gap_wait`."""
+    if last_paid is None:
+        return 0, 0
+    missed = max(0, current - last_paid - 1)
+    return missed, gap_wait if missed > backpay_max else 0
+
+
+def months_contributed(*, months: int, first_month: dt.date | None, today: dt.date):
+    """How many of a ledger row's months have been contributed by `today`:
+    months paid ahead (a year paid in advance) count once they have come."""
+    if first_month is None or months <= 0:
+        return months
+    reached = month_index(today) - month_index(first_month) + 1
+    return max(0, min(months, reached))

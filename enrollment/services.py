@@ -11,6 +11,7 @@ from dataclasses import dataclass
 
 from django.db import IntegrityError, transaction
 from django.utils import timezone
+from django.utils.formats import date_format
 from django.utils.translation import gettext as _
 
 from core.errors import DomainError
@@ -29,15 +30,18 @@ from . import rules
 from .models import (
     ENROLLMENT_MACHINE,
     LIVE_STATUSES,
+    SUSPEND_REASONS_BY_SCHEME,
     Category,
     ContributionMonths,
     Enrollment,
     EnrollmentEvent,
     EnrollmentStatus,
+    FlexibleMonth,
     MonthsKind,
     Policy,
     PolicyCategory,
     Scheme,
+    SuspendReason,
     Verification,
     WaitingRepair,
 )
@@ -68,7 +72,12 @@ def _already_done(enrollment: Enrollment, action: str) -> bool:
 
 
 def _transition(
-    enrollment: Enrollment, *, action: str, actor=None, reason: str = ""
+    enrollment: Enrollment,
+    *,
+    action: str,
+    actor=None,
+    reason: str = "",
+    evidence: str = "",
 ) -> Enrollment:
     """Take `action` on a locked enrollment where the machine allows it
     (TransitionNotAllowed elsewhere), with its event row."""
@@ -77,8 +86,9 @@ def _transition(
         enrollment=enrollment,
         from_status=enrollment.status,
         to_status=target,
-        actor=actor,
-        reason=reason[:200],
+        actor=actor if getattr(actor, "pk", None) else None,
+        reason=str(reason)[:200],
+        evidence=str(evidence)[:200],
     )
     enrollment.status = target
     return enrollment
@@ -100,9 +110,19 @@ def enrollment_transition(
 
 
 def months_add(
-    *, person_id: int, region_code: str, kind: str, months: int, reference: str
+    *,
+    person_id: int,
+    region_code: str,
+    kind: str,
+    months: int,
+    reference: str,
+    scheme: str = "",
+    first_month: dt.date | None = None,
 ) -> ContributionMonths:
-    """Add contribution months once per reference (a second call returns the first row)."""
+    """Add contribution months once per reference (a second call returns the
+    first row). `scheme` and `first_month` (the first calendar month the
+    months stand for) let the coverage page count only months already come
+    and tell residents' months from employees'."""
     existing = ContributionMonths.objects.filter(reference=reference).first()
     if existing is not None:
         return existing
@@ -114,6 +134,8 @@ def months_add(
                 kind=kind,
                 months=months,
                 reference=reference,
+                scheme=scheme,
+                first_month=first_month,
             )
     except IntegrityError:
         return ContributionMonths.objects.get(reference=reference)
@@ -152,12 +174,14 @@ def enrollment_activate(
         birth_date=birth,
     )
     enrollment.coverage_end = policy.benefit_end
+    enrollment.paid_on = paid_on
     _transition(enrollment, action="pay", actor=actor, reason=_("缴费成功"))
     enrollment.save(
         update_fields=[
             "status",
             "coverage_start",
             "coverage_end",
+            "paid_on",
             "waiting_months",
             "waiting_reason",
             "updated_at",
@@ -169,6 +193,8 @@ def enrollment_activate(
         kind=MonthsKind.ACTUAL,
         months=12,
         reference=f"{reference}:months",
+        scheme=Scheme.RESIDENT,
+        first_month=policy.benefit_start.replace(day=1),
     )
     return enrollment
 
@@ -186,44 +212,295 @@ def enrollment_flexible_month_paid(
     """A flexible worker's month `period` ("YYYY-MM") was paid: 月缴月享, it
     covers the following month. The first paid month activates the enrollment
     (with the policy's waiting period when it follows a gap of more than 3
-    months). Safe to call twice per reference."""
+    months). Each month is a FlexibleMonth row, from which the coverage page
+    derives which months are covered (`rules.flexible_cover`); coverage_end
+    is the end of the month the latest paid month covers. Safe to call twice
+    per reference or month."""
     enrollment = _lock(enrollment_id)
     if enrollment.scheme != Scheme.FLEXIBLE:
         raise DomainError(
             _("该参保登记不是灵活就业人员职工医保。"), code="not_flexible"
         )
-    if ContributionMonths.objects.filter(reference=f"{reference}:months").exists():
+    month = rules.month_first(rules.period_index(period))
+    if (
+        ContributionMonths.objects.filter(reference=f"{reference}:months").exists()
+        or FlexibleMonth.objects.filter(enrollment=enrollment, month=month).exists()
+    ):
         return enrollment
+    FlexibleMonth.objects.create(
+        enrollment=enrollment,
+        month=month,
+        paid_on=paid_on,
+        restores_gap=restores_gap,
+        reference=reference[:80],
+    )
     covers_from, covers_to = rules.flexible_month_covers(period)
+    fields = ["status", "coverage_start", "coverage_end", "updated_at"]
     if ENROLLMENT_MACHINE.can(enrollment.status, action="pay"):
         start = covers_from
         if enrollment.waiting_months:
             start = rules.add_months(covers_from, enrollment.waiting_months)
         enrollment.coverage_start = start
+        enrollment.paid_on = paid_on
+        fields.append("paid_on")
         _transition(enrollment, action="pay", actor=actor, reason=_("首月缴费成功"))
     if enrollment.coverage_end is None or covers_to > enrollment.coverage_end:
         enrollment.coverage_end = covers_to
-    enrollment.save(
-        update_fields=["status", "coverage_start", "coverage_end", "updated_at"]
-    )
+    enrollment.save(update_fields=fields)
     months_add(
         person_id=enrollment.person_id,
         region_code=enrollment.region_id,
         kind=MonthsKind.ACTUAL,
         months=1,
         reference=f"{reference}:months",
+        scheme=Scheme.FLEXIBLE,
+        first_month=month,
     )
     return enrollment
 
 
+def _staff_may_act(actor, enrollment: Enrollment) -> None:
+    """Staff act on evidence for their own region only; an auditor only reads."""
+    if getattr(actor, "is_superuser", False):
+        return
+    role = getattr(actor, "role", None)
+    if (
+        role in (Role.CLERK, Role.SUPERVISOR)
+        and actor.region_id == enrollment.region_id
+    ):
+        return
+    raise DomainError(
+        _("只有参保地的经办人员可以办理该业务。"), code="forbidden", field="evidence"
+    )
+
+
+def _is_staff(actor) -> bool:
+    return actor is not None and (
+        getattr(actor, "is_superuser", False)
+        or getattr(actor, "role", Role.CITIZEN) != Role.CITIZEN
+    )
+
+
+def _date(day: dt.date) -> str:
+    return date_format(day, "DATE_FORMAT")
+
+
 @transaction.atomic
-def enrollment_suspend(*, enrollment_id: int, reason: str, actor=None) -> Enrollment:
-    """暂停参保: the insurance relationship is paused (for example before a transfer out)."""
+def enrollment_suspend(
+    *,
+    enrollment_id: int,
+    reason: str,
+    actor=None,
+    evidence: str = "",
+) -> Enrollment:
+    """暂停参保 (SPEC §5): the insurance relationship is paused, which a
+    transfer out needs. Cover already paid for is kept: a flexible worker's
+    paid months still cover their following months, a resident's paid year
+    runs to its end. A repeated call changes nothing.
+
+    - A citizen (or someone holding their authority to suspend) gives one of
+      the reasons of SUSPEND_REASONS_BY_SCHEME (`reason` is its value): a
+      resident for a move or on joining employee insurance; a flexible
+      worker also to stop paying.
+    - Staff of the enrollment's region suspend on `evidence` (what they saw,
+      e.g. the employer's enrollment certificate), with a reason of their own
+      words or a SuspendReason value; the person is told in their inbox.
+    - `actor=None` is the system itself.
+    """
     enrollment = _lock(enrollment_id)
     if _already_done(enrollment, "suspend"):
         return enrollment
-    _transition(enrollment, action="suspend", actor=actor, reason=reason)
-    enrollment.save(update_fields=["status", "updated_at"])
+    # Refuse a status the machine does not suspend before any other check,
+    # so every caller meets the same TransitionNotAllowed.
+    ENROLLMENT_MACHINE.target(enrollment.status, action="suspend")
+    reason = str(reason or "").strip()
+    evidence = str(evidence or "").strip()
+    code = reason if reason in SuspendReason.values else ""
+    if actor is not None and not _is_staff(actor):
+        allowed = SUSPEND_REASONS_BY_SCHEME.get(enrollment.scheme, ())
+        if not allowed:
+            raise DomainError(
+                _("单位职工医保由单位办理暂停，请联系单位或参保地经办窗口。"),
+                code="employer_scheme",
+                field="reason",
+            )
+        if code not in allowed:
+            raise DomainError(
+                _("请选择暂停参保的原因。"), code="reason", field="reason"
+            )
+    elif _is_staff(actor):
+        _staff_may_act(actor, enrollment)
+        if not evidence:
+            raise DomainError(
+                _("请填写核验的证明材料（如单位参保证明、户口迁移证明）。"),
+                code="evidence",
+                field="evidence",
+            )
+    text = str(SuspendReason(code).label) if code else reason
+    if not text:
+        raise DomainError(_("请说明暂停参保的原因。"), code="reason", field="reason")
+    what = _("暂停%(year)d年度%(scheme)s") % {
+        "year": enrollment.year,
+        "scheme": enrollment.get_scheme_display(),
+    }
+    proxy_act(user=actor, person=enrollment.person, scope=Scope.SUSPEND, what=what)
+    _transition(
+        enrollment, action="suspend", actor=actor, reason=text, evidence=evidence
+    )
+    enrollment.suspend_reason = code
+    enrollment.save(update_fields=["status", "suspend_reason", "updated_at"])
+    if _is_staff(actor):
+        notify(
+            person=enrollment.person,
+            subject=_("经办人员已为您办理：%(what)s") % {"what": what},
+            body=_("原因：%(reason)s。已缴费期间的待遇不受影响。") % {"reason": text},
+            url="/enrollment/coverage/",
+        )
+    return enrollment
+
+
+def flexible_last_paid(enrollment: Enrollment) -> int | None:
+    """The month index of the enrollment's latest paid month (from its month
+    rows, or from coverage_end for months recorded before them)."""
+    latest = (
+        FlexibleMonth.objects.filter(enrollment=enrollment)
+        .order_by("-month")
+        .values_list("month", flat=True)
+        .first()
+    )
+    if latest is not None:
+        return rules.month_index(latest)
+    if enrollment.coverage_end is not None:
+        return rules.month_index(enrollment.coverage_end) - 1
+    return None
+
+
+@dataclass(frozen=True)
+class ResumePlan:
+    """What resuming (恢复参保) would mean, before it is done (SPEC §5)."""
+
+    enrollment: Enrollment
+    policy: Policy
+    missed_months: int  # flexible: months not paid before the current one
+    waiting_months: int  # flexible: the new waiting period a resumption brings
+    backpay_max: int
+
+    @property
+    def can_back_pay(self) -> bool:
+        return 0 < self.missed_months <= self.backpay_max
+
+    @property
+    def note(self) -> str:
+        if self.enrollment.scheme != Scheme.FLEXIBLE:
+            return str(_("恢复后按已缴费的年度继续享受待遇。"))
+        if self.waiting_months:
+            return str(
+                _(
+                    "已断缴%(missed)d个月，超过%(limit)d个月：断缴期间不享受待遇，"
+                    "恢复缴费后有%(wait)d个月等待期。"
+                )
+                % {
+                    "missed": self.missed_months,
+                    "limit": self.backpay_max,
+                    "wait": self.waiting_months,
+                }
+            )
+        if self.missed_months:
+            return str(
+                _("已断缴%(missed)d个月：补缴后断缴期间的待遇一并恢复。")
+                % {"missed": self.missed_months}
+            )
+        return str(_("没有断缴，恢复后按月缴费即可连续享受待遇。"))
+
+
+def resume_plan(*, enrollment: Enrollment, today: dt.date | None = None) -> ResumePlan:
+    """Check a resumption (恢复参保) of a suspended enrollment under the gap
+    rules; DomainError when it cannot be resumed."""
+    today = today or timezone.localdate()
+    if not ENROLLMENT_MACHINE.can(enrollment.status, action="resume"):
+        raise DomainError(
+            _("只有暂停参保的登记可以恢复。"), code="not_suspended", field="enrollment"
+        )
+    policy = _policy_for(enrollment.region_id, enrollment.year)
+    if policy.benefit_end < today:
+        raise DomainError(
+            _("%(year)d年度已结束，不能恢复；请登记本年度的参保。")
+            % {"year": enrollment.year},
+            code="year_over",
+            field="enrollment",
+        )
+    other = (
+        Enrollment.objects.filter(
+            person_id=enrollment.person_id,
+            year=enrollment.year,
+            status__in=LIVE_STATUSES,
+        )
+        .exclude(pk=enrollment.pk)
+        .select_related("region")
+        .first()
+    )
+    if other is not None:
+        raise DomainError(
+            _("%(year)d年度已在%(region)s参保，同一年度只能参保一次。")
+            % {"year": enrollment.year, "region": other.region.name},
+            code="already_enrolled",
+            field="enrollment",
+        )
+    missed = wait = 0
+    if enrollment.scheme == Scheme.FLEXIBLE:
+        missed, wait = rules.flexible_resume_outlook(
+            last_paid=flexible_last_paid(enrollment),
+            current=rules.month_index(today),
+            backpay_max=policy.backpay_max_months,
+            gap_wait=policy.flexible_waiting_months,
+        )
+    return ResumePlan(enrollment, policy, missed, wait, policy.backpay_max_months)
+
+
+@transaction.atomic
+def enrollment_resume(
+    *,
+    enrollment_id: int,
+    actor=None,
+    evidence: str = "",
+    today: dt.date | None = None,
+) -> Enrollment:
+    """恢复参保: a suspended enrollment is in force again (SPEC §5). A
+    flexible worker's gap of at most 3 months can then be back-paid and is
+    restored; a longer gap stays uncovered and the months paid after it wait
+    (the cover months show both). A repeated call changes nothing."""
+    enrollment = _lock(enrollment_id)
+    if _already_done(enrollment, "resume"):
+        return enrollment
+    ENROLLMENT_MACHINE.target(enrollment.status, action="resume")  # as above
+    if _is_staff(actor):
+        _staff_may_act(actor, enrollment)
+    plan = resume_plan(enrollment=enrollment, today=today)
+    proxy_act(
+        user=actor,
+        person=enrollment.person,
+        scope=Scope.ENROLL,
+        what=_("恢复%(year)d年度%(scheme)s")
+        % {"year": enrollment.year, "scheme": enrollment.get_scheme_display()},
+    )
+    _transition(
+        enrollment,
+        action="resume",
+        actor=actor,
+        reason=_("恢复参保：%(note)s") % {"note": plan.note},
+        evidence=evidence,
+    )
+    enrollment.suspend_reason = ""
+    try:
+        with transaction.atomic():
+            enrollment.save(update_fields=["status", "suspend_reason", "updated_at"])
+    except IntegrityError:
+        raise DomainError(
+            _("%(year)d年度已有参保登记，同一年度只能参保一次。")
+            % {"year": enrollment.year},
+            code="already_enrolled",
+            field="enrollment",
+        ) from None
     return enrollment
 
 
@@ -311,6 +588,10 @@ class ResidentPlan:
     waiting: rules.Waiting
     verification: str  # what the registration starts with
     premium: rules.ResidentPremium
+    # The day cover starts if the premium is paid today (and, for a newborn,
+    # the last day to pay to be covered from the birth date).
+    cover_from: dt.date
+    newborn_until: dt.date | None = None
 
     @property
     def personal_amount(self):
@@ -353,7 +634,10 @@ def resident_plan(
     late_for_current_year = (
         year == today.year and policy.benefit_start <= today <= policy.benefit_end
     )
-    if not in_window and not late_for_current_year:
+    # A newborn within their days registers for the birth year even after
+    # that year's window has closed, or the year itself has ended (SPEC §4).
+    newborn_birth_year = newborn_in_time and year == person.birth_date.year
+    if not in_window and not late_for_current_year and not newborn_birth_year:
         raise DomainError(
             _(
                 "%(year)d年度的集中参保期为%(start)s至%(end)s，今天不在参保期内。"
@@ -385,6 +669,28 @@ def resident_plan(
         long_gap_years=policy.long_gap_years,
         long_gap_min_months=policy.long_gap_min_months,
     )
+    # The portal never takes a premium that buys no cover (SPEC §4).
+    birth = person.birth_date if newborn_in_time else None
+    cover_from = rules.resident_coverage_start(
+        paid_on=today,
+        benefit_start=policy.benefit_start,
+        waiting_months=waiting.months,
+        birth_date=birth,
+    )
+    if cover_from > policy.benefit_end:
+        raise DomainError(
+            _(
+                "今天登记并缴费，%(year)d年度的待遇要到%(start)s才开始，晚于该年度"
+                "结束日%(end)s，缴费买不到任何保障，因此不能登记。请登记下一年度。"
+            )
+            % {
+                "year": year,
+                "start": _date(cover_from),
+                "end": _date(policy.benefit_end),
+            },
+            code="no_cover",
+            field="year",
+        )
     verification = (
         Verification.PENDING
         if policy_category.needs_verification
@@ -404,6 +710,12 @@ def resident_plan(
         waiting,
         verification,
         premium,
+        cover_from,
+        newborn_until=(
+            person.birth_date + dt.timedelta(days=policy.newborn_days)
+            if newborn_in_time
+            else None
+        ),
     )
 
 
@@ -520,6 +832,9 @@ class FlexiblePlan:
     monthly_premium: object
     waiting_months: int
     waiting_reason: str
+    # When cover starts if the first month (this month, or January of a
+    # later year) is paid now: the month after it, after any wait.
+    cover_from: dt.date | None = None
 
 
 def flexible_plan(
@@ -582,7 +897,10 @@ def flexible_plan(
             "limit": policy.backpay_max_months
         }
     premium = rules.flexible_monthly_premium(base=base, rate=policy.flexible_rate)
-    return FlexiblePlan(policy, base, premium, months, str(reason))
+    cover_from = rules.flexible_first_cover(
+        today=today, year=year, waiting_months=months
+    )
+    return FlexiblePlan(policy, base, premium, months, str(reason), cover_from)
 
 
 @transaction.atomic

@@ -9,6 +9,9 @@ urlpatterns = [
     path("newborn/", views.newborn, name="newborn"),
     path("flexible/", views.flexible, name="flexible"),
     path("coverage/", views.coverage, name="coverage"),
-    path("<int:pk>/done/", views.done, name="done"),
-    path("<int:pk>/cancel/", views.cancel, name="cancel"),
+    path("suspend/", views.suspend, name="suspend"),
+    path("<id:pk>/done/", views.done, name="done"),
+    path("<id:pk>/cancel/", views.cancel, name="cancel"),
+    path("<id:pk>/suspend/", views.suspend_confirm, name="suspend_confirm"),
+    path("<id:pk>/resume/", views.resume, name="resume"),
 ]

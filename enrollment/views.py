@@ -21,8 +21,13 @@ from people.models import Scope
 from people.services import proxy_views_record
 
 from . import rules, selectors, services
-from .forms import FlexibleEnrollmentForm, NewbornEnrollmentForm, ResidentEnrollmentForm
-from .models import LIVE_STATUSES, Enrollment, Policy, Scheme
+from .forms import (
+    FlexibleEnrollmentForm,
+    NewbornEnrollmentForm,
+    ResidentEnrollmentForm,
+    SuspendForm,
+)
+from .models import LIVE_STATUSES, Enrollment, EnrollmentStatus, Policy, Scheme
 
 
 def citizen_required(view):
@@ -38,10 +43,15 @@ def citizen_required(view):
     return wrapper
 
 
-def _form_context(request, *, flexible: bool = False) -> dict:
+def _form_context(request, *, flexible: bool = False, newborn: bool = False) -> dict:
     today = timezone.localdate()
     persons = selectors.family_for_user(request.user, scope=Scope.ENROLL)
-    years = [today.year, today.year + 1] if flexible else selectors.open_years(today)
+    if flexible:
+        years = [today.year, today.year + 1]
+    elif newborn:
+        years = selectors.newborn_years(today)
+    else:
+        years = selectors.open_years(today)
     return {
         "persons": persons,
         "years": years,
@@ -60,7 +70,9 @@ def _initial(request, persons) -> dict:
     }
     if "person" in request.GET:
         person = person_get_for_user(
-            user=request.user, pk=request.GET["person"], scope=Scope.ENROLL
+            user=request.user,
+            pk=selectors.person_id_or_404(request.GET["person"]),
+            scope=Scope.ENROLL,
         )
         initial["person"] = str(person.pk)
         if person.region_id and "region" not in initial:
@@ -145,7 +157,7 @@ def resident(request):
 @require_http_methods(["GET", "POST"])
 def newborn(request):
     """新生儿参保: add the child to the family and enroll them."""
-    context = _form_context(request)
+    context = _form_context(request, newborn=True)
     owner = context["persons"][0][0]
     initial = {} if request.method == "POST" else _initial(request, context["persons"])
     form = NewbornEnrollmentForm(
@@ -201,7 +213,6 @@ def flexible(request):
             "premium_max": rules.flexible_monthly_premium(
                 base=policy.base_max, rate=policy.flexible_rate
             ),
-            "rate_percent": policy.flexible_rate * 100,
         }
         for policy in policies
     ]
@@ -234,6 +245,12 @@ def done(request, pk):
     context = {"enrollment": enrollment, "policy": policy}
     if enrollment.scheme == Scheme.RESIDENT:
         context["premium"] = selectors.resident_premium(enrollment)
+        # Never a pay-by date already past (SPEC §4): none means pay now.
+        context["due"] = selectors.payment_due(enrollment=enrollment, policy=policy)
+        if enrollment.status == EnrollmentStatus.REGISTERED:
+            context["cover_from"] = selectors.enrollment_cover_if_paid(
+                enrollment=enrollment, policy=policy
+            )
     elif enrollment.contribution_base is not None:
         context["monthly_premium"] = rules.flexible_monthly_premium(
             base=enrollment.contribution_base, rate=policy.flexible_rate
@@ -278,3 +295,134 @@ def cancel(request, pk):
         )
         return redirect("enrollment:coverage")
     return render(request, "enrollment/cancel.html", {"enrollment": enrollment})
+
+
+# --- 暂停参保 and 恢复参保 (SPEC §5) -------------------------------------------------
+
+
+def _suspend_form(enrollment, data=None, initial=None) -> SuspendForm:
+    # Ids per enrollment, so several forms on one page keep their labels apart.
+    return SuspendForm(
+        data, enrollment=enrollment, initial=initial, auto_id=f"id_{enrollment.pk}_%s"
+    )
+
+
+@citizen_required
+def suspend(request):
+    """暂停参保: the enrollments that can be suspended of the person asked for
+    (?person=), or of everyone the user may suspend for, each with its reasons."""
+    person = None
+    if "person" in request.GET:
+        person = person_get_for_user(
+            user=request.user,
+            pk=selectors.person_id_or_404(request.GET["person"]),
+            scope=Scope.SUSPEND,
+        )
+    rows = [
+        {
+            "person": row_person,
+            "relation": relation,
+            "items": [(e, _suspend_form(e)) for e in enrollments],
+        }
+        for row_person, relation, enrollments in selectors.suspendable_for_user(
+            user=request.user, person=person
+        )
+    ]
+    return render(request, "enrollment/suspend.html", {"rows": rows, "person": person})
+
+
+@citizen_required
+@require_http_methods(["GET", "POST"])
+def suspend_confirm(request, pk):
+    """One enrollment: its reasons → check your answers (suspending starts a
+    legal process) → suspended, then the confirmation at the same address."""
+    enrollment = selectors.enrollment_get_for_user(
+        user=request.user, pk=pk, scope=Scope.SUSPEND
+    )
+    if request.method == "GET" and enrollment.status == EnrollmentStatus.SUSPENDED:
+        return render(
+            request,
+            "enrollment/suspend_done.html",
+            {
+                "enrollment": enrollment,
+                "suspended_on": selectors.enrollment_suspended_on(
+                    enrollment_id=enrollment.pk
+                ),
+            },
+        )
+    form = (
+        _suspend_form(enrollment, request.POST)
+        if request.method == "POST"
+        else _suspend_form(enrollment, initial={"reason": request.GET.get("reason")})
+    )
+    context = {"enrollment": enrollment, "form": form}
+    if not enrollment.can_suspend:
+        messages_text = _("该参保登记当前为“%(status)s”，不能暂停。") % {
+            "status": enrollment.get_status_display()
+        }
+        return render(
+            request,
+            "enrollment/suspend_form.html",
+            {**context, "refusal": messages_text},
+            status=409 if request.method == "POST" else 200,
+        )
+    status = 200
+    if request.method == "POST":
+        if form.is_valid():
+            if request.POST.get("step") != "confirm":
+                return render(request, "enrollment/suspend_check.html", context)
+            try:
+                services.enrollment_suspend(
+                    enrollment_id=enrollment.pk,
+                    reason=form.cleaned_data["reason"],
+                    actor=request.user,
+                )
+            except DomainError as error:
+                status = form_error_from(form, error)
+                if error.status == 403:
+                    status = 403
+            else:
+                messages.success(
+                    request,
+                    _("已暂停 %(name)s 的%(year)d年度参保。")
+                    % {"name": enrollment.person.name, "year": enrollment.year},
+                )
+                return redirect("enrollment:suspend_confirm", pk=enrollment.pk)
+        else:
+            status = 400
+    return render(request, "enrollment/suspend_form.html", context, status=status)
+
+
+@citizen_required
+@require_http_methods(["GET", "POST"])
+def resume(request, pk):
+    """恢复参保: what resuming means under the gap rules, then resume."""
+    enrollment = selectors.enrollment_get_for_user(
+        user=request.user, pk=pk, scope=Scope.ENROLL
+    )
+    context = {"enrollment": enrollment}
+    try:
+        context["plan"] = services.resume_plan(enrollment=enrollment)
+    except DomainError as error:
+        context["refusal"] = error.message
+        return render(
+            request,
+            "enrollment/resume.html",
+            context,
+            status=409 if request.method == "POST" else 200,
+        )
+    if request.method == "POST":
+        try:
+            services.enrollment_resume(enrollment_id=enrollment.pk, actor=request.user)
+        except DomainError as error:
+            context["refusal"] = error.message
+            return render(
+                request, "enrollment/resume.html", context, status=error.status
+            )
+        messages.success(
+            request,
+            _("已恢复 %(name)s 的%(year)d年度参保。")
+            % {"name": enrollment.person.name, "year": enrollment.year},
+        )
+        return redirect("enrollment:coverage")
+    return render(request, "enrollment/resume.html", context)

@@ -94,6 +94,10 @@ def _suspend(enrollment):
     services.enrollment_suspend(enrollment_id=enrollment.pk, reason="test")
 
 
+def _resume(enrollment):
+    services.enrollment_resume(enrollment_id=enrollment.pk, today=dt.date(2026, 6, 1))
+
+
 def _activate(enrollment):
     services.enrollment_activate(
         enrollment_id=enrollment.pk, paid_on=dt.date(2026, 1, 5), reference="PAY-1"
@@ -104,6 +108,7 @@ def _activate(enrollment):
 NAMED = {
     "cancel": (_cancel, DomainError),
     "suspend": (_suspend, TransitionNotAllowed),
+    "resume": (_resume, TransitionNotAllowed),
     "pay": (_activate, TransitionNotAllowed),
 }
 

@@ -383,3 +383,18 @@ def test_junk_input_is_400_and_writes_nothing(signed_in, url_name, junk):
     response = signed_in.post(reverse(url_name), junk)
     assert response.status_code == 400
     assert not Enrollment.objects.exists() and Person.objects.count() == 1
+
+
+@pytest.mark.parametrize("base", ["-100", "99999999999999999999", "1e400", "6000.555"])
+def test_a_flexible_base_of_any_shape_gets_the_portals_own_message(
+    signed_in, citizen, base
+):
+    response = signed_in.post(
+        reverse("enrollment:flexible"), flexible_data(citizen.person, base)
+    )
+    assert response.status_code == 400
+    messages = " ".join(field_errors(response, "base"))
+    # The policy's range (or the cents rule), never Django's digit counts.
+    assert any(text in messages for text in ("¥5,195.42", "范围", "两位小数")), messages
+    assert "个数字" not in messages and "0.01" not in messages
+    assert not Enrollment.objects.exists()
