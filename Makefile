@@ -36,6 +36,8 @@ messages: $(STAMP)
 var:
 	mkdir -p var/broker/out var/broker/processed var/media
 
+# PORTAL_BASE_URL: the simulated payment channels (in the worker) call back
+# this server on its own port, whatever PORT is.
 run: setup var
 	$(PY) manage.py migrate --noinput
 	$(PY) manage.py seed_demo
@@ -44,7 +46,7 @@ run: setup var
 	@echo "  医保网上服务大厅 → http://127.0.0.1:$(PORT)/   staff site → http://127.0.0.1:$(PORT)/admin/"
 	@$(PY) manage.py seed_demo --print-logins
 	@echo ""
-	WEB_PORT=$(PORT) $(VENV)/bin/honcho start -f Procfile
+	WEB_PORT=$(PORT) PORTAL_BASE_URL=http://127.0.0.1:$(PORT) $(VENV)/bin/honcho start -f Procfile
 
 seed: $(STAMP) var
 	$(PY) manage.py migrate --noinput

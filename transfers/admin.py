@@ -5,19 +5,25 @@ through the services, counter applications, and each transfer's history."""
 from __future__ import annotations
 
 from django.contrib import admin, messages
+from django.contrib.admin.utils import unquote
+from django.core.exceptions import PermissionDenied
 from django.db.models import Case, DateField, F, When
+from django.http import Http404, HttpResponseNotAllowed
 from django.shortcuts import redirect
 from django.template.response import TemplateResponse
 from django.urls import path, reverse
 from django.utils import timezone
 from django.utils.html import format_html
+from django.utils.timesince import timesince
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy as _lazy
 
 from core.errors import DomainError
 from core.identity import parse_id_number
+from core.money import format_yuan
 from core.workdays import working_days_left
-from people.admin_base import RegionScopedAdmin
+from people.admin import field_column
+from people.admin_base import RegionScopedAdmin, is_auditor
 from people.models import Person, StaffAccess
 
 from . import services
@@ -25,17 +31,27 @@ from .forms import CounterApplyForm, RejectForm
 from .models import (
     INCOMING_STATUSES,
     OUTGOING_STATUSES,
+    TRANSFER_MACHINE,
     Channel,
     HandoffMessage,
     IncomingQueue,
     OutgoingQueue,
     Transfer,
     TransferEvent,
+    TransferStatus,
 )
+
+
+def _status_label(value: str) -> str:
+    try:
+        return str(TransferStatus(value).label)
+    except ValueError:
+        return value or "—"
 
 
 class TransferEventInline(admin.TabularInline):
     model = TransferEvent
+    template = "admin/edit_inline/events_tabular.html"
     extra = 0
     can_delete = False
     fields = (
@@ -44,7 +60,7 @@ class TransferEventInline(admin.TabularInline):
         "side",
         "region",
         "actor",
-        "from_status",
+        field_column("from_status", _lazy("原状态"), show=_status_label),
         "to_status",
         "deadline",
         "estimated",
@@ -52,6 +68,9 @@ class TransferEventInline(admin.TabularInline):
     )
     readonly_fields = fields
     ordering = ("at", "id")
+
+    def get_queryset(self, request):
+        return super().get_queryset(request).select_related("actor", "region")
 
     def has_add_permission(self, request, obj=None):
         return False
@@ -104,6 +123,7 @@ class TransferAdmin(RegionScopedAdmin):
         "acting_side_display",
         "deadline_display",
         "days_left_display",
+        "age_display",
     )
     list_filter = ("status", "kind", "channel")
     exact_search_fields = ("person__name", "person__id_number")
@@ -116,6 +136,7 @@ class TransferAdmin(RegionScopedAdmin):
         "action_complete",
         "action_reject",
     )
+    change_form_template = "admin/transfers/transfer/change_form.html"
     readonly_fields = (
         "reference_display",
         "person",
@@ -141,7 +162,7 @@ class TransferAdmin(RegionScopedAdmin):
         "reject_side",
         "reject_code",
         "reject_text",
-        "transit_amount",
+        field_column("transit_amount", _lazy("在途个人账户资金"), show=format_yuan),
         "transit_actual_months",
         "transit_deemed_months",
         "next_step",
@@ -184,6 +205,18 @@ class TransferAdmin(RegionScopedAdmin):
         user = request.user
         return user.is_superuser or getattr(user, "is_region_staff", False)
 
+    def _acts_for_side(self, request, transfer) -> bool:
+        """Only the region whose turn it is acts on a transfer (the other
+        region sees it, but its step is not theirs)."""
+        user = request.user
+        if user.is_superuser:
+            return True
+        side_region = {
+            "outgoing": transfer.outgoing_region_id,
+            "incoming": transfer.incoming_region_id,
+        }.get(transfer.acting_side)
+        return bool(side_region) and side_region == user.region_id
+
     # --- columns ------------------------------------------------------------------
 
     @admin.display(description=_lazy("申请编号"))
@@ -219,6 +252,16 @@ class TransferAdmin(RegionScopedAdmin):
             )
         return left
 
+    @admin.display(description=_lazy("已等待"))
+    def age_display(self, obj):
+        """How long the current step has waited: since the application for
+        the outgoing office, since the sheet was issued for the incoming one."""
+        started = {
+            "outgoing": obj.accepted_at or obj.submitted_at,
+            "incoming": obj.received_at or obj.sheet_issued_at,
+        }.get(obj.acting_side)
+        return timesince(started) if started else "—"
+
     @admin.display(description=_lazy("信息表"))
     def sheet_link(self, obj):
         if not hasattr(obj, "sheet"):
@@ -234,11 +277,34 @@ class TransferAdmin(RegionScopedAdmin):
     def _run(self, request, queryset, service, done_message):
         done = 0
         for transfer in queryset:
+            if not self._acts_for_side(request, transfer):
+                self.message_user(
+                    request,
+                    _("%(reference)s：当前环节由对方统筹区办理。")
+                    % {"reference": transfer.reference},
+                    messages.ERROR,
+                )
+                continue
             try:
-                service(transfer_id=transfer.pk, actor=request.user)
+                after = service(transfer_id=transfer.pk, actor=request.user)
             except DomainError as error:
                 self.message_user(
                     request, f"{transfer.reference}：{error.message}", messages.ERROR
+                )
+                continue
+            if (
+                after.status != transfer.status
+                and after.status == TransferStatus.REJECTED
+            ):
+                # The step checked the preconditions again and one failed.
+                self.message_user(
+                    request,
+                    _("%(reference)s：复核办理条件未通过，已不予办理：%(reason)s")
+                    % {"reference": transfer.reference, "reason": after.reject_label},
+                    messages.WARNING,
+                )
+                self._record_access(
+                    request, transfer, StaffAccess.Action.ACTION, _("不予办理")
                 )
                 continue
             self._record_access(
@@ -272,6 +338,14 @@ class TransferAdmin(RegionScopedAdmin):
         if "apply" in request.POST and form.is_valid():
             done = 0
             for transfer in queryset:
+                if not self._acts_for_side(request, transfer):
+                    self.message_user(
+                        request,
+                        _("%(reference)s：当前环节由对方统筹区办理。")
+                        % {"reference": transfer.reference},
+                        messages.ERROR,
+                    )
+                    continue
                 try:
                     services.transfer_reject(
                         transfer_id=transfer.pk,
@@ -323,8 +397,88 @@ class TransferAdmin(RegionScopedAdmin):
                 self.admin_site.admin_view(self.counter_apply_view),
                 name="{}_{}_counter".format(*info),
             ),
+            path(
+                "<path:object_id>/act/<slug:name>/",
+                self.admin_site.admin_view(self.object_action_view),
+                name="{}_{}_act".format(*info),
+            ),
             *super().get_urls(),
         ]
+
+    # --- actions on a transfer's own page ----------------------------------------------
+
+    # name → (list action, machine actions that may take it)
+    OBJECT_ACTIONS = {
+        "accept": ("action_accept", ("outgoing_accept",)),
+        "issue_sheet": (
+            "action_issue_sheet",
+            ("outgoing_accept", "outgoing_issue_sheet"),
+        ),
+        "complete": ("action_complete", ("incoming_receive", "incoming_complete")),
+        "reject": ("action_reject", ("outgoing_reject", "incoming_reject")),
+    }
+
+    def object_actions(self, request, obj) -> list[dict]:
+        """The steps this transfer can take now, for staff of the region whose
+        turn it is."""
+        if (
+            obj is None
+            or not self._may_act(request)
+            or is_auditor(request.user)
+            or not self._acts_for_side(request, obj)
+        ):
+            return []
+        found = []
+        for name, (method, machine_actions) in self.OBJECT_ACTIONS.items():
+            if any(TRANSFER_MACHINE.can(obj.status, action=a) for a in machine_actions):
+                found.append(
+                    {
+                        "name": name,
+                        "label": getattr(self, method).short_description,
+                        "url": reverse(
+                            "admin:transfers_transfer_act", args=[obj.pk, name]
+                        ),
+                        "method": method,
+                        "form": name == "reject",
+                    }
+                )
+        return found
+
+    def change_view(self, request, object_id, form_url="", extra_context=None):
+        obj = self.get_queryset(request).filter(pk=unquote(object_id)).first()
+        extra_context = {
+            **(extra_context or {}),
+            "object_actions": self.object_actions(request, obj),
+        }
+        return super().change_view(request, object_id, form_url, extra_context)
+
+    def object_action_view(self, request, object_id, name):
+        """Run one step from the transfer's page (POST); 不予办理 first asks
+        for the reason (GET shows the form)."""
+        obj = self.get_queryset(request).filter(pk=unquote(object_id)).first()
+        if obj is None:
+            raise Http404
+        if not self._may_act(request) or is_auditor(request.user):
+            raise PermissionDenied
+        action = {a["name"]: a for a in self.object_actions(request, obj)}.get(name)
+        if action is None:
+            self.message_user(
+                request,
+                _("该申请当前为“%(status)s”，您不能办理此步骤。")
+                % {"status": obj.get_status_display()},
+                messages.WARNING,
+            )
+            return redirect("admin:transfers_transfer_change", obj.pk)
+        queryset = self.get_queryset(request).filter(pk=obj.pk)
+        if action["form"]:
+            response = self.action_reject(request, queryset)
+            if response is not None:
+                return response
+        elif request.method != "POST":
+            return HttpResponseNotAllowed(["POST"])
+        else:
+            getattr(self, action["method"])(request, queryset)
+        return redirect("admin:transfers_transfer_change", obj.pk)
 
     def add_view(self, request, form_url="", extra_context=None):
         return redirect(

@@ -1,7 +1,9 @@
 """Demo transfers for `make run` (called by seed_demo): a citizen, 周杰
 (login 13800000005), and family whose transfers are in different states — one
 just submitted that the simulated offices move along while you watch, one
-completed, one rejected with a reason, and one waiting in 福州's staff queue
+completed, one rejected when its acceptance found arrears that arose after the
+application (applying again is refused until they are paid), and one waiting in
+福州's staff queue
 (福州 processes transfers by hand in the demo).
 
 Idempotent: a person who already has a transfer is left alone. Everything is
@@ -113,6 +115,15 @@ def _ready(person, out: str, into: str, year: int, index: int) -> None:
     )
 
 
+def _arrears(person, region: str, year: int) -> None:
+    """A registration at `region` for `year` that is not paid (欠费)."""
+    from enrollment import services as enrollment
+
+    enrollment.enrollment_register_flexible(
+        actor=None, person=person, region=region, year=year, base=Decimal("8000.00")
+    )
+
+
 def seed() -> None:
     from core.errors import DomainError
     from core.identity import make_id_number
@@ -178,11 +189,12 @@ def seed() -> None:
                         ).pk
                     )
                 elif outcome == "rejected":
-                    services.transfer_reject(
-                        transfer_id=transfer.pk,
-                        code="arrears",
-                        text="2025年12月职工医保费未缴清",
-                    )
+                    # Arrears that arose after applying (next year registered
+                    # at the outgoing region, not paid): the acceptance checks
+                    # again and rejects, and applying again is refused until
+                    # the registration is paid or cancelled.
+                    _arrears(person, out, year + 1)
+                    services.transfer_accept(transfer_id=transfer.pk)
                 elif outcome == "manual":
                     services.transfer_issue_sheet(transfer_id=transfer.pk)
         except DomainError as error:

@@ -78,3 +78,20 @@ class RejectForm(forms.Form):
         ):
             self.add_error("text", _("选择“其他原因”时请写明原因。"))
         return data
+
+
+class SheetVerifyForm(forms.Form):
+    code = forms.CharField(
+        label=_("信息表验证码"),
+        max_length=16,
+        help_text=_("验证码印在信息表上，共12位字母和数字。"),
+        widget=forms.TextInput(attrs={"autocomplete": "off"}),
+    )
+
+    def clean_code(self):
+        code = self.cleaned_data["code"].strip().upper()
+        if not code.isascii() or not code.isalnum():
+            raise forms.ValidationError(
+                _("验证码只包含字母和数字，请对照信息表重新输入。")
+            )
+        return code

@@ -1,12 +1,14 @@
 """医保关系转移接续: transfer requests, their timeline, the handoff messages the
 two regions exchange, and the information sheet the outgoing region issues."""
 
+import json
 from decimal import Decimal
 
 from django.conf import settings
 from django.db import models
 from django.db.models import Q
 from django.urls import reverse
+from django.utils.crypto import constant_time_compare, salted_hmac
 from django.utils.translation import gettext_lazy as _
 
 from core.identity import mask_id_number
@@ -460,6 +462,9 @@ class HandoffMessage(models.Model):
         return f"{self.get_kind_display()} {self.from_region_id} → {self.to_region_id}"
 
 
+SHEET_SIGNATURE_SALT = "transfers.InformationSheet"
+
+
 class InformationSheet(models.Model):
     """《参保人员基本医疗保险信息表》: issued by the outgoing region, a stored
     document the citizen and both regions can open and download."""
@@ -468,6 +473,11 @@ class InformationSheet(models.Model):
         Transfer, on_delete=models.PROTECT, related_name="sheet"
     )
     number = models.CharField(_("编号"), max_length=24, unique=True)
+    # Anyone holding the code may verify the sheet on the public page.
+    verification_code = models.CharField(_("验证码"), max_length=16, unique=True)
+    # HMAC of the sheet's fields at issue, printed on the PDF and shown by the
+    # verification page: a copy whose figures were changed no longer matches.
+    signature = models.CharField(_("签名"), max_length=64, blank=True)
     name = models.CharField(_("姓名"), max_length=50)
     id_number = models.CharField(_("身份证号"), max_length=18)
     scheme = models.CharField(_("险种"), max_length=10)
@@ -503,6 +513,51 @@ class InformationSheet(models.Model):
     @property
     def id_masked(self) -> str:
         return mask_id_number(self.id_number)
+
+    @property
+    def name_masked(self) -> str:
+        """张三丰 → 张**: enough to recognise one's own sheet, not a stranger."""
+        name = self.name
+        return name[0] + "*" * (len(name) - 1) if len(name) > 1 else name
+
+    @property
+    def signed_content(self) -> str:
+        """The fields the signature covers, in a fixed order."""
+        return "|".join(
+            str(value)
+            for value in (
+                self.number,
+                self.verification_code,
+                self.id_number,
+                self.name,
+                self.scheme,
+                self.outgoing_region_code,
+                self.incoming_region_code,
+                self.enrollment_start or "",
+                self.suspended_on or "",
+                self.actual_months,
+                self.deemed_months,
+                self.account_balance,
+                json.dumps(self.contribution_history, sort_keys=True),
+            )
+        )
+
+    def compute_signature(self, *, secret=None) -> str:
+        return salted_hmac(
+            SHEET_SIGNATURE_SALT,
+            self.signed_content,
+            secret=secret,
+            algorithm="sha256",
+        ).hexdigest()[:32]
+
+    def signature_holds(self) -> bool:
+        """Whether the stored fields still match the signature they were issued
+        with (under the current secret key or one it replaced)."""
+        keys = [settings.SECRET_KEY, *settings.SECRET_KEY_FALLBACKS]
+        return any(
+            constant_time_compare(self.signature, self.compute_signature(secret=key))
+            for key in keys
+        )
 
 
 class OutgoingQueue(Transfer):

@@ -13,7 +13,7 @@ from core.workdays import working_days_left
 from people.access import person_ids_for_user
 from people.models import Role, Scope
 
-from .models import OPEN_STATUSES, Side, Transfer, TransferStatus
+from .models import OPEN_STATUSES, InformationSheet, Side, Transfer, TransferStatus
 
 
 def transfers_for_user(*, user):
@@ -98,14 +98,17 @@ def transfer_timeline(
             _("申请人"),
             transfer.submitted_at,
         ),
+        # The outgoing region's 10 working days start at acceptance (SPEC §8):
+        # the deadline belongs to the sheet, and is known once accepted.
         TimelineStep(
             "accepted",
             _("转出地受理"),
             Side.OUTGOING,
             _("转出地"),
             transfer.accepted_at,
-            transfer.outgoing_deadline,
-            transfer.outgoing_deadline_estimated,
+            note=""
+            if transfer.accepted_at
+            else _("转出地受理后，10个工作日内出具信息表；办理时限从受理之日起算。"),
         ),
         TimelineStep(
             "sheet_issued",
@@ -169,3 +172,18 @@ def transfer_timeline(
             )
         ]
     return steps
+
+
+def sheet_by_code(*, code: str):
+    """The information sheet with this verification code (the public
+    verification page), with its transfer's regions; None if there is none."""
+    code = code.strip().upper()
+    if not code or len(code) > 16:
+        return None
+    return (
+        InformationSheet.objects.select_related(
+            "transfer__outgoing_region", "transfer__incoming_region"
+        )
+        .filter(verification_code=code)
+        .first()
+    )

@@ -14,13 +14,15 @@ from __future__ import annotations
 import datetime as dt
 import logging
 import random
+import secrets
 import time
 from typing import TYPE_CHECKING
 
 from django.conf import settings
 from django.core.exceptions import ValidationError
 from django.db import IntegrityError, transaction
-from django.db.models import Q, Sum
+from django.db.models import Q, Sum, Value
+from django.db.models.functions import Coalesce
 from django.urls import reverse
 from django.utils import timezone
 from django.utils.formats import date_format
@@ -82,9 +84,21 @@ log = logging.getLogger(__name__)
 
 OUTGOING_WORKING_DAYS = 10
 INCOMING_WORKING_DAYS = 5
+# As on receipts: no 0/O or 1/I/L to misread when typed from paper.
+SHEET_CODE_ALPHABET = "ABCDEFGHJKLMNPQRSTUVWXYZ23456789"
 SCHEMES_OF_SIDE = {
     "employee": (Scheme.EMPLOYEE, Scheme.FLEXIBLE),
     "resident": (Scheme.RESIDENT,),
+}
+# A precondition that fails when checked again is a rejection with SPEC §8's
+# reason code, so the citizen is told the same thing as on application.
+RECHECK_REJECT_REASONS = {
+    "outgoing_arrears": RejectReason.ARREARS,
+    "no_outgoing_enrollment": RejectReason.NOT_SUSPENDED,
+    "outgoing_not_suspended": RejectReason.NOT_SUSPENDED,
+    "resident_next_year_not_enrolled": RejectReason.INCOMING_NOT_NORMAL,
+    "no_incoming_enrollment": RejectReason.INCOMING_NOT_NORMAL,
+    "incoming_not_normal": RejectReason.INCOMING_NOT_NORMAL,
 }
 
 
@@ -132,8 +146,27 @@ def transfer_check(
             code="transfer_open",
             field="kind",
         )
+    return transfer_enrollments_check(
+        person_id=person.pk,
+        kind=kind,
+        outgoing_region_code=outgoing_region_code,
+        incoming_region_code=incoming_region_code,
+    )
+
+
+def transfer_enrollments_check(
+    *,
+    person_id: int,
+    kind: str,
+    outgoing_region_code: str,
+    incoming_region_code: str,
+) -> tuple[Enrollment, Enrollment]:
+    """The preconditions that can change after applying (arrears, the outgoing
+    enrollment suspended, the incoming one normal): checked on application and
+    again when the outgoing region accepts, so that a rejection cannot be
+    undone by applying again before what caused it is put right."""
     out_side, in_side = KIND_SIDES[kind]
-    if enrollment_has_arrears(person_id=person.pk, region_code=outgoing_region_code):
+    if enrollment_has_arrears(person_id=person_id, region_code=outgoing_region_code):
         raise DomainError(
             _(
                 "您在转出地有已登记但未缴费的参保记录（欠费），请先缴清费用或撤销该登记后再申请。"
@@ -142,7 +175,7 @@ def transfer_check(
             field="outgoing_region",
         )
     outgoing = enrollment_latest(
-        person_id=person.pk,
+        person_id=person_id,
         region_code=outgoing_region_code,
         schemes=SCHEMES_OF_SIDE[out_side],
     )
@@ -165,7 +198,7 @@ def transfer_check(
     # Residents move only after enrolling for the next year at the incoming region.
     resident_move = kind == TransferKind.RESIDENT_TO_RESIDENT
     incoming = enrollment_latest(
-        person_id=person.pk,
+        person_id=person_id,
         region_code=incoming_region_code,
         schemes=SCHEMES_OF_SIDE[in_side],
         after_year=outgoing.year if resident_move else None,
@@ -309,13 +342,27 @@ def _check_staff(actor, region_id: str) -> None:
     raise DomainError(_("只有该统筹区的经办人员可以办理这一步。"), code="wrong_region")
 
 
-def _notify(transfer: Transfer, subject: str, body: str = "") -> None:
-    notify(
-        person=transfer.person,
-        subject=subject,
-        body=body,
-        url=reverse("transfers:detail", args=[transfer.pk]),
-    )
+def _notify(transfer: Transfer, subject: str, body: str = "", actor=None) -> None:
+    """Tell the person concerned, and whoever acted for them (the applicant,
+    and the citizen who took this step) while they may still see the
+    person's records: a family member who applied hears of every step."""
+    url = reverse("transfers:detail", args=[transfer.pk])
+    notify(person=transfer.person, subject=subject, body=body, url=url)
+    told = {transfer.person_id}
+    for user in (transfer.applicant, actor):
+        person_id = getattr(user, "person_id", None)
+        if person_id is None or person_id in told or user.is_staff:
+            continue
+        told.add(person_id)
+        if not may_act_for(user=user, person_id=transfer.person_id, scope=Scope.VIEW):
+            continue
+        notify(
+            person=user.person,
+            subject=_("%(name)s的转移接续：%(subject)s")
+            % {"name": transfer.person.name, "subject": subject},
+            body=body,
+            url=url,
+        )
 
 
 def _date(day: dt.date | None) -> str:
@@ -377,7 +424,6 @@ def transfer_apply(
         outgoing_region_code=outgoing_region_code,
         incoming_region_code=incoming_region_code,
     )
-    deadline = working_deadline(_today(), OUTGOING_WORKING_DAYS)
     try:
         with transaction.atomic():
             transfer = Transfer.objects.create(
@@ -389,8 +435,6 @@ def transfer_apply(
                 channel=channel,
                 outgoing_enrollment=outgoing,
                 incoming_enrollment=incoming,
-                outgoing_deadline=deadline.date,
-                outgoing_deadline_estimated=deadline.estimated,
             )
     except IntegrityError:
         raise DomainError(
@@ -404,8 +448,6 @@ def transfer_apply(
         to_status=TransferStatus.SUBMITTED,
         side=Side.APPLICANT,
         actor=applicant,
-        deadline=deadline.date,
-        estimated=deadline.estimated,
         note=str(Channel(channel).label),
     )
     HandoffMessage.objects.create(
@@ -423,10 +465,15 @@ def transfer_apply(
     )
     _schedule(transfer, Step.ACCEPT, auto=_region_auto(outgoing_region_code))
     transfer.save()
+    # The outgoing region's 10 working days run from its acceptance (SPEC §8),
+    # so no date can be promised yet.
     _notify(
         transfer,
         _("转移接续申请已提交（%(reference)s）") % {"reference": transfer.reference},
-        _("转出地将在 %(date)s 前办理完毕。") % {"date": _date(deadline.date)},
+        _(
+            "转出地受理后，将在 %(days)d 个工作日内出具参保信息表并转出个人账户；受理时会再通知您办理时限。"
+        )
+        % {"days": OUTGOING_WORKING_DAYS},
     )
     return transfer
 
@@ -464,6 +511,7 @@ def transfer_cancel(*, transfer_id: int, actor=None) -> Transfer:
     _notify(
         transfer,
         _("转移接续申请已撤销（%(reference)s）") % {"reference": transfer.reference},
+        actor=actor,
     )
     return transfer
 
@@ -471,10 +519,49 @@ def transfer_cancel(*, transfer_id: int, actor=None) -> Transfer:
 # --- Outgoing region ---------------------------------------------------------------
 
 
-def _accept(transfer: Transfer, actor=None) -> None:
+def _recheck(transfer: Transfer, actor, *, arrears_only: bool = False) -> bool:
+    """Check again the preconditions a step depends on; reject with the same
+    reason code when one no longer holds. Returns whether the step may go on."""
+    failed = None
+    if arrears_only:
+        if enrollment_has_arrears(
+            person_id=transfer.person_id, region_code=transfer.outgoing_region_id
+        ):
+            failed = "outgoing_arrears"
+    else:
+        try:
+            outgoing, incoming = transfer_enrollments_check(
+                person_id=transfer.person_id,
+                kind=transfer.kind,
+                outgoing_region_code=transfer.outgoing_region_id,
+                incoming_region_code=transfer.incoming_region_id,
+            )
+        except DomainError as error:
+            failed = error.code
+        else:
+            # The rows found now are the ones the later steps act on.
+            transfer.outgoing_enrollment = outgoing
+            transfer.incoming_enrollment = incoming
+    if failed is None:
+        return True
+    _reject(
+        transfer,
+        code=RECHECK_REJECT_REASONS[failed],
+        text=_("出具信息表前复核") if arrears_only else _("受理时复核"),
+        actor=actor,
+    )
+    return False
+
+
+def _accept(transfer: Transfer, actor=None) -> bool:
+    """Accept if the machine allows; False when the check again rejected it."""
     if not _can(transfer, "outgoing_accept"):
-        return
+        return True
     _check_staff(actor, transfer.outgoing_region_id)
+    # Arrears, suspension and the incoming enrollment may have changed since
+    # the application (or since an earlier rejection that was applied for again).
+    if not _recheck(transfer, actor):
+        return False
     now = timezone.now()
     deadline = working_deadline(timezone.localdate(now), OUTGOING_WORKING_DAYS)
     _move(
@@ -500,12 +587,17 @@ def _accept(transfer: Transfer, actor=None) -> None:
         _("转出地将在 %(date)s 前出具参保信息表并转出个人账户。")
         % {"date": _date(deadline.date)},
     )
+    return True
 
 
 def _issue_sheet(transfer: Transfer, actor=None) -> None:
     if not _can(transfer, "outgoing_issue_sheet"):
         return
     _check_staff(actor, transfer.outgoing_region_id)
+    # The balance leaves only while nothing is owed; a suspension is ensured
+    # below, so only the arrears are checked again.
+    if not _recheck(transfer, actor, arrears_only=True):
+        return
     now = timezone.now()
     person = transfer.person
     outgoing = enrollment_ensure_suspended(
@@ -533,7 +625,7 @@ def _issue_sheet(transfer: Transfer, actor=None) -> None:
     starts = [e.coverage_start for e in history_rows if e.coverage_start] or [
         timezone.localdate(e.created_at) for e in history_rows
     ]
-    sheet = InformationSheet.objects.create(
+    sheet = _sheet_create(
         transfer=transfer,
         number=f"XXB{transfer.outgoing_region_id}{transfer.pk:08d}",
         name=person.name,
@@ -608,6 +700,29 @@ def _issue_sheet(transfer: Transfer, actor=None) -> None:
         _("转出地已出具参保人员基本医疗保险信息表"),
         _("个人账户余额 %(amount)s 元已转出，正在转往转入地。") % {"amount": balance},
     )
+
+
+def _sheet_create(**fields) -> InformationSheet:
+    """The sheet with a fresh verification code (drawn again on a collision)
+    and its signature over the fields as issued."""
+    for _attempt in range(5):
+        sheet = InformationSheet(
+            **fields,
+            verification_code="".join(
+                secrets.choice(SHEET_CODE_ALPHABET) for _i in range(12)
+            ),
+        )
+        sheet.signature = sheet.compute_signature()
+        try:
+            with transaction.atomic():
+                sheet.save(force_insert=True)
+        except IntegrityError:
+            code = sheet.verification_code
+            if InformationSheet.objects.filter(verification_code=code).exists():
+                continue  # the code collided: draw again
+            raise
+        return sheet
+    raise RuntimeError("could not draw a unique verification code")
 
 
 # --- Incoming region ---------------------------------------------------------------
@@ -761,6 +876,11 @@ def _reject(transfer: Transfer, *, code: str, text: str, actor=None) -> None:
         actor=actor,
         note=f"{RejectReason(code).label} {text}".strip(),
     )
+    if side == Side.OUTGOING:
+        # The outgoing region has read the application it refuses.
+        HandoffMessage.objects.filter(
+            transfer=transfer, kind=MessageKind.APPLICATION, processed_at__isnull=True
+        ).update(received_at=Coalesce("received_at", Value(now)), processed_at=now)
     transfer.rejected_at = now
     transfer.reject_side = side
     transfer.reject_code = code
@@ -859,7 +979,9 @@ STEPS = {
 
 @transaction.atomic
 def transfer_accept(*, transfer_id: int, actor=None) -> Transfer:
-    """转出地受理: the outgoing region accepts; its 10 working days start."""
+    """转出地受理: the outgoing region checks the preconditions again and
+    accepts (its 10 working days start), or rejects with the reason code of
+    the one that no longer holds; the transfer is returned either way."""
     transfer = _lock(transfer_id)
     if not (_can(transfer, "outgoing_accept") or _done(transfer, "outgoing_accept")):
         raise DomainError(_("该申请当前不能受理。"), code="cannot_accept")
@@ -871,8 +993,10 @@ def transfer_accept(*, transfer_id: int, actor=None) -> Transfer:
 def transfer_issue_sheet(*, transfer_id: int, actor=None) -> Transfer:
     """The outgoing region issues the information sheet and sends the balance and months out."""
     transfer = _lock(transfer_id)
-    # Issuing a sheet for an application not yet accepted accepts it first.
-    _accept(transfer, actor)
+    # Issuing a sheet for an application not yet accepted accepts it first;
+    # a rejection by that acceptance's check stands (and is committed).
+    if not _accept(transfer, actor):
+        return transfer
     if not (
         _can(transfer, "outgoing_issue_sheet")
         or _done(transfer, "outgoing_issue_sheet")
@@ -976,8 +1100,8 @@ def transfers_scan(*, batch: int = 50, time_budget: float = 8.0) -> int:
 def transfer_deadlines_recompute(*, year: int) -> int:
     """The State Council's schedule for `year` has been entered: deadlines of
     open transfers that were computed as estimates are computed again from the
-    same starting days (acceptance or application; receipt of the sheet), now
-    exactly where the calendar allows. Returns how many transfers changed."""
+    same starting days (acceptance; receipt of the sheet), now exactly where
+    the calendar allows. Returns how many transfers changed."""
     changed = 0
     candidates = (
         Transfer.objects.select_for_update()
@@ -990,19 +1114,17 @@ def transfer_deadlines_recompute(*, year: int) -> int:
         fields = []
         if (
             transfer.outgoing_deadline_estimated
-            and transfer.outgoing_deadline
+            and transfer.accepted_at
             and transfer.outgoing_deadline.year >= year
         ):
-            start = transfer.accepted_at or transfer.submitted_at
             deadline = working_deadline(
-                timezone.localdate(start), OUTGOING_WORKING_DAYS
+                timezone.localdate(transfer.accepted_at), OUTGOING_WORKING_DAYS
             )
             transfer.outgoing_deadline, transfer.outgoing_deadline_estimated = (
                 deadline.date,
                 deadline.estimated,
             )
-            step = EventStep.ACCEPTED if transfer.accepted_at else EventStep.SUBMITTED
-            transfer.events.filter(step=step).update(
+            transfer.events.filter(step=EventStep.ACCEPTED).update(
                 deadline=deadline.date, estimated=deadline.estimated
             )
             fields += ["outgoing_deadline", "outgoing_deadline_estimated"]

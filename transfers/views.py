@@ -1,22 +1,24 @@
 """Citizen pages of 转移接续: apply (check your answers, confirmation), list,
-detail with a self-refreshing timeline, cancel, and the information sheet."""
+detail with a self-refreshing timeline, cancel, the information sheet (page
+and signed PDF), and the public page that verifies a sheet by its code."""
 
 from django.conf import settings
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.http import HttpResponse, JsonResponse
 from django.shortcuts import redirect, render
-from django.template.loader import render_to_string
+from django.urls import reverse
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_GET, require_POST
 
 from core.errors import DomainError
 from core.forms import form_error_from
 from people.access import person_ids_for_user
+from people.limits import rate_limit_check
 from people.models import Person, Scope
 
-from . import selectors, services
-from .forms import TransferApplyForm
+from . import selectors, services, sheet_pdf
+from .forms import SheetVerifyForm, TransferApplyForm
 from .models import TRANSFER_MACHINE, Channel, TransferKind
 
 POLL_SECONDS = 3
@@ -38,6 +40,16 @@ def transfer_list(request):
     )
 
 
+def _apply_page(request, form, person, *, status=200):
+    # The form explains 暂停参保 and links to it for the person chosen.
+    return render(
+        request,
+        "transfers/apply.html",
+        {"form": form, "suspend_person_id": person.pk},
+        status=status,
+    )
+
+
 @login_required
 def transfer_apply(request):
     persons = _persons_for(request.user)
@@ -48,18 +60,18 @@ def transfer_apply(request):
         form = TransferApplyForm(
             persons=persons, initial={"person": str(me.pk), "name": me.name}
         )
-        return render(request, "transfers/apply.html", {"form": form})
+        return _apply_page(request, form, me)
     form = TransferApplyForm(request.POST, persons=persons)
     if not form.is_valid():
-        return render(request, "transfers/apply.html", {"form": form}, status=400)
+        return _apply_page(request, form, form.person_obj or persons[0], status=400)
+    data = form.cleaned_data
+    person = form.person_obj
     if "edit" in request.POST:
         # "修改" on the check page: back to the form, on the field to change.
         field = form.fields.get(request.POST.get("edit"))
         if field is not None:
             field.widget.attrs["autofocus"] = True
-        return render(request, "transfers/apply.html", {"form": form})
-    data = form.cleaned_data
-    person = form.person_obj
+        return _apply_page(request, form, person)
     args = {
         "name": data["name"],
         "id_number": data["id_number"],
@@ -80,7 +92,7 @@ def transfer_apply(request):
         services.transfer_check(person=person, **args)
     except DomainError as error:
         form_error_from(form, error)
-        return render(request, "transfers/apply.html", {"form": form}, status=400)
+        return _apply_page(request, form, person, status=400)
     kind_label = TransferKind(data["kind"]).label
     return render(
         request,
@@ -144,19 +156,73 @@ def transfer_cancel(request, pk):
     return redirect("transfers:detail", pk=transfer.pk)
 
 
+def _sheet_verify_url(request, sheet) -> str:
+    return request.build_absolute_uri(
+        reverse("transfers:sheet_verify") + f"?code={sheet.verification_code}"
+    )
+
+
 @login_required
 @require_GET
 def transfer_sheet(request, pk):
-    """《参保人员基本医疗保险信息表》 as a page, or as a file with ?download=1."""
+    """《参保人员基本医疗保险信息表》 as a page; its file is the signed PDF."""
     transfer = selectors.transfer_get_for_sheet(user=request.user, pk=pk)
-    context = {"transfer": transfer, "sheet": transfer.sheet}
     if request.GET.get("download") == "1":
-        body = render_to_string(
-            "transfers/sheet_document.html", context, request=request
-        )
-        response = HttpResponse(body, content_type="text/html; charset=utf-8")
-        response["Content-Disposition"] = (
-            f'attachment; filename="{transfer.sheet.number}.html"'
-        )
-        return response
-    return render(request, "transfers/sheet.html", context)
+        # Links from before the PDF existed.
+        return redirect("transfers:sheet_pdf", pk=transfer.pk)
+    return render(
+        request,
+        "transfers/sheet.html",
+        {
+            "transfer": transfer,
+            "sheet": transfer.sheet,
+            "verify_url": _sheet_verify_url(request, transfer.sheet),
+        },
+    )
+
+
+@login_required
+@require_GET
+def transfer_sheet_pdf(request, pk):
+    """The information sheet as a signed PDF (verification code, signature, QR code)."""
+    transfer = selectors.transfer_get_for_sheet(user=request.user, pk=pk)
+    content = sheet_pdf.render(
+        transfer, verify_url=_sheet_verify_url(request, transfer.sheet)
+    )
+    response = HttpResponse(content, content_type="application/pdf")
+    response["Content-Disposition"] = (
+        f'attachment; filename="sheet-{transfer.sheet.number}.pdf"'
+    )
+    return response
+
+
+@require_GET
+def sheet_verify(request):
+    """Public: given a sheet's verification code, its masked summary and
+    whether its signature holds; nothing else. Rate-limited like every page
+    that looks something up by a number."""
+    form = SheetVerifyForm(request.GET if "code" in request.GET else None)
+    sheet = None
+    status = 200
+    if form.is_bound:
+        if form.is_valid():
+            try:
+                rate_limit_check(request, group="number_lookup")
+            except DomainError as error:
+                status = form_error_from(form, error)
+            else:
+                sheet = selectors.sheet_by_code(code=form.cleaned_data["code"])
+                status = 200 if sheet is not None else 404
+        else:
+            status = 400
+    return render(
+        request,
+        "transfers/sheet_verify.html",
+        {
+            "form": form,
+            "sheet": sheet,
+            "signature_ok": sheet is not None and sheet.signature_holds(),
+            "not_found": status == 404,
+        },
+        status=status,
+    )

@@ -62,7 +62,7 @@ def test_apply_watch_the_timeline_advance_and_open_the_sheet(new_page, shot, mov
         confirmation = page.inner_text("main")
         transfer = Transfer.objects.get(person=mover.person)
         assert transfer.reference in confirmation
-        assert "转出地将在" in confirmation
+        assert "受理后10个工作日内" in confirmation
         shot(page, "transfer-confirmation-zh-1280")
 
         page.goto(f"/transfers/{transfer.pk}/")

@@ -132,3 +132,57 @@ def test_publishing_2027_makes_stored_estimated_deadlines_exact():
     assert (
         services.transfer_deadlines_recompute(year=2027) == 0
     )  # nothing left to change
+
+
+def test_the_outgoing_10_working_days_run_from_acceptance_as_in_spec_example():
+    """SPEC §3/§8: accepted 2025-09-26 → 10 working days → 2025-10-16 → the sheet
+    received that day → 5 more → 2025-10-23; the days before acceptance do not count."""
+    person, _out, _in = ready_person()
+    set_processing(OUT, "manual")
+    set_processing(IN, "manual")
+    with at(2025, 9, 22, 9, 0):
+        transfer = services.transfer_apply(**apply_args(person))
+    transfer.refresh_from_db()
+    assert (
+        transfer.outgoing_deadline is None and not transfer.outgoing_deadline_estimated
+    )
+    submitted = TransferEvent.objects.get(transfer=transfer, step="submitted")
+    assert submitted.deadline is None
+    with at(2025, 9, 26, 15, 0):
+        services.transfer_accept(transfer_id=transfer.pk)
+    transfer.refresh_from_db()
+    assert transfer.outgoing_deadline == dt.date(2025, 10, 16)
+    assert not transfer.outgoing_deadline_estimated
+    with at(2025, 10, 16, 10, 0):
+        services.transfer_issue_sheet(transfer_id=transfer.pk)
+        services.transfers_scan(time_budget=1)  # the sheet message is delivered
+    transfer.refresh_from_db()
+    assert transfer.incoming_deadline == dt.date(2025, 10, 23)
+
+
+def test_a_late_acceptance_moves_the_outgoing_deadline_with_it():
+    person, _out, _in = ready_person()
+    set_processing(OUT, "manual")
+    with at(2026, 11, 2, 9, 0):
+        transfer = services.transfer_apply(**apply_args(person))
+    with at(2026, 11, 9, 9, 0):
+        services.transfer_accept(transfer_id=transfer.pk)
+    transfer.refresh_from_db()
+    # 10 working days after Monday 11-09, not after 11-02.
+    assert transfer.outgoing_deadline == dt.date(2026, 11, 23)
+
+
+def test_an_application_not_yet_accepted_has_no_deadline_to_recompute():
+    from core.models import CalendarYear
+
+    person, _out, _in = ready_person()
+    set_processing(OUT, "manual")
+    with at(2026, 12, 24, 10, 0):
+        transfer = services.transfer_apply(**apply_args(person))
+        current = [s for s in transfer_timeline(transfer) if s.state == "current"][0]
+    assert current.key == "accepted" and current.deadline is None
+    assert "从受理之日起算" in str(current.note)
+    CalendarYear.objects.create(year=2027, published=True)
+    assert services.transfer_deadlines_recompute(year=2027) == 0
+    transfer.refresh_from_db()
+    assert transfer.outgoing_deadline is None

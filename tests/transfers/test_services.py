@@ -105,13 +105,15 @@ def test_end_to_end_moves_balance_and_months_once_and_keeps_them_split():
     )
 
 
-def test_an_active_outgoing_enrollment_is_suspended_when_the_sheet_is_issued():
+def test_an_outgoing_enrollment_active_again_after_acceptance_is_suspended_by_the_sheet():
     person, outgoing, _in = ready_person(
         out_status=EnrollmentStatus.SUSPENDED, in_year=2027
     )
     set_processing(OUT, "manual")
     transfer = services.transfer_apply(**apply_args(person))
-    # Re-activated at the outgoing region after applying (a late correction).
+    services.transfer_accept(transfer_id=transfer.pk)
+    # Re-activated at the outgoing region after acceptance (a late correction);
+    # before acceptance it would be rejected (test_recheck.py).
     Enrollment.objects.filter(pk=outgoing.pk).update(status=EnrollmentStatus.ACTIVE)
     services.transfer_issue_sheet(transfer_id=transfer.pk)
     assert Enrollment.objects.get(pk=outgoing.pk).status == EnrollmentStatus.SUSPENDED
@@ -128,6 +130,7 @@ def test_the_sheet_lists_the_outgoing_history_by_year_with_its_suspension_day():
     )
     set_processing(OUT, "manual")
     transfer = services.transfer_apply(**apply_args(person))
+    services.transfer_accept(transfer_id=transfer.pk)
     # Active again when the sheet is issued, so that the step suspends it today.
     Enrollment.objects.filter(pk=outgoing.pk).update(status=EnrollmentStatus.ACTIVE)
     services.transfer_issue_sheet(transfer_id=transfer.pk)

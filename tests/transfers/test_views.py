@@ -49,7 +49,7 @@ def test_apply_shows_check_your_answers_before_anything_is_written(client, citiz
     assert Transfer.objects.count() == 0
 
 
-def test_confirming_creates_the_transfer_and_shows_the_reference_and_the_deadline(
+def test_confirming_creates_the_transfer_and_says_the_10_days_start_at_acceptance(
     client, citizen
 ):
     set_processing(OUT, "manual")
@@ -62,8 +62,13 @@ def test_confirming_creates_the_transfer_and_shows_the_reference_and_the_deadlin
     )
     page = client.get(response["Location"]).content.decode()
     assert transfer.reference in page
-    assert re.search(r"转出地将在 \d{4}年\d{1,2}月\d{1,2}日 前办理完毕", page)
+    # SPEC §8: the outgoing 10 working days run from acceptance, so no date yet.
+    assert transfer.outgoing_deadline is None
+    assert "受理后10个工作日内" in page and "办理时限从受理之日起算" in page
     assert transfer.channel == "online" and transfer.applicant == citizen
+    services.transfer_accept(transfer_id=transfer.pk)
+    page = client.get(response["Location"]).content.decode()
+    assert re.search(r"将在 \d{4}年\d{1,2}月\d{1,2}日 前出具信息表", page)
 
 
 def test_a_refused_precondition_is_shown_beside_its_field_with_400(client, citizen):
@@ -98,13 +103,17 @@ def test_detail_shows_the_timeline_with_the_current_step_and_working_days_left(
 ):
     set_processing(OUT, "manual")
     transfer = services.transfer_apply(**apply_args(citizen.person), applicant=citizen)
-    body = client.get(reverse("transfers:detail", args=[transfer.pk])).content.decode()
+    url = reverse("transfers:detail", args=[transfer.pk])
+    body = client.get(url).content.decode()
     assert 'aria-current="step"' in body
-    assert (
-        "当前环节" in body and "剩余" in body and "转出地" in body and "转入地" in body
-    )
+    assert "当前环节" in body and "转出地" in body and "转入地" in body
+    # Before acceptance there is no deadline yet: the page says when it starts.
+    assert "剩余" not in body and "办理时限从受理之日起算" in body
     assert "js/transfers.js" in body and "<script>" not in body
     assert "撤销申请" in body
+    services.transfer_accept(transfer_id=transfer.pk)
+    body = client.get(url).content.decode()
+    assert "当前环节" in body and "剩余 10 个工作日" in body
 
 
 def test_status_endpoint_gives_what_the_page_polls(client, citizen):
@@ -156,11 +165,15 @@ def test_the_sheet_opens_for_the_citizen_masked_and_downloads(client, citizen):
     assert "参保人员基本医疗保险信息表" in page
     assert citizen.person.id_masked in page and citizen.person.id_number not in page
     assert "¥1,234.56" in page and OUT in page and IN in page
-    download = client.get(
-        reverse("transfers:sheet", args=[transfer.pk]) + "?download=1"
-    )
+    pdf_url = reverse("transfers:sheet_pdf", args=[transfer.pk])
+    assert pdf_url in page
+    download = client.get(pdf_url)
+    assert download["Content-Type"] == "application/pdf"
     assert download["Content-Disposition"].startswith("attachment;")
-    assert "实际缴费月数" in download.content.decode()
+    assert download.content.startswith(b"%PDF")
+    # The old download link now leads to the PDF.
+    old = client.get(reverse("transfers:sheet", args=[transfer.pk]) + "?download=1")
+    assert old.status_code == 302 and old["Location"] == pdf_url
 
 
 def test_the_sheet_opens_for_staff_of_both_regions_only(client):
@@ -198,3 +211,38 @@ def test_list_and_detail_use_a_fixed_number_of_queries(
     transfer = Transfer.objects.filter(person=citizen.person).get()
     with django_assert_max_num_queries(len(one) + 4):
         client.get(reverse("transfers:detail", args=[transfer.pk]))
+
+
+def test_the_form_explains_suspension_and_links_to_it_for_the_person(client, citizen):
+    body = client.get(reverse("transfers:apply")).content.decode()
+    assert "先在转出地暂停参保" in body
+    link = f"{reverse('enrollment:suspend')}?person={citizen.person.pk}"
+    assert f'href="{link}"' in body
+
+
+def test_a_refusal_for_not_suspended_links_to_suspension_for_the_chosen_relative(
+    client, citizen
+):
+    from enrollment.models import EnrollmentStatus
+
+    relative, _o, _i = ready_person(
+        person=factories.PersonFactory(name="张小明"),
+        out_status=EnrollmentStatus.ACTIVE,
+        in_year=2027,
+    )
+    factories.family_link(citizen.person, relative)
+    response = client.post(reverse("transfers:apply"), form_data(relative))
+    assert response.status_code == 400
+    body = response.content.decode()
+    assert "尚未暂停" in body
+    link = f"{reverse('enrollment:suspend')}?person={relative.pk}"
+    assert f'href="{link}"' in body
+
+
+def test_a_rejection_for_not_suspended_links_to_suspension(client, citizen):
+    set_processing(OUT, "manual")
+    transfer = services.transfer_apply(**apply_args(citizen.person))
+    services.transfer_reject(transfer_id=transfer.pk, code="not_suspended")
+    body = client.get(reverse("transfers:detail", args=[transfer.pk])).content.decode()
+    link = f"{reverse('enrollment:suspend')}?person={citizen.person.pk}"
+    assert f'href="{link}"' in body
