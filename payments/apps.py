@@ -7,7 +7,11 @@ from core.staff import StaffSite
 class PaymentsConfig(AppConfig):
     name = "payments"
     verbose_name = _("缴费")
-    staff_site = StaffSite(hidden=frozenset({"simchannelscript", "simtransaction"}))
+    staff_site = StaffSite(
+        hidden=frozenset({"simchannelscript", "simtransaction"}),
+        # Written by the counter services only (the day close is audited).
+        read_only=frozenset({"dayclose", "countertender"}),
+    )
 
     def ready(self):
         from core.audit import audit_register
@@ -18,8 +22,15 @@ class PaymentsConfig(AppConfig):
             dashboard,
             tasks,  # noqa: F401
         )
-        from .models import FamilyBinding, Order, Payment, PersonalAccount, Refund
+        from .models import (
+            DayClose,
+            FamilyBinding,
+            Order,
+            Payment,
+            PersonalAccount,
+            Refund,
+        )
 
-        for model in (PersonalAccount, Payment, Order, Refund, FamilyBinding):
+        for model in (PersonalAccount, Payment, Order, Refund, FamilyBinding, DayClose):
             audit_register(model)
         dashboard.register()

@@ -66,21 +66,32 @@ class MonthsForm(forms.Form):
     )
 
 
+YEAR_MESSAGES = {
+    "invalid": _("请填写四位数的年度，例如2026。"),
+    "min_value": _("请填写四位数的年度，例如2026。"),
+    "max_value": _("请填写四位数的年度，例如2026。"),
+}
+
+
 class ProxyForm(forms.Form):
     id_number = IdNumberField(label=_("被代缴人身份证号"))
     name = forms.CharField(label=_("被代缴人姓名"), max_length=50)
-    year = forms.IntegerField(label=_("缴费年度"), min_value=2000, max_value=2100)
+    year = forms.IntegerField(
+        label=_("缴费年度"),
+        min_value=2000,
+        max_value=2100,
+        error_messages=YEAR_MESSAGES,
+    )
 
 
 class BindForm(forms.Form):
     id_number = IdNumberField(label=_("亲属身份证号"))
     name = forms.CharField(label=_("亲属姓名"), max_length=50)
-    relation = forms.ChoiceField(label=_("与您的关系"), choices=Relation.choices)
-
-
-class CounterForm(IdempotentForm):
-    enrollment_id = forms.IntegerField(label=_("参保登记编号"), min_value=1)
-    id_number = IdNumberField(label=_("参保人身份证号"))
-    months = forms.IntegerField(
-        label=_("月数（灵活就业）"), min_value=1, max_value=12, initial=1
+    relation = forms.ChoiceField(
+        label=_("与您的关系"),
+        choices=Relation.choices,
+        error_messages={
+            "required": _("请选择与亲属的关系。"),
+            "invalid_choice": _("请从列表中选择与亲属的关系。"),
+        },
     )

@@ -8,9 +8,11 @@ from decimal import Decimal
 from django.conf import settings
 from django.db import models
 from django.db.models import Q
+from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
 from core.models import Region
+from core.money import format_yuan
 from core.transitions import Edge, StateMachine
 from enrollment.models import EnrollmentStatus
 from people.models import Person, Relation
@@ -211,6 +213,14 @@ class PaymentStatus(models.TextChoices):
     REFUNDED = "refunded", _("已退费")
 
 
+def status_label(value: str) -> str:
+    """A payment status as people read it ("缴费成功"); an unknown code as it is."""
+    try:
+        return str(PaymentStatus(value).label)
+    except ValueError:
+        return value or "—"
+
+
 S = PaymentStatus
 # The one table of payment transitions (SPEC §7, as GOV.UK Pay's
 # PaymentGatewayStateTransitions): each edge names the service actions that may
@@ -385,7 +395,21 @@ class PaymentEvent(models.Model):
         verbose_name_plural = _("支付状态变更")
 
     def __str__(self):
-        return f"{self.from_status or '—'} → {self.to_status}"
+        """ "2026-12-01 09:12 张伟 缴费成功 ¥400.00（微信）": the payment's
+        person, amount and channel only when the caller loaded the payment
+        (select_related), so listing events never costs a query per row."""
+        parts = (
+            [timezone.localtime(self.at).strftime("%Y-%m-%d %H:%M")] if self.at else []
+        )
+        payment = self.payment if PaymentEvent.payment.is_cached(self) else None
+        if payment is not None and Payment.insured.is_cached(payment):
+            parts.append(payment.insured.name)
+        parts.append(status_label(self.to_status))
+        if payment is not None:
+            parts.append(
+                f"{format_yuan(payment.amount)}（{payment.get_channel_display()}）"
+            )
+        return " ".join(parts)
 
 
 class PaidPeriod(models.Model):
@@ -584,6 +608,112 @@ class FamilyBinding(models.Model):
 
     def __str__(self):
         return f"{self.authoriser.name} → {self.relative.name}"
+
+
+# --- The counter's takings and the day close (日结对账) -------------------------
+
+
+class Tender(models.TextChoices):
+    """How the citizen paid a clerk at the counter."""
+
+    CASH = "cash", _("现金")
+    CARD = "card", _("刷卡")
+
+
+class CounterTender(models.Model):
+    """How a counter payment was handed over (现金 / 刷卡): the day close
+    reconciles each clerk's takings per tender against the receipts."""
+
+    payment = models.OneToOneField(
+        Payment,
+        verbose_name=_("支付记录"),
+        on_delete=models.PROTECT,
+        related_name="tender",
+    )
+    method = models.CharField(_("收款方式"), max_length=8, choices=Tender.choices)
+    created_at = models.DateTimeField(_("登记时间"), auto_now_add=True)
+
+    class Meta:
+        verbose_name = _("窗口收款方式")
+        verbose_name_plural = _("窗口收款方式")
+        constraints = [
+            models.CheckConstraint(
+                condition=Q(method__in=["cash", "card"]), name="tender_method_known"
+            )
+        ]
+
+    def __str__(self):
+        return str(self.get_method_display())
+
+
+class DayClose(models.Model):
+    """日结对账: a supervisor closes one clerk's counter day. The sums of the
+    clerk's counter payments, per tender, matched the receipts issued for
+    them; `lines` keeps those figures per tender with what was counted, and
+    any difference (长短款) carries its explanation. One per clerk and day."""
+
+    region = models.ForeignKey(
+        Region, verbose_name=_("统筹区"), on_delete=models.PROTECT, related_name="+"
+    )
+    clerk = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        verbose_name=_("经办员"),
+        on_delete=models.PROTECT,
+        related_name="+",
+    )
+    day = models.DateField(_("营业日"))
+    # [{"tender": "cash", "count": 3, "payments": "1200.00", "receipts":
+    #   "1200.00", "counted": "1200.00"}, …]; tender "" for counter payments
+    # taken without a recorded tender.
+    lines = models.JSONField(_("分收款方式明细"), default=list)
+    payments_count = models.PositiveIntegerField(_("笔数"))
+    payments_total = models.DecimalField(
+        _("窗口缴费合计"), max_digits=12, decimal_places=2
+    )
+    receipts_total = models.DecimalField(
+        _("缴费凭证合计"), max_digits=12, decimal_places=2
+    )
+    counted_total = models.DecimalField(_("实收合计"), max_digits=12, decimal_places=2)
+    difference = models.DecimalField(_("长短款"), max_digits=12, decimal_places=2)
+    note = models.CharField(_("说明"), max_length=200, blank=True)
+    closed_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        verbose_name=_("日结人"),
+        on_delete=models.PROTECT,
+        related_name="+",
+    )
+    closed_at = models.DateTimeField(_("日结时间"), auto_now_add=True)
+
+    class Meta:
+        ordering = ["-day", "clerk_id"]
+        verbose_name = _("日结对账")
+        verbose_name_plural = _("日结对账")
+        constraints = [
+            models.UniqueConstraint(
+                fields=["clerk", "day"], name="day_close_once_per_clerk_day"
+            ),
+            models.CheckConstraint(
+                condition=Q(payments_total=models.F("receipts_total")),
+                name="day_close_payments_match_receipts",
+            ),
+            models.CheckConstraint(
+                condition=Q(
+                    difference=models.F("counted_total") - models.F("receipts_total")
+                ),
+                name="day_close_difference_is_counted_less_receipts",
+            ),
+            models.CheckConstraint(
+                condition=Q(difference=0) | ~Q(note=""),
+                name="day_close_difference_explained",
+            ),
+            models.CheckConstraint(
+                condition=Q(payments_total__gte=0, counted_total__gte=0),
+                name="day_close_amounts_not_negative",
+            ),
+        ]
+
+    def __str__(self):
+        return f"{self.day:%Y-%m-%d} {self.clerk} {format_yuan(self.receipts_total)}"
 
 
 # --- The simulated payment providers' own records ---------------------------------

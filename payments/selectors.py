@@ -1,7 +1,12 @@
 """Reads the payment pages need, scoped to the acting user, in a fixed number of queries."""
 
-from django.db.models import Q
+import datetime as dt
+from collections import defaultdict
+
+from django.db.models import Max, Q
+from django.db.models.functions import Substr
 from django.http import Http404
+from django.utils import timezone
 from django.utils.translation import gettext as _
 
 from core.errors import DomainError
@@ -9,11 +14,13 @@ from enrollment.models import Enrollment, Scheme
 from people.access import person_ids_for_user
 from people.models import Person, Scope
 
+from . import pricing
 from .models import (
     PAYABLE_ENROLLMENT_STATUSES,
     BindingStatus,
     FamilyBinding,
     Order,
+    PaidPeriod,
     Payment,
     PersonalAccount,
     Receipt,
@@ -81,28 +88,44 @@ def history_for_user(
     )
 
 
-def history_years_for_user(*, user, person_id: int | None = None) -> list[int]:
-    """The years with payments the user may see, newest first (one query)."""
-    from django.db.models.functions import Substr
-
+def history_years_for_user(
+    *, user, person_id: int | None = None
+) -> tuple[list[int], int | None]:
+    """The years with payments the user may see, newest first, and the year
+    of the payment made most recently (which need not be the newest year: a
+    repaired gap year, a relative's earlier year), in one query."""
     condition = _visible(user)
     if condition is None:
-        return []
+        return [], None
     qs = Payment.objects.filter(condition).exclude(status__in=["created"])
     if person_id is not None:
         qs = qs.filter(insured_id=person_id)
-    years = qs.annotate(y=Substr("period", 1, 4)).values_list("y", flat=True).distinct()
-    return sorted({int(y) for y in years if y and y.isdigit()}, reverse=True)
+    rows = [
+        (int(row["y"]), row["last"])
+        for row in qs.annotate(y=Substr("period", 1, 4))
+        .values("y")
+        .annotate(last=Max("created_at"))
+        .order_by()
+        if row["y"] and row["y"].isdigit()
+    ]
+    if not rows:
+        return [], None
+    years = sorted({year for year, _last in rows}, reverse=True)
+    return years, max(rows, key=lambda row: (row[1], row[0]))[0]
 
 
-def payable_enrollments_for_user(*, user):
-    """Enrollments of the people the user acts for that can be paid now (one
-    query): a registered (unpaid) one, or a flexible worker's active one (months
-    ahead). A residents' year already paid is not offered again."""
-    from django.db.models import Q
+def payable_enrollments_for_user(*, user, today: dt.date | None = None):
+    """Enrollments of the people the user acts for that can be paid now: a
+    registered (unpaid) one, or a flexible worker's active one (months
+    ahead). A residents' year already paid is not offered again; a flexible
+    year with nothing left to pay is marked `nothing_due` (its page would only
+    refuse), so the page says so instead of offering to pay.
 
+    One query, and for flexible years one more for their paid months and one
+    per flexible year for its policy (pricing.quote_for, the one home of the
+    rule of what is due)."""
     ids = person_ids_for_user(user, scope=Scope.PAY)
-    return list(
+    enrollments = list(
         Enrollment.objects.filter(person_id__in=ids)
         .filter(
             Q(status="registered", scheme__in=["resident", "flexible"])
@@ -111,6 +134,27 @@ def payable_enrollments_for_user(*, user):
         .select_related("person", "region")
         .order_by("-year", "person_id")
     )
+    flexible = [e for e in enrollments if e.scheme == Scheme.FLEXIBLE]
+    paid = defaultdict(set)
+    if flexible:
+        for insured_id, period in PaidPeriod.objects.filter(
+            insured_id__in={e.person_id for e in flexible}, scheme=Scheme.FLEXIBLE
+        ).values_list("insured_id", "period"):
+            paid[insured_id].add(period)
+    today = today or timezone.localdate()
+    for enrollment in enrollments:
+        enrollment.nothing_due = False
+        if enrollment.scheme != Scheme.FLEXIBLE:
+            continue
+        try:
+            pricing.quote_for(
+                enrollment=enrollment,
+                paid_periods=paid[enrollment.person_id],
+                today=today,
+            )
+        except DomainError as error:
+            enrollment.nothing_due = error.code == "already_paid"
+    return enrollments
 
 
 def enrollment_get_for_payment(*, user, pk, proxy_ids=()) -> Enrollment:
@@ -190,6 +234,31 @@ def bindings_awaiting_guardian(*, user):
         FamilyBinding.objects.filter(
             relative_id__in=ids, status=BindingStatus.PENDING
         ).select_related("authoriser", "relative")
+    )
+
+
+def may_bind_relatives(*, person_id: int) -> bool:
+    """Whether the person may ask to bind relatives (家庭共济): insured as an
+    employee (flexible workers included) in an active enrollment, with a
+    personal account to pay from. The same condition binding_request
+    enforces; the page offers the form only to them (one query)."""
+    return (
+        Person.objects.filter(pk=person_id)
+        .filter(
+            Q(
+                pk__in=PersonalAccount.objects.filter(person_id=person_id).values(
+                    "person_id"
+                )
+            ),
+            Q(
+                pk__in=Enrollment.objects.filter(
+                    person_id=person_id,
+                    scheme__in=[Scheme.EMPLOYEE, Scheme.FLEXIBLE],
+                    status="active",
+                ).values("person_id")
+            ),
+        )
+        .exists()
     )
 
 

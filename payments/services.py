@@ -3,6 +3,7 @@
 import datetime as dt
 import json
 import logging
+import re
 import secrets
 from decimal import Decimal
 
@@ -711,6 +712,52 @@ class CallbackRejected(DomainError):
     status = 400
 
 
+# The largest sequence number a payment stores (last_callback_seq is a
+# PositiveIntegerField: 2**31 - 1 on every database Django supports).
+CALLBACK_SEQ_MAX = 2**31 - 1
+# An amount as the channels send it: a JSON string of yuan with at most two
+# decimals, below the 10 digits before the point that the amount columns hold.
+CALLBACK_AMOUNT = re.compile(r"\A[0-9]{1,10}(\.[0-9]{1,2})?\Z")
+
+
+def callback_fields(body: bytes) -> tuple[str, str, Decimal, int, str, str]:
+    """(reference, status, amount, seq, transaction_id, reason) from a
+    callback's body, every number checked for its type and range before it
+    is used: an amount is a string of yuan, a sequence number a JSON integer
+    within what the database holds. Anything else is CallbackRejected
+    (400, code "malformed"), never an error of the database or of Python."""
+
+    def malformed(what: str) -> CallbackRejected:
+        return CallbackRejected(what, code="malformed")
+
+    try:
+        data = json.loads(body)
+    except (ValueError, UnicodeDecodeError, RecursionError):
+        raise malformed("body is not JSON") from None
+    if not isinstance(data, dict):
+        raise malformed("body is not an object")
+    reference, status = data.get("reference"), data.get("status")
+    if not isinstance(reference, str) or not 0 < len(reference) <= 64:
+        raise malformed("reference is not a payment reference")
+    if status not in ("processing", "success", "failed"):
+        raise malformed("unknown status")
+    amount = data.get("amount")
+    if not isinstance(amount, str) or not CALLBACK_AMOUNT.match(amount):
+        raise malformed("amount is not a string of yuan with two decimals")
+    seq = data.get("seq", 0)
+    # bool is an int in Python; a float, a string or null is not a sequence number.
+    if type(seq) is not int or not 0 <= seq <= CALLBACK_SEQ_MAX:
+        raise malformed("seq is not an integer in range")
+    return (
+        reference,
+        status,
+        to_money(amount),
+        seq,
+        str(data.get("transaction_id", ""))[:64],
+        str(data.get("reason", ""))[:200],
+    )
+
+
 def callback_receive(*, channel: str, nonce: str, timestamp: int, body: bytes) -> str:
     """A verified (signed, fresh) callback from `channel`. Refuses a replayed
     nonce and an amount that does not match (nothing about the payment
@@ -757,18 +804,7 @@ def _callback_apply(
             )
     except IntegrityError:
         raise CallbackRejected("replayed nonce", code="replay") from None
-    try:
-        data = json.loads(body)
-        reference = str(data["reference"])
-        status = str(data["status"])
-        amount = to_money(str(data["amount"]))
-        seq = int(data.get("seq", 0))
-        transaction_id = str(data.get("transaction_id", ""))[:64]
-        reason = str(data.get("reason", ""))[:200]
-    except (ValueError, KeyError, TypeError, AttributeError, UnicodeDecodeError):
-        raise CallbackRejected("malformed body", code="malformed") from None
-    if status not in ("processing", "success", "failed"):
-        raise CallbackRejected("unknown status", code="malformed")
+    reference, status, amount, seq, transaction_id, reason = callback_fields(body)
     found = (
         Payment.objects.filter(reference=reference, channel=channel)
         .values_list("pk", "insured_id")
@@ -1128,3 +1164,202 @@ def binding_unbind(*, user, binding_id: int) -> FamilyBinding:
     binding.ended_at = timezone.now()
     binding.save(update_fields=["status", "ended_at"])
     return binding
+
+
+# --- Counter takings and the day close (日结对账) -------------------------------
+# The counter records how each payment was handed over (现金 / 刷卡) so that a
+# supervisor can close each clerk's day against the receipts issued.
+
+
+@transaction.atomic
+def counter_payment_take(
+    *,
+    staff,
+    enrollment_id: int,
+    idempotency_key: str,
+    tender: str,
+    months_ahead: int = 1,
+    expected_total=None,
+) -> Payment:
+    """确认入账: payment_counter, plus the tender the clerk took. With
+    `expected_total` (the amount the clerk read out on the check page) a
+    price that changed in between refuses the whole entry, so the amount
+    taken is always the amount shown. A repeated key returns the first entry."""
+    from .models import CounterTender, Tender
+
+    if tender not in Tender.values:
+        raise PaymentRefused(
+            _("请选择收款方式（现金或刷卡）。"), code="tender", field="tender"
+        )
+    payment = payment_counter(
+        staff=staff,
+        enrollment_id=enrollment_id,
+        idempotency_key=idempotency_key,
+        months_ahead=months_ahead,
+    )
+    if expected_total is not None and payment.amount != to_money(expected_total):
+        # Raising rolls back the payment just made (same transaction).
+        raise PaymentRefused(
+            _("应缴金额已变为 %(amount)s，请重新核对后再确认入账。")
+            % {"amount": format_yuan(payment.amount)},
+            code="amount_changed",
+        )
+    CounterTender.objects.get_or_create(payment=payment, defaults={"method": tender})
+    return payment
+
+
+def _local_day(day: dt.date) -> tuple[dt.datetime, dt.datetime]:
+    start = timezone.make_aware(dt.datetime.combine(day, dt.time.min))
+    return start, start + dt.timedelta(days=1)
+
+
+def counter_takings(*, clerk_id: int, day: dt.date) -> list[dict]:
+    """One clerk's counter payments settled on `day` (local), per tender:
+    [{"tender": "cash", "count", "payments", "receipts_count", "receipts"}],
+    tender "" for payments taken without one. One query; read by the day
+    pages and by day_close_record."""
+    from django.db.models import Count, Sum
+
+    start, end = _local_day(day)
+    rows = (
+        Payment.objects.filter(
+            channel=Channel.COUNTER,
+            created_by_id=clerk_id,
+            status=PaymentStatus.SUCCESS,
+            settled_at__gte=start,
+            settled_at__lt=end,
+        )
+        .values("tender__method")
+        .annotate(
+            count=Count("id"),
+            payments=Sum("amount"),
+            receipts_count=Count("receipt"),
+            receipts=Sum("receipt__amount"),
+        )
+        .order_by("tender__method")
+    )
+    return [
+        {
+            "tender": row["tender__method"] or "",
+            "count": row["count"],
+            "payments": to_money(row["payments"] or 0),
+            "receipts_count": row["receipts_count"],
+            "receipts": to_money(row["receipts"] or 0),
+        }
+        for row in rows
+    ]
+
+
+@transaction.atomic
+def day_close_record(
+    *, supervisor, clerk_id: int, day: dt.date, counted: dict, note: str = ""
+):
+    """日结对账: a supervisor closes a clerk of their region for `day`.
+
+    Refused unless, for each tender, the clerk's counter payments and the
+    receipts issued for them agree in number and sum. `counted` is what was
+    counted per tender ({"cash": Decimal, "card": Decimal}); a difference
+    from the receipts (长短款) is recorded and must be explained in `note`.
+    Once per clerk and day."""
+    from people.models import Role, User
+
+    from .models import DayClose, Tender
+
+    if not (supervisor.is_superuser or supervisor.role == Role.SUPERVISOR):
+        raise DomainError(
+            _("只有主管可以办理日结对账。"), code="not_supervisor", field="clerk"
+        )
+    # Locks the clerk's row: two supervisors closing the same clerk wait in turn.
+    clerk = User.objects.select_for_update().filter(pk=clerk_id).first()
+    if clerk is None or (
+        not supervisor.is_superuser and clerk.region_id != supervisor.region_id
+    ):
+        raise DomainError(
+            _("本统筹区没有这位经办员。"), code="clerk_region", field="clerk"
+        )
+    if day > timezone.localdate():
+        raise DomainError(_("不能为将来的日期日结。"), code="future", field="day")
+    if DayClose.objects.filter(clerk=clerk, day=day).exists():
+        raise DomainError(
+            _("%(clerk)s %(day)s 已日结，不能重复日结。")
+            % {"clerk": clerk.get_username(), "day": day.isoformat()},
+            code="already_closed",
+            field="clerk",
+        )
+    takings = counter_takings(clerk_id=clerk.pk, day=day)
+    if not takings:
+        raise DomainError(
+            _("该经办员当天没有窗口收费，无需日结。"), code="nothing", field="clerk"
+        )
+    labels = dict(Tender.choices)
+    for line in takings:
+        if (
+            line["count"] != line["receipts_count"]
+            or line["payments"] != line["receipts"]
+        ):
+            raise DomainError(
+                _(
+                    "%(tender)s：窗口缴费 %(count)d 笔 %(payments)s，缴费凭证 "
+                    "%(receipts_count)d 张 %(receipts)s，两者不符，请先核查后再日结。"
+                )
+                % {
+                    "tender": labels.get(line["tender"], _("收款方式未登记")),
+                    "count": line["count"],
+                    "payments": format_yuan(line["payments"]),
+                    "receipts_count": line["receipts_count"],
+                    "receipts": format_yuan(line["receipts"]),
+                },
+                code="receipts_mismatch",
+            )
+    lines = []
+    for line in takings:
+        counted_here = to_money(counted.get(line["tender"]) or 0)
+        if counted_here < 0:
+            raise DomainError(
+                _("实收金额不能为负数。"), code="counted", field=line["tender"]
+            )
+        lines.append({**line, "counted": counted_here})
+    # A tender counted but with no payment that day is a difference too.
+    for tender in Tender.values:
+        amount = to_money(counted.get(tender) or 0)
+        if amount and not any(line["tender"] == tender for line in lines):
+            lines.append(
+                {
+                    "tender": tender,
+                    "count": 0,
+                    "payments": to_money(0),
+                    "receipts_count": 0,
+                    "receipts": to_money(0),
+                    "counted": amount,
+                }
+            )
+    receipts_total = to_money(sum((line["receipts"] for line in lines), 0))
+    counted_total = to_money(sum((line["counted"] for line in lines), 0))
+    difference = counted_total - receipts_total
+    note = (note or "").strip()[:200]
+    if difference and not note:
+        raise DomainError(
+            _("实收合计与缴费凭证合计相差 %(difference)s，请在“说明”中写明原因。")
+            % {"difference": format_yuan(difference)},
+            code="difference_unexplained",
+            field="note",
+        )
+    return DayClose.objects.create(
+        region_id=clerk.region_id,
+        clerk=clerk,
+        day=day,
+        lines=[
+            {
+                key: str(value) if isinstance(value, Decimal) else value
+                for key, value in line.items()
+            }
+            for line in lines
+        ],
+        payments_count=sum(line["count"] for line in lines),
+        payments_total=to_money(sum((line["payments"] for line in lines), 0)),
+        receipts_total=receipts_total,
+        counted_total=counted_total,
+        difference=difference,
+        note=note,
+        closed_by=supervisor,
+    )

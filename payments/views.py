@@ -11,6 +11,7 @@ from django.shortcuts import redirect, render
 from django.urls import reverse
 from django.utils import timezone
 from django.utils.translation import gettext as _
+from django.utils.translation import ngettext
 from django.views.decorators.csrf import csrf_exempt
 from django.views.decorators.http import require_POST
 
@@ -26,6 +27,7 @@ from .models import (
     FINISHED,
     IN_FLIGHT,
     PAYMENT_MACHINE,
+    BindingStatus,
     Channel,
     FamilyBinding,
     PaymentStatus,
@@ -58,15 +60,19 @@ def history(request):
     person_id = _int_or_none(request.GET.get("person"))
     if person_id is not None and person_id not in persons:
         person_id = None
-    years = selectors.history_years_for_user(user=request.user, person_id=person_id)
-    # One year at a time (the latest by default), so the page stays small
-    # however many years a family has paid; "all" lists every year.
+    years, newest = selectors.history_years_for_user(
+        user=request.user, person_id=person_id
+    )
+    # One year at a time, so the page stays small however many years a family
+    # has paid; "all" lists every year. By default the year of the payment
+    # made last, so a payment just made for an earlier year (a repaired gap
+    # year, a relative's) is on the page one lands on.
     requested = request.GET.get("year", "")
     year = _int_or_none(requested)
     if year is not None and not 2000 <= year <= 2100:
         year = None
-    if year is None and requested != "all" and years:
-        year = years[0]
+    if year is None and requested != "all":
+        year = newest
     payments = selectors.history_for_user(
         user=request.user, person_id=person_id, year=year
     )
@@ -133,6 +139,7 @@ def pay(request, enrollment_id):
             status = 400
     quote = None
     quote_error = None
+    months_note = ""
     try:
         quote = services.quote_for_enrollment(
             enrollment_id=enrollment.pk, months_ahead=months, repair_years=repair
@@ -140,6 +147,10 @@ def pay(request, enrollment_id):
     except DomainError as error:
         quote_error = error.message
         status = status if status != 200 else 409
+    if quote is not None and quote.scheme == "flexible":
+        months, months_note = _months_allowed(quote, asked=months)
+        if not form.is_bound:
+            form.initial["months"] = months
     account = (
         selectors.accounts_for_person(person_id=request.user.person_id)
         if allow_account
@@ -152,6 +163,8 @@ def pay(request, enrollment_id):
         "form": form,
         "months_form": months_form,
         "months": months,
+        "months_max": _months_left(quote),
+        "months_note": months_note,
         "repair": repair,
         "accounts": account,
         "repairable": max(enrollment.gap_years - enrollment.repaired_years, 0)
@@ -159,6 +172,36 @@ def pay(request, enrollment_id):
         else 0,
     }
     return render(request, "payments/pay.html", context, status=status)
+
+
+def _months_left(quote) -> int:
+    """How many months ahead the enrollment's year still has from the first
+    month the quote charges ahead (a flexible year ends in December)."""
+    ahead = [line.period for line in (quote.lines if quote else []) if not line.backpay]
+    if not ahead:
+        return 0
+    return 13 - int(ahead[0][5:7])
+
+
+def _months_allowed(quote, *, asked: int) -> tuple[int, str]:
+    """The months ahead the quote really charges, and when fewer than asked
+    (the year ends first) a sentence saying so, instead of quietly charging
+    fewer."""
+    ahead = sum(1 for line in quote.lines if not line.backpay)
+    if ahead >= asked:
+        return asked, ""
+    if ahead == 0:
+        return asked, _(
+            "本年度已没有可以预缴的月份，这次只补缴欠缴的月份。"
+            "下一年度的月份请在下一年度参保登记后缴纳。"
+        )
+    return ahead, ngettext(
+        "您选择了预缴%(asked)d个月，但本年度只剩%(ahead)d个月可以预缴，"
+        "已按%(ahead)d个月计算。下一年度的月份请在下一年度参保登记后缴纳。",
+        "您选择了预缴%(asked)d个月，但本年度只剩%(ahead)d个月可以预缴，"
+        "已按%(ahead)d个月计算。下一年度的月份请在下一年度参保登记后缴纳。",
+        ahead,
+    ) % {"asked": asked, "ahead": ahead}
 
 
 @login_required
@@ -179,8 +222,14 @@ def detail(request, pk):
             "order": payment.order,
             "retry_form": retry_form,
             "pending": payment.status in IN_FLIGHT,
+            "history_url": _history_url_for(payment),
         },
     )
+
+
+def _history_url_for(payment) -> str:
+    """缴费记录 opened on the payment's own year (not the newest year)."""
+    return f"{reverse('payments:history')}?year={payment.period[:4]}"
 
 
 @login_required
@@ -223,6 +272,7 @@ def retry(request, pk):
             "order": payment.order,
             "retry_form": form,
             "pending": False,
+            "history_url": _history_url_for(payment),
         },
         status=400,
     )
@@ -307,7 +357,8 @@ def callback(request, channel):
     nonce = request.headers.get("X-Nonce", "")
     signature = request.headers.get("X-Signature", "")
     body = request.body
-    if not (timestamp.isdigit() and 8 <= len(nonce) <= 64) or not signature_valid(
+    # hmac.compare_digest refuses (TypeError) a str with non-ASCII characters.
+    if not (8 <= len(nonce) <= 64 and signature.isascii()) or not signature_valid(
         secret=settings.PAYMENT_CALLBACK_SECRET,
         timestamp=timestamp,
         nonce=nonce,
@@ -315,6 +366,13 @@ def callback(request, channel):
         signature=signature,
     ):
         return JsonResponse({"error": "bad signature"}, status=403)
+    # Seconds since the epoch in ASCII digits, at most 12 of them: str.isdigit
+    # alone also takes "²" or "١٢" (which int() refuses or reads) and any length.
+    if not (timestamp.isascii() and timestamp.isdigit() and len(timestamp) <= 12):
+        return JsonResponse(
+            {"error": "bad timestamp", "reason": "X-Timestamp is not unix seconds"},
+            status=400,
+        )
     if abs(time.time() - int(timestamp)) > TIMESTAMP_WINDOW_SECONDS:
         return JsonResponse({"error": "stale timestamp"}, status=400)
     try:
@@ -323,7 +381,9 @@ def callback(request, channel):
         )
     except services.CallbackRejected as error:
         status = 409 if error.code == "replay" else 400
-        return JsonResponse({"error": error.code}, status=status)
+        return JsonResponse(
+            {"error": error.code, "reason": str(error.message)}, status=status
+        )
     return JsonResponse({"result": outcome})
 
 
@@ -356,10 +416,17 @@ def proxy(request):
 
 @login_required
 def family(request):
-    """家庭共济: the personal account, bindings made, and requests awaiting consent."""
+    """家庭共济: the personal account, bindings made, and requests awaiting consent.
+    The form to bind a relative is offered only to those who may bind
+    (employee-insured with a personal account); others are told why."""
     me = _need_person(request)
-    form = BindForm(request.POST or None)
-    if request.method == "POST" and form.is_valid():
+    may_bind = selectors.may_bind_relatives(person_id=me.pk)
+    form = BindForm(request.POST if request.method == "POST" and may_bind else None)
+    status = 200
+    if request.method == "POST" and not may_bind:
+        messages.error(request, _("只有正常参保的职工医保参保人才能开通家庭共济。"))
+        status = 403
+    elif request.method == "POST" and form.is_valid():
         try:
             binding = services.binding_request(
                 authoriser=me,
@@ -368,7 +435,7 @@ def family(request):
                 relation=form.cleaned_data["relation"],
             )
         except DomainError as error:
-            form_error_from(form, error)
+            status = form_error_from(form, error)
         else:
             messages.success(
                 request,
@@ -376,32 +443,55 @@ def family(request):
                 % {"name": binding.relative.name},
             )
             return redirect("payments:family")
+    if form.errors and status == 200:
+        status = 400
     made, received = selectors.bindings_for_person(person_id=me.pk)
+    guardian = selectors.bindings_awaiting_guardian(user=request.user)
     context = {
         "form": form,
+        "may_bind": may_bind,
         "made": made,
-        "received": received,
-        "guardian": selectors.bindings_awaiting_guardian(user=request.user),
+        # Awaiting the user's consent, and those already decided (active ones
+        # can still be ended from this side).
+        "awaiting": [b for b in received if b.status == BindingStatus.PENDING],
+        "received": [b for b in received if b.status != BindingStatus.PENDING],
+        "guardian": guardian,
         "accounts": selectors.accounts_for_person(person_id=me.pk),
     }
-    return render(
-        request, "payments/family.html", context, status=400 if form.errors else 200
-    )
+    return render(request, "payments/family.html", context, status=status)
 
 
 @login_required
 @require_POST
 def binding_consent(request, pk):
+    accept = request.POST.get("accept") == "1"
     try:
-        services.binding_consent(
-            user=request.user,
-            binding_id=_int_or_none(pk),
-            accept=request.POST.get("accept") == "1",
+        binding = services.binding_consent(
+            user=request.user, binding_id=_int_or_none(pk), accept=accept
         )
     except FamilyBinding.DoesNotExist:
         raise Http404 from None
     except DomainError as error:
         messages.error(request, error.message)
+    else:
+        names = {
+            "name": binding.authoriser.name,
+            "relative": binding.relative.name,
+        }
+        if binding.status == BindingStatus.ACTIVE:
+            if binding.relative_id == request.user.person_id:
+                text = _(
+                    "已同意绑定：%(name)s 现在可以用其职工医保个人账户为您"
+                    "缴纳城乡居民医保费。您可以随时解除绑定。"
+                )
+            else:
+                text = _(
+                    "已同意绑定：%(name)s 现在可以用其职工医保个人账户为"
+                    "%(relative)s缴纳城乡居民医保费。您可以随时解除绑定。"
+                )
+            messages.success(request, text % names)
+        elif binding.status == BindingStatus.DECLINED:
+            messages.success(request, _("已拒绝 %(name)s 的家庭共济绑定申请。") % names)
     return redirect("payments:family")
 
 

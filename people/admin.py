@@ -1,11 +1,14 @@
 """Staff-site pages of persons, logins, the site inbox and the "who looked"
 log."""
 
+import datetime as dt
+
 from django import forms
 from django.contrib import admin
 from django.contrib.auth.admin import UserAdmin as DjangoUserAdmin
 from django.http import HttpResponseRedirect
 from django.urls import reverse
+from django.utils import formats, timezone
 from django.utils.translation import gettext_lazy as _
 
 from core.forms import clean_mobile_value
@@ -13,6 +16,49 @@ from core.identity import mask_mobile, normalise_id_number
 
 from .admin_base import ReadOnlyMixin, RegionScopedAdmin, StaffAdminMixin
 from .models import STAFF_ROLES, Notification, Person, Role, StaffAccess, User
+
+# --- columns in the page language --------------------------------------------------
+# A field without a translated verbose_name would show its English attribute
+# name ("CREATED AT") as a column header or a detail label. Naming it here
+# keeps the models' migrations as they are; the other apps' admins use these
+# too.
+
+
+def shown(value):
+    """A value as a read-only detail row shows it: dates and times in the page
+    language and the local time zone (the admin formats those only in
+    lists), nothing as "—" (not "None")."""
+    if value is None or value == "":
+        return "—"
+    if isinstance(value, (dt.datetime, dt.date)):
+        return formats.localize(timezone.template_localtime(value))
+    return value
+
+
+def field_column(name: str, label, *, show=None, ordering: bool = True):
+    """The model field `name` as a list column or read-only detail row under
+    `label`; `show(value)` formats a value that is not None."""
+
+    def column(obj):
+        value = getattr(obj, name)
+        return shown(show(value) if show is not None and value is not None else value)
+
+    column.__name__ = column.__qualname__ = f"{name}_column"
+    return admin.display(description=label, ordering=name if ordering else None)(column)
+
+
+def titled_filter(filter_class, title):
+    """A list filter of a field under a translated title."""
+
+    class Titled(filter_class):
+        def __init__(self, *args, **kwargs):
+            super().__init__(*args, **kwargs)
+            self.title = title
+
+    return Titled
+
+
+created_column = field_column("created_at", _("创建时间"))
 
 
 class PersonForm(forms.ModelForm):
@@ -73,7 +119,7 @@ class PersonAdmin(RegionScopedAdmin):
         "birth_date",
         "mobile",
         "region",
-        "created_at",
+        created_column,
     ]
     readonly_fields = [
         "name",
@@ -81,7 +127,7 @@ class PersonAdmin(RegionScopedAdmin):
         "sex",
         "birth_date",
         "region",
-        "created_at",
+        created_column,
     ]
     ordering = ["-id"]
 
@@ -214,9 +260,14 @@ class UserAdmin(StaffAdminMixin, DjangoUserAdmin):
 class NotificationAdmin(ReadOnlyMixin, RegionScopedAdmin):
     region_field = "person__region"
     person_field = "person"
-    list_display = ["subject", "person", "created_at", "read_at"]
+    list_display = [
+        "subject",
+        field_column("person", _("参保人")),
+        field_column("created_at", _("发送时间")),
+        field_column("read_at", _("阅读时间")),
+    ]
     list_select_related = ["person"]
-    fields = ["person", "subject", "body", "url", "created_at", "read_at"]
+    fields = [list_display[1], "subject", "body", "url", *list_display[2:]]
     readonly_fields = fields
     ordering = ["-created_at"]
     date_hierarchy = None
@@ -227,9 +278,15 @@ class StaffAccessAdmin(ReadOnlyMixin, RegionScopedAdmin):
     """查询记录: who among staff viewed or changed whose record."""
 
     region_field = "person__region"
-    list_display = ["at", "staff", "action", "what", "person"]
+    list_display = [
+        field_column("at", _("时间")),
+        field_column("staff", _("经办人员")),
+        field_column("action", _("操作"), show=lambda v: StaffAccess.Action(v).label),
+        field_column("what", _("内容")),
+        field_column("person", _("参保人")),
+    ]
     list_select_related = ["staff", "person"]
-    list_filter = ["action"]
-    fields = ["at", "staff", "action", "what", "person"]
+    list_filter = [("action", titled_filter(admin.ChoicesFieldListFilter, _("操作")))]
+    fields = list_display
     readonly_fields = fields
     ordering = ["-at"]

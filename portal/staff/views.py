@@ -11,7 +11,6 @@ from django.core.exceptions import PermissionDenied
 from django.http import Http404
 from django.shortcuts import redirect
 from django.template.response import TemplateResponse
-from django.urls import reverse
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
@@ -155,7 +154,7 @@ def counter_person(request):
                         _("%(name)s 已有登记信息，已为您打开。")
                         % {"name": person.name},
                     )
-                return redirect(reverse("admin:people_person_change", args=[person.pk]))
+                return redirect("staff:counter_person_detail", person.pk)
         status = status if status != 200 else 400
     context = {
         **admin.site.each_context(request),
@@ -211,9 +210,7 @@ def counter_authority(request):
                         _("已登记：%(owner)s 可代 %(relative)s 办理医保业务。")
                         % {"owner": owner.name, "relative": relative.name},
                     )
-                    return redirect(
-                        reverse("admin:people_person_change", args=[relative.pk])
-                    )
+                    return redirect("staff:counter_person_detail", relative.pk)
         status = status if status != 200 else 400
     context = {
         **admin.site.each_context(request),

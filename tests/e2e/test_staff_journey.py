@@ -3,6 +3,7 @@ reduced category, handle an overdue transfer, take a counter payment, look
 at the dashboard, register a person at the counter."""
 
 import datetime as dt
+import re
 
 import pytest
 import time_machine
@@ -87,12 +88,15 @@ def test_clerk_verifies_a_category_handles_an_overdue_transfer_and_takes_a_count
         ).exists()
 
         # 3. Counter payment for a registered enrollment.
-        page.goto("/admin/payments/payment/counter/")
-        page.get_by_label("参保登记编号").fill(str(payer.pk))
-        page.get_by_label("参保人身份证号").fill(payer.person.id_number)
+        # The clerk types the number the citizen holds (CB…), sees the amount,
+        # then takes cash.
+        page.goto("/admin/staff/counter/pay/")
+        page.get_by_label("参保登记编号").fill(payer.reference)
+        page.get_by_role("button", name="查看应缴金额").click()
+        page.get_by_label("现金").check()
         shot(page, "staff-counter-payment-zh-1280")
-        page.locator("form input[type=submit], form button[type=submit]").last.click()
-        page.wait_for_load_state()
+        page.get_by_role("button", name=re.compile("确认入账")).click()
+        page.wait_for_url("**/admin/staff/counter/receipt/*/")
         assert Payment.objects.filter(
             insured=payer.person, channel="counter", status="success"
         ).exists()
@@ -111,6 +115,6 @@ def test_clerk_verifies_a_category_handles_an_overdue_transfer_and_takes_a_count
         page.get_by_label("姓名").fill("刘奶奶")
         page.get_by_label("身份证号").fill(walk_in)
         page.get_by_role("button", name="登记参保人").click()
-        page.wait_for_url("**/admin/people/person/*/change/")
+        page.wait_for_url("**/admin/staff/counter/person/*/")
         assert "刘奶奶" in page.inner_text("#content")
         shot(page, "staff-counter-person-zh-1280")

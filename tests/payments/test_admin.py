@@ -4,7 +4,6 @@ import pytest
 from django.urls import reverse
 
 from payments import services
-from payments.models import Payment, PaymentStatus
 from tests.factories import EnrollmentFactory, PersonFactory, StaffFactory, region
 
 pytestmark = pytest.mark.django_db
@@ -49,42 +48,3 @@ def test_attention_filters_answer(client):
             ).status_code
             == 200
         )
-
-
-def test_clerk_enters_a_counter_payment_that_settles_at_once(client):
-    enrollment = enrollment_in("340100")
-    client.force_login(StaffFactory(region=region("340100")))
-    url = reverse("admin:payments_counter")
-    assert client.get(url).status_code == 200
-    response = client.post(
-        url,
-        {
-            "enrollment_id": enrollment.pk,
-            "id_number": enrollment.person.id_number,
-            "months": 1,
-            "idempotency_key": "counter-form-key-0001",
-        },
-    )
-    assert response.status_code == 302
-    payment = Payment.objects.get()
-    assert payment.status == PaymentStatus.SUCCESS and payment.channel == "counter"
-
-
-def test_counter_entry_with_a_mismatched_id_number_writes_nothing(client):
-    enrollment = enrollment_in("340100")
-    client.force_login(StaffFactory(region=region("340100")))
-    response = client.post(
-        reverse("admin:payments_counter"),
-        {
-            "enrollment_id": enrollment.pk,
-            "id_number": PersonFactory().id_number,
-            "months": 1,
-            "idempotency_key": "counter-form-key-0002",
-        },
-    )
-    assert response.status_code == 400 and not Payment.objects.exists()
-
-
-def test_auditors_cannot_enter_counter_payments(client):
-    client.force_login(StaffFactory(role="auditor", region=None))
-    assert client.get(reverse("admin:payments_counter")).status_code == 403

@@ -1,6 +1,7 @@
 """Payment pages: scoping (404 for others), bad input never 500, fixed query counts."""
 
 import datetime as dt
+import re
 from decimal import Decimal
 
 import pytest
@@ -215,7 +216,10 @@ def test_failed_payment_page_offers_a_retry(client, citizen, resident_enrollment
     )
     client.force_login(citizen)
     page = client.get(reverse("payments:detail", args=[payment.pk]))
-    assert "重新支付" in page.content.decode()
+    text = page.content.decode()
+    # Said as paying this one again, never as an extra charge (补扣).
+    assert "再次支付这一笔" in text and "不会重复扣款" in text
+    assert "重新支付" not in text and "补扣" not in text
     response = client.post(
         reverse("payments:retry", args=[payment.pk]),
         {"channel": "alipay", "idempotency_key": "retry-view-key-000"},
@@ -401,3 +405,193 @@ def test_a_paid_residents_year_is_not_offered_for_payment_again(client):
     client.force_login(user)
     payable = client.get(reverse("payments:history")).context["payable"]
     assert [e.pk for e in payable] == [unpaid.pk]
+
+
+# --- Pages a citizen can trust at first sight (issue 14) ---------------------------
+
+
+def _clerk():
+    from tests.factories import StaffFactory
+
+    return StaffFactory()
+
+
+def _flexible(person, *, year=2026, status="registered"):
+    return EnrollmentFactory(
+        person=person,
+        year=year,
+        scheme=Scheme.FLEXIBLE,
+        category="",
+        contribution_base=D("5000.00"),
+        status=status,
+    )
+
+
+def test_history_cells_carry_their_column_name_for_the_phone_layout(
+    client, citizen, resident_enrollment
+):
+    paid(citizen, resident_enrollment)
+    client.force_login(citizen)
+    text = client.get(reverse("payments:history")).content.decode()
+    body = text[text.index("<tbody>") : text.index("</tbody>")]
+    cells = re.findall(r"<td[^>]*>", body)
+    assert len(cells) == 6
+    labels = [re.search(r'data-label="([^"]+)"', cell).group(1) for cell in cells]
+    assert labels == ["参保人", "缴费期间", "金额", "渠道", "状态", "凭证"]
+
+
+def test_the_receipts_verification_address_may_wrap(
+    client, citizen, resident_enrollment
+):
+    payment = paid(citizen, resident_enrollment)
+    client.force_login(citizen)
+    text = client.get(reverse("payments:receipt", args=[payment.pk])).content.decode()
+    assert re.search(r'<a class="wrap-anywhere" href="[^"]*/payments/verify/', text)
+
+
+def test_a_flexible_year_paid_through_december_is_not_offered_for_payment(
+    client, citizen
+):
+    with time_machine.travel(
+        dt.datetime(2026, 12, 5, 10, 0, tzinfo=dt.UTC), tick=False
+    ):
+        enrollment = _flexible(citizen.person)
+        services.payment_counter(
+            staff=_clerk(),
+            enrollment_id=enrollment.pk,
+            idempotency_key="december-counter-0001",
+        )
+        client.force_login(citizen)
+        page = client.get(reverse("payments:history"))
+        text = page.content.decode()
+        payable = page.context["payable"]
+        assert [e.nothing_due for e in payable if e.pk == enrollment.pk] == [True]
+        assert reverse("payments:pay", args=[enrollment.pk]) not in text
+        assert "2026年度各月已缴清" in text
+        assert reverse("enrollment:start") in text
+        # The page the button used to lead to says why there is nothing to pay.
+        assert (
+            client.get(reverse("payments:pay", args=[enrollment.pk])).status_code == 409
+        )
+
+
+def test_a_flexible_year_with_months_to_pay_keeps_its_pay_button(client, citizen):
+    enrollment = _flexible(citizen.person)
+    client.force_login(citizen)
+    page = client.get(reverse("payments:history"))
+    assert [e.nothing_due for e in page.context["payable"]] == [False]
+    assert reverse("payments:pay", args=[enrollment.pk]) in page.content.decode()
+
+
+def test_months_ahead_past_december_are_said_and_only_the_allowed_offered(
+    client, citizen
+):
+    with time_machine.travel(
+        dt.datetime(2026, 12, 5, 10, 0, tzinfo=dt.UTC), tick=False
+    ):
+        enrollment = _flexible(citizen.person)
+        client.force_login(citizen)
+        url = reverse("payments:pay", args=[enrollment.pk])
+        page = client.get(url, {"months": "3"})
+        text = page.content.decode()
+        assert page.status_code == 200
+        assert "您选择了预缴3个月，但本年度只剩1个月可以预缴，已按1个月计算" in text
+        assert 'max="1"' in text and 'id="id_months"' in text
+        assert re.search(r'name="months" value="1"', text)
+        assert page.context["quote"].months == 1
+        # Asking for what the year has says nothing more.
+        one = client.get(url, {"months": "1"})
+        assert one.context["months_note"] == ""
+        assert "months-note" not in one.content.decode()
+
+
+def test_months_ahead_within_the_year_need_no_note(client, citizen):
+    enrollment = _flexible(citizen.person)  # 10 March: ten months left
+    client.force_login(citizen)
+    page = client.get(reverse("payments:pay", args=[enrollment.pk]), {"months": "3"})
+    assert page.context["months_note"] == "" and page.context["months_max"] == 10
+    assert page.context["quote"].months == 3
+
+
+def test_history_opens_on_the_year_of_the_payment_made_last(client):
+    user = UserFactory(person__region=region("340100"))
+    relative = PersonFactory(region=region("340100"))
+    family_link(user.person, relative)
+    paid(user, EnrollmentFactory(person=user.person, year=2027))
+    # Then the relative's earlier year: the payment just made.
+    just_made = paid(user, EnrollmentFactory(person=relative, year=2026))
+    client.force_login(user)
+    page = client.get(reverse("payments:history"))
+    assert page.context["year"] == 2026
+    assert [p.pk for p in page.context["payments"]] == [just_made.pk]
+    assert page.context["years"] == [2027, 2026]
+    detail = client.get(reverse("payments:detail", args=[just_made.pk]))
+    assert f'href="{reverse("payments:history")}?year=2026"' in (
+        detail.content.decode()
+    )
+
+
+def test_percent_filter_is_the_one_way_a_rate_is_shown():
+    from core.templatetags.portal_tags import percent
+
+    assert percent(D("0.0800")) == "8.00%"
+    assert percent(D("0.075")) == "7.50%"
+    assert percent(D("0.075"), 1) == "7.5%"
+    assert percent(None) == percent("") == percent("abc") == ""
+
+
+def _bind_post(client, person, relation="spouse"):
+    return client.post(
+        reverse("payments:family"),
+        {"id_number": person.id_number, "name": person.name, "relation": relation},
+    )
+
+
+def test_the_bind_form_is_offered_only_to_employee_insured_people_with_an_account(
+    client, citizen
+):
+    relative = PersonFactory(region=region("340100"))
+    client.force_login(citizen)  # a resident: no employee insurance, no account
+    page = client.get(reverse("payments:family"))
+    text = page.content.decode()
+    assert page.context["may_bind"] is False
+    assert 'name="id_number"' not in text and "发送绑定申请" not in text
+    assert 'id="cannot-bind"' in text
+    refused = _bind_post(client, relative)
+    assert refused.status_code == 403
+    assert not citizen.person.bindings.exists()
+    user, _account = employee_with_account("10.00")
+    client.force_login(user)
+    page = client.get(reverse("payments:family"))
+    assert page.context["may_bind"] is True
+    assert 'name="id_number"' in page.content.decode()
+
+
+def test_a_refusal_without_a_field_is_shown_once(client):
+    user, _account = employee_with_account("10.00")
+    relative = PersonFactory(region=region("340100"))
+    EnrollmentFactory(person=relative, status="suspended")
+    client.force_login(user)
+    response = _bind_post(client, relative)
+    assert response.status_code == 400
+    assert response.content.decode().count("双方都应处于正常参保状态") == 1
+
+
+def test_after_consenting_the_binding_no_longer_waits_and_a_message_confirms(client):
+    user, _account = employee_with_account("10.00")
+    relative = UserFactory(person__region=region("340100"))
+    client.force_login(user)
+    _bind_post(client, relative.person)
+    binding = user.person.bindings.get()
+    client.force_login(relative)
+    before = client.get(reverse("payments:family")).content.decode()
+    assert "等待您同意的绑定" in before and "同意绑定" in before
+    response = client.post(
+        reverse("payments:binding_consent", args=[binding.pk]),
+        {"accept": "1"},
+        follow=True,
+    )
+    text = response.content.decode()
+    assert "等待您同意的绑定" not in text
+    assert f"已同意绑定：{user.person.name} 现在可以用其职工医保个人账户为您" in text
+    assert 'id="bindings-received"' in text and "已绑定" in text

@@ -22,8 +22,9 @@ def test_clerk_registers_a_person_in_their_region_and_opens_the_record(
     )
     person = Person.objects.get(id_number=number)
     assert response.status_code == 302
+    # Straight on to the person's counter page, where the clerk goes on.
     assert response["Location"] == reverse(
-        "admin:people_person_change", args=[person.pk]
+        "staff:counter_person_detail", args=[person.pk]
     )
     assert person.region_id == "340100" and person.name == "王芳" and person.sex == "M"
     assert StaffAccess.objects.filter(
