@@ -1,5 +1,6 @@
 from django.apps import AppConfig
 from django.db.models.signals import post_delete, post_save
+from django.urls import register_converter
 from django.utils.translation import gettext_lazy as _
 
 from .staff import StaffSite
@@ -20,6 +21,9 @@ class CoreConfig(AppConfig):
 
     def ready(self):
         from . import tasks  # noqa: F401 - the outbox relay, sent by name
+        from .converters import IdConverter
+
+        register_converter(IdConverter, "id")
         from .audit import audit_register
         from .models import CalendarDay, CalendarYear, Region
         from .workdays import calendar_changed

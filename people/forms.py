@@ -10,15 +10,43 @@ from core.forms import MOBILE_RE, IdNumberField, NameField, clean_mobile_value
 
 from .models import ALL_SCOPES, Relation, Scope
 
+# The portal's words for each refusal of Django's password validators (by
+# their error code): Django's own catalogue is incomplete in Chinese (its
+# "too short" message stays English) and its wording says what is wrong but
+# not what to do.
+PASSWORD_MESSAGES = {
+    "password_too_short": _("密码太短：至少需要%(min_length)d位，请加长。"),
+    "password_too_common": _("这个密码太常见，容易被猜到，请换一个。"),
+    "password_entirely_numeric": _("密码不能全是数字，请加入字母或符号。"),
+    "password_too_similar": _("密码与您的个人信息太相近，请换一个。"),
+}
+
+
+def password_errors(password: str, user=None) -> list[ValidationError]:
+    """The validators' refusals of `password` (AUTH_PASSWORD_VALIDATORS), each
+    in the portal's words; a code the portal has no words for keeps the
+    validator's own message."""
+    try:
+        password_validation.validate_password(password, user)
+    except ValidationError as exc:
+        return [
+            ValidationError(
+                PASSWORD_MESSAGES[error.code], code=error.code, params=error.params
+            )
+            if error.code in PASSWORD_MESSAGES
+            else error
+            for error in exc.error_list
+        ]
+    return []
+
 
 def _check_password(form, field: str, password: str, other: str, user=None) -> None:
     if password and other and password != other:
         form.add_error(f"{field}2", _("两次输入的密码不一致。"))
     elif password:
-        try:
-            password_validation.validate_password(password, user)
-        except ValidationError as exc:
-            form.add_error(f"{field}1", exc)
+        errors = password_errors(password, user)
+        if errors:
+            form.add_error(f"{field}1", errors)
 
 
 class SignupForm(forms.Form):
@@ -90,12 +118,22 @@ class LoginForm(AuthenticationForm):
         label=_("手机号或用户名"),
         max_length=150,
         widget=forms.TextInput(attrs={"autofocus": True}),
+        error_messages={"required": _("请填写手机号（或用户名）。")},
     )
+    password = forms.CharField(
+        label=_("密码"),
+        strip=False,
+        widget=forms.PasswordInput(attrs={"autocomplete": "current-password"}),
+        error_messages={"required": _("请填写密码。")},
+    )
+    # Both of Django's messages replaced: its "invalid_login" says the fields
+    # are case-sensitive, which means nothing for a mobile number.
     error_messages = {
         **AuthenticationForm.error_messages,
         "invalid_login": _(
             "手机号（或用户名）或密码不正确。忘记密码可以用短信验证码找回。"
         ),
+        "inactive": _("该账号已停用，请到经办窗口咨询。"),
     }
 
     def clean(self):

@@ -17,10 +17,10 @@ urlpatterns = [
     path("logout/", auth_views.LogoutView.as_view(), name="logout"),
     path("family/", views.family, name="family"),
     path(
-        "family/<int:link_id>/decide/", views.authority_decide, name="authority_decide"
+        "family/<id:link_id>/decide/", views.authority_decide, name="authority_decide"
     ),
     path(
-        "family/<int:link_id>/revoke/", views.authority_revoke, name="authority_revoke"
+        "family/<id:link_id>/revoke/", views.authority_revoke, name="authority_revoke"
     ),
     path("inbox/", views.inbox, name="inbox"),
     path("care-mode/", views.care_mode, name="care_mode"),

@@ -17,6 +17,9 @@ VAR_DIR = BASE_DIR / "var"
 env = environ.Env()
 
 DEBUG = env.bool("DJANGO_DEBUG", default=False)
+# Developers' pages (/dev/sms/, the simulated SMS inbox): never in production;
+# portal.settings.local turns them on for `make run`, apart from DEBUG.
+DEV_PAGES = False
 SECRET_KEY = env("DJANGO_SECRET_KEY", default=None)
 ALLOWED_HOSTS = env.list(
     "DJANGO_ALLOWED_HOSTS", default=["localhost", "127.0.0.1", "[::1]"]
@@ -41,6 +44,7 @@ INSTALLED_APPS = [
     "enrollment",
     "payments",
     "transfers",
+    "records",
     "portal",
 ]
 
@@ -147,6 +151,8 @@ SESSION_SAVE_EVERY_REQUEST = False
 SESSION_REFRESH_SECONDS = 60
 SESSION_COOKIE_HTTPONLY = True
 CSRF_COOKIE_HTTPONLY = True
+# A refused form (CSRF) gets a page in the citizen's language saying what to do.
+CSRF_FAILURE_VIEW = "portal.views.csrf_failure"
 
 LANGUAGE_CODE = "zh-hans"
 LANGUAGES = [("zh-hans", _("简体中文")), ("en", _("English"))]
@@ -214,6 +220,10 @@ CELERY_BEAT_SCHEDULE = {
         "schedule": 5.0,
     },
     "transfers-scan": {"task": "transfers.tasks.transfers_scan", "schedule": 2.0},
+    "records-filings-expire": {
+        "task": "records.tasks.filings_expire_scan",
+        "schedule": 60.0,
+    },
 }
 
 # --- The portal's own settings ----------------------------------------------------

@@ -64,6 +64,16 @@ GET_PAGES = [
         lambda w: f"/enrollment/{w['unpaid'].pk}/cancel/",
         act_rule,
     ),
+    (
+        "enrollment:suspend_confirm",
+        lambda w: f"/enrollment/{w['enrollment'].pk}/suspend/",
+        act_rule,
+    ),
+    (
+        "enrollment:resume",
+        lambda w: f"/enrollment/{w['enrollment'].pk}/resume/",
+        act_rule,
+    ),
     ("payments:pay", lambda w: f"/payments/pay/{w['unpaid'].pk}/", act_rule),
     ("payments:detail", lambda w: f"/payments/p/{w['payment'].pk}/", citizen_rule),
     (
@@ -94,6 +104,11 @@ GET_PAGES = [
     ),
     ("transfers:sheet", lambda w: f"/transfers/{w['transfer'].pk}/sheet/", sheet_rule),
     (
+        "transfers:sheet_pdf",
+        lambda w: f"/transfers/{w['transfer'].pk}/sheet.pdf",
+        sheet_rule,
+    ),
+    (
         "admin payment",
         lambda w: f"/admin/payments/payment/{w['payment'].pk}/change/",
         staff_rule,
@@ -107,6 +122,49 @@ GET_PAGES = [
         "admin person",
         lambda w: f"/admin/people/person/{w['enrollment'].person_id}/change/",
         staff_rule,
+    ),
+    # records: 异地就医备案, 参保证明, 个人账户, 缴费年限 (objects of _records below).
+    (
+        "records:filing_detail",
+        lambda w: f"/records/filings/{_records(w)['filing'].pk}/",
+        citizen_rule,
+    ),
+    (
+        "records:filing_done",
+        lambda w: f"/records/filings/{_records(w)['filing'].pk}/done/",
+        citizen_rule,
+    ),
+    (
+        "records:filing_cancel",
+        lambda w: f"/records/filings/{_records(w)['filing'].pk}/cancel/",
+        act_rule,
+    ),
+    (
+        "records:filing_certificate",
+        lambda w: f"/records/filings/{_records(w)['filing'].pk}/certificate.pdf",
+        citizen_rule,
+    ),
+    (
+        "records:certificate_detail",
+        lambda w: f"/records/certificates/{_records(w)['certificate'].pk}/",
+        citizen_rule,
+    ),
+    (
+        "records:certificate_pdf",
+        lambda w: (
+            f"/records/certificates/{_records(w)['certificate'].pk}/certificate.pdf"
+        ),
+        citizen_rule,
+    ),
+    (
+        "records:account_person",
+        lambda w: f"/records/account/{w['enrollment'].person_id}/",
+        citizen_rule,
+    ),
+    (
+        "records:years_person",
+        lambda w: f"/records/years/{w['enrollment'].person_id}/",
+        citizen_rule,
     ),
 ]
 
@@ -142,6 +200,18 @@ POSTS = [
         {},
         act_rule,
     ),
+    (
+        "enrollment:suspend_confirm",
+        lambda w: f"/enrollment/{w['enrollment'].pk}/suspend/",
+        {"reason": "move", "step": "confirm"},
+        act_rule,
+    ),
+    (
+        "enrollment:resume",
+        lambda w: f"/enrollment/{w['enrollment'].pk}/resume/",
+        {},
+        act_rule,
+    ),
     # Only the person asked decides; the asker and the person asked may end it.
     (
         "people:authority_decide",
@@ -155,11 +225,25 @@ POSTS = [
         {},
         lambda role: SEEN if role in ("owner", "pending") else REFUSED,
     ),
+    (
+        "records:filing_cancel",
+        lambda w: f"/records/filings/{_records(w)['filing'].pk}/cancel/",
+        {},
+        act_rule,
+    ),
+    (
+        "records:certificate_issue",
+        lambda w: f"/records/certificates/issue/{w['enrollment'].person_id}/",
+        {},
+        citizen_rule,
+    ),
 ]
 
 OBJECT_ID_ROUTES = {
     "enrollment:done",
     "enrollment:cancel",
+    "enrollment:suspend_confirm",
+    "enrollment:resume",
     "payments:pay",
     "payments:detail",
     "payments:status",
@@ -173,20 +257,39 @@ OBJECT_ID_ROUTES = {
     "transfers:status",
     "transfers:cancel",
     "transfers:sheet",
+    "transfers:sheet_pdf",
     "people:authority_decide",
     "people:authority_revoke",
+    "records:filing_detail",
+    "records:filing_done",
+    "records:filing_cancel",
+    "records:filing_certificate",
+    "records:certificate_issue",
+    "records:certificate_detail",
+    "records:certificate_pdf",
+    "records:account_person",
+    "records:years_person",
 }
 
 
 def test_every_citizen_route_with_an_object_id_is_in_the_matrix():
     """A new URL with an <int:…> id must be added here (so it is tried as every role)."""
     found = set()
-    for namespace in ("people", "enrollment", "payments", "transfers", "portal"):
+    for namespace in (
+        "people",
+        "enrollment",
+        "payments",
+        "transfers",
+        "records",
+        "portal",
+    ):
         resolver = get_resolver().namespace_dict.get(namespace)
         if resolver is None:
             continue
         for pattern in resolver[1].url_patterns:
-            if "<int:" in str(pattern.pattern) and pattern.name:
+            if (
+                "<int:" in str(pattern.pattern) or "<id:" in str(pattern.pattern)
+            ) and pattern.name:
                 found.add(f"{namespace}:{pattern.name}")
     assert found == OBJECT_ID_ROUTES
 
@@ -273,3 +376,39 @@ def test_object_action_refused_to_others_changes_nothing(
         f"{name} as {role}: {response.status_code}"
     )
     assert snapshot(world) == before
+
+
+def _records(w):
+    """A temporary filing (异地就医备案) and a 参保证明 of the world's owner,
+    made once per world (records' own tests check the rows stay unchanged
+    after a refused POST: tests/records/test_access.py)."""
+    import datetime as dt
+
+    from records.models import Filing, FilingStatus, InsuranceCertificate
+
+    if "records" not in w:
+        person = w["enrollment"].person
+        today = dt.date.today()
+        w["records"] = {
+            "filing": Filing.objects.create(
+                person=person,
+                kind="temporary",
+                reason="other",
+                insured_region_id="340100",
+                destination_code="110000",
+                destination_name="北京市",
+                destination_region_id="110000",
+                start_on=today,
+                end_on=today + dt.timedelta(days=180),
+                status=FilingStatus.ACTIVE,
+                number="YD-MATRIX-0001",
+                verification_code="MATRIXCODE23",
+            ),
+            "certificate": InsuranceCertificate.objects.create(
+                person=person,
+                number="CBZM-MATRIX-0001",
+                verification_code="MATRIXCERT23",
+                facts={"name": person.name, "id_masked": person.id_masked},
+            ),
+        }
+    return w["records"]

@@ -25,6 +25,7 @@ PAGES = [
     ("enrollment:newborn", 12),
     ("enrollment:flexible", 11),
     ("enrollment:coverage", 12),
+    ("enrollment:suspend", 7),
 ]
 
 

@@ -87,3 +87,32 @@ def test_print_logins_prints_the_password_and_every_login_without_writing():
     for login in ("admin", "hf_clerk", "bj_supervisor", "auditor", "13800000001"):
         assert login in text
     assert not User.objects.exists()
+
+
+@time_machine.travel(
+    dt.datetime(2026, 11, 23, 9, 0, tzinfo=ZoneInfo("Asia/Shanghai")), tick=False
+)
+def test_print_logins_lists_every_demo_login_with_what_it_shows():
+    """Every account the demo makes (the apps' own demo modules' included:
+    the transfers citizen and the 家庭共济 pair) is in the printed list."""
+    from portal.management.commands.seed_demo import demo_logins
+
+    call_command("seed_demo", stdout=io.StringIO())
+    listed = dict(demo_logins())
+    made = set(
+        User.objects.exclude(mobile__isnull=True)
+        .exclude(mobile="")
+        .values_list("mobile", flat=True)
+    )
+    made |= set(User.objects.filter(is_staff=True).values_list("username", flat=True))
+    assert made and made <= set(listed)
+    assert {"13800000005", "13800000006", "13800000007"} <= set(listed)
+    assert "周杰" in listed["13800000005"]
+    assert "赵敏" in listed["13800000006"] and "家庭共济" in listed["13800000006"]
+    assert "孙桂兰" in listed["13800000007"] and "家庭共济" in listed["13800000007"]
+    for login, who in listed.items():
+        assert who.strip(), login
+    out = io.StringIO()
+    call_command("seed_demo", "--print-logins", stdout=out)
+    for login in made:
+        assert login in out.getvalue()

@@ -76,6 +76,26 @@ def demo_logins() -> list[tuple[str, str]]:
     rows.extend(
         (mobile, f"参保人 citizen {labels[mobile]}") for mobile, *_rest in CITIZENS
     )
+    # Made by the apps' own demo modules (transfers/demo.py, payments/demo.py).
+    rows.extend(
+        [
+            (
+                transfers_demo.MOBILE,
+                "参保人 citizen 周杰: his family's transfers (医保关系转移接续)"
+                " in every state; his own (合肥→北京) moves along while you watch",
+            ),
+            (
+                payments_demo.DAUGHTER[0],
+                f"参保人 citizen {payments_demo.DAUGHTER[1]} 合肥: flexible worker"
+                " with a personal account; 家庭共济 pays her mother's premium",
+            ),
+            (
+                payments_demo.MOTHER[0],
+                f"参保人 citizen {payments_demo.MOTHER[1]} 合肥: bound by 家庭共济"
+                " to her daughter; a counter receipt to verify",
+            ),
+        ]
+    )
     return rows
 
 
