@@ -53,7 +53,7 @@ seed: $(STAMP) var
 	$(PY) manage.py seed_demo
 
 # The build's own checks, before any test: lint (with Django's rules), format,
-# and the layer contract (core <- people <- enrollment <- payments <- transfers <- portal).
+# and the layer contract (core <- people <- enrollment <- payments <- transfers | records <- portal).
 lint: $(STAMP)
 	$(VENV)/bin/ruff check .
 	$(VENV)/bin/ruff format --check .
@@ -64,7 +64,7 @@ lint: $(STAMP)
 # are absent, failing instead when CI=true).
 test: setup var lint
 	$(PY) manage.py makemigrations --check --dry-run -v 0 --settings=portal.settings.test
-	$(PY) -m pytest tests --ignore=tests/integration --ignore=tests/faults -q
+	$(PY) -m pytest tests --ignore=tests/integration --ignore=tests/faults -q -n 2 --dist loadfile
 	DATABASE_URL=$(SERVICES_DATABASE_URL) CELERY_BROKER_URL=$(SERVICES_BROKER_URL) CELERY_TASK_ALWAYS_EAGER=false \
 	  $(PY) -m pytest tests/integration tests/faults -q
 

@@ -47,6 +47,8 @@ ENV = {
     "DJANGO_SETTINGS_MODULE": "bench.settings",
     "DATABASE_URL": f"{PG}/{DB_NAME}",
     "CELERY_BROKER_URL": BROKER,
+    # The shared cache (sessions, rate limits) on its own Redis database.
+    "CACHE_URL": os.environ.get("BENCH_CACHE", "redis://127.0.0.1:6379/8"),
     "CELERY_TASK_ALWAYS_EAGER": "false",
     "DJANGO_SECRET_KEY": "bench-only-secret-key-0123456789-abcdefghijklmnopqrstuvwxyz",
     "DJANGO_ALLOWED_HOSTS": "127.0.0.1,localhost",

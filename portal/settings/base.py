@@ -295,3 +295,12 @@ RATE_LIMITS = {
     "number_lookup": ("120/h", "60/h"),
 }
 RATELIMIT_USE_CACHE = "default"
+
+# One cache shared by every process: rate limits, "looked at today" marks and
+# cached sessions must hold across gunicorn workers. Redis in production and
+# the bench (CACHE_URL=redis://…); a file cache in `make run` (no server);
+# per-process memory in the tests.
+CACHES = {"default": env.cache("CACHE_URL", default="locmemcache://")}
+# Sessions read from the cache, written through to the database: a logged-in
+# page no longer pays a SELECT for its session.
+SESSION_ENGINE = "django.contrib.sessions.backends.cached_db"

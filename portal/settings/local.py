@@ -4,7 +4,7 @@ citizens see (404, 403, CSRF, 500), not Django's pages for developers.
 DJANGO_DEBUG=true brings those back."""
 
 from .base import *  # noqa: F401,F403
-from .base import STORAGES, env
+from .base import STORAGES, VAR_DIR, env
 
 DEBUG = env.bool("DJANGO_DEBUG", default=False)
 DEV_PAGES = env.bool("DJANGO_DEV_PAGES", default=True)
@@ -20,3 +20,6 @@ STORAGES = {
     **STORAGES,
     "staticfiles": {"BACKEND": "whitenoise.storage.CompressedStaticFilesStorage"},
 }
+
+# A cache every make-run process shares without a server.
+CACHES = {"default": env.cache("CACHE_URL", default=f"filecache://{VAR_DIR / 'cache'}")}

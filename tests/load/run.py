@@ -43,6 +43,7 @@ ENV = {
     "DJANGO_DEBUG": "false",
     "DATABASE_URL": f"postgres://postgres@127.0.0.1:5432/{DB}",
     "CELERY_BROKER_URL": BROKER,
+    "CACHE_URL": os.environ.get("LOAD_CACHE", "redis://127.0.0.1:6379/12"),
     "CELERY_TASK_ALWAYS_EAGER": "false",
     "CELERY_DB_REUSE_MAX": "1000",
     "PORTAL_BASE_URL": f"http://127.0.0.1:{PORT}",

@@ -23,6 +23,7 @@ def production_env(**extra):
         DATABASE_URL="postgres://postgres@127.0.0.1:5432/portal",
         CELERY_BROKER_URL="redis://127.0.0.1:6379/0",
         PAYMENT_CALLBACK_SECRET="callback-secret-from-the-environment",
+        CACHE_URL="redis://127.0.0.1:6379/3",
     )
     env.update(extra)
     return env
@@ -41,9 +42,12 @@ def test_production_settings_pass_check_deploy_without_warnings():
     assert "no issues" in result.stdout
 
 
-def test_production_refuses_to_start_without_a_secret_key():
+@pytest.mark.parametrize("required", ["DJANGO_SECRET_KEY", "CACHE_URL"])
+def test_production_refuses_to_start_without_a_required_setting(required):
+    """No secret key by default, and no per-process cache (each worker would
+    keep its own rate limits)."""
     env = production_env()
-    del env["DJANGO_SECRET_KEY"]
+    env.pop(required, None)
     result = subprocess.run(
         [sys.executable, "manage.py", "check"],
         cwd=ROOT,
@@ -53,7 +57,7 @@ def test_production_refuses_to_start_without_a_secret_key():
         timeout=120,
     )
     assert result.returncode != 0
-    assert "DJANGO_SECRET_KEY" in result.stderr
+    assert required in result.stderr
 
 
 def test_passwords_are_hashed_with_argon2id_at_owasp_strength_in_production():
