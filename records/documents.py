@@ -10,6 +10,7 @@ from dataclasses import dataclass
 from django.utils import timezone
 from django.utils.formats import date_format
 from django.utils.translation import gettext as _
+from django.utils.translation import ngettext
 
 from core.documents import PdfDocument
 from enrollment.models import EnrollmentStatus, Scheme
@@ -35,11 +36,11 @@ def _date(value: str | dt.date | None) -> str:
 def months_text(months: int) -> str:
     """36 → "3年", 40 → "3年4个月", 4 → "4个月"."""
     years, rest = divmod(max(months, 0), 12)
+    year_text = ngettext("%(years)d年", "%(years)d年", years) % {"years": years}
+    month_text = ngettext("%(months)d个月", "%(months)d个月", rest) % {"months": rest}
     if years and rest:
-        return _("%(years)d年%(months)d个月") % {"years": years, "months": rest}
-    if years:
-        return _("%(years)d年") % {"years": years}
-    return _("%(months)d个月") % {"months": rest}
+        return _("%(years)s%(months)s") % {"years": year_text, "months": month_text}
+    return year_text if years else month_text
 
 
 # --- 参保证明: the stored facts as lines ---------------------------------------------
@@ -209,7 +210,7 @@ def filing_evidence(filing: Filing) -> str:
 
 def filing_pdf(filing: Filing, *, verify_url: str) -> bytes:
     doc = PdfDocument(
-        title=f"{_('异地就医备案凭证')} {filing.number}",
+        title=_("异地就医备案凭证 %(number)s") % {"number": filing.number},
         heading=_("基本医疗保险异地就医备案凭证"),
         code=filing.verification_code,
         verify_url=verify_url,
