@@ -1,7 +1,8 @@
 """The counter workspace (窗口工作台): find a person, see their whole record on
-one page and act from it; take a payment by the number the citizen holds,
-with the amount shown before it is entered; the receipt; the clerk's day and
-the supervisor's day close (日结对账).
+one page and act from it (参保登记 with its printed slip, 异地就医备案 with
+its certificate, 暂停参保, 找回密码); take a payment by the number the citizen
+holds, with the amount shown before it is entered; the receipt; the clerk's
+day and the supervisor's day close (日结对账).
 
 Region staff see and act on their own region's persons only (another
 region's person is a 404); auditors see every region and act on nothing;
@@ -29,7 +30,12 @@ from core.forms import form_error_from
 from core.identity import mask_id_number
 from core.models import Region
 from core.money import format_yuan
-from enrollment.models import ENROLLMENT_MACHINE
+from enrollment.models import ENROLLMENT_MACHINE, EnrollmentStatus
+from enrollment.selectors import (
+    enrollment_cover_if_paid,
+    payment_due,
+    resident_premium,
+)
 from payments import receipt_pdf
 from payments.forms import new_key
 from payments.models import PAYABLE_ENROLLMENT_STATUSES, Tender
@@ -37,9 +43,14 @@ from payments.services import counter_takings, day_close_record, quote_for_enrol
 from people.admin_base import has_no_scope, is_auditor
 from people.limits import rate_limit_check
 from people.models import Role, StaffAccess
+from records import documents as filing_documents
+from records.models import FILING_MACHINE, FilingKind
 
 from . import selectors
+from .documents import enrollment_slip_pdf
 from .forms import (
+    CounterEnrollForm,
+    CounterFilingForm,
     CounterPayConfirmForm,
     CounterPayFindForm,
     CounterSearchForm,
@@ -47,10 +58,15 @@ from .forms import (
     SuspendForm,
 )
 from .services import (
+    counter_enrollment_plan,
+    counter_enrollment_register,
     counter_enrollment_suspend,
+    counter_filing_create,
+    counter_filing_plan,
     counter_password_reset_send,
     counter_payment_enter,
     counter_person_viewed,
+    counter_region,
 )
 
 SEARCH_SESSION_KEY = "counter_searches"
@@ -268,6 +284,275 @@ def counter_password_reset(request, pk: int):
         % {"mobile": masked},
     )
     return redirect("staff:counter_person_detail", person.pk)
+
+
+# --- 参保登记 at the counter ------------------------------------------------------------
+
+
+def _error_beside(form, error: DomainError, default: str) -> int:
+    """A refusal beside the field it is about; one about the person (already
+    enrolled, not covered) beside `default`; one about the clerk's own
+    standing at the top of the form."""
+    if error.field in form.fields:
+        field = error.field
+    else:
+        field = default if error.field else None
+    form.add_error(field, error.message)
+    return error.status if error.status in (429, 503) else 400
+
+
+def _enroll_page(request, person, form, *, status=200, note=""):
+    context = _context(
+        request,
+        _("办理参保登记：%(name)s") % {"name": person.name},
+        person=person,
+        form=form,
+        note=note,
+    )
+    return TemplateResponse(
+        request, "staff/counter_enroll.html", context, status=status
+    )
+
+
+def counter_enroll(request, pk: int):
+    """办理参保登记 (城乡居民医保) for the person whose page this is, the one at
+    the counter or a family member they brought: year and category, then
+    check your answers with the amount and the day cover would start, then
+    确认登记 → the registration, its slip and the payment one click away."""
+    user = request.user
+    _require_scope(user)
+    person = selectors.person_for_staff(user=user, pk=pk)
+    _require_act(user)
+    try:
+        region_code = counter_region(staff=user, person=person)
+    except DomainError as error:
+        form = CounterEnrollForm(years=())
+        form.add_error(None, error.message)
+        return _enroll_page(request, person, form, status=400)
+    years = selectors.counter_enrollment_years(region_code=region_code)
+    note = (
+        ""
+        if years
+        else _(
+            "本统筹区当前没有可以登记的待遇年度（不在集中参保期内，当年度政策也未公布）。"
+        )
+    )
+    if request.method != "POST":
+        initial = {
+            key: request.GET[key] for key in ("year", "category") if key in request.GET
+        }
+        if years:
+            initial.setdefault("year", years[0])
+        form = CounterEnrollForm(initial=initial, years=years)
+        return _enroll_page(request, person, form, note=note)
+    form = CounterEnrollForm(request.POST, years=years)
+    if not form.is_valid():
+        return _enroll_page(request, person, form, status=400, note=note)
+    data = form.cleaned_data
+    try:
+        if request.POST.get("confirm") == "1":
+            enrollment = counter_enrollment_register(
+                staff=user, person=person, year=data["year"], category=data["category"]
+            )
+        else:
+            plan = counter_enrollment_plan(
+                staff=user, person=person, year=data["year"], category=data["category"]
+            )
+    except DomainError as error:
+        status = _error_beside(form, error, "year")
+        return _enroll_page(request, person, form, status=status, note=note)
+    if request.POST.get("confirm") == "1":
+        messages.success(
+            request,
+            _("已登记：%(reference)s") % {"reference": enrollment.reference},
+        )
+        return redirect("staff:counter_enrollment", enrollment.pk)
+    counter_person_viewed(
+        staff=user, person=person, what=_("窗口参保登记：核对登记信息")
+    )
+    context = _context(
+        request,
+        _("核对参保登记信息"),
+        person=person,
+        form=form,
+        plan=plan,
+        data=data,
+    )
+    return TemplateResponse(request, "staff/counter_enroll_check.html", context)
+
+
+def _enrollment_facts(enrollment) -> dict:
+    """The amount due, the pay-by date (only one still to come) and the day
+    cover would start if paid today (None: paying now buys nothing)."""
+    policy = selectors.policy_of(enrollment)
+    unpaid = enrollment.status == EnrollmentStatus.REGISTERED and policy is not None
+    return {
+        "premium": resident_premium(enrollment),
+        "due": payment_due(enrollment=enrollment, policy=policy) if unpaid else None,
+        "cover_from": (
+            enrollment_cover_if_paid(enrollment=enrollment, policy=policy)
+            if unpaid
+            else None
+        ),
+    }
+
+
+def counter_enrollment(request, pk: int):
+    """After 确认登记: the registration number large, the amount due, the
+    slip to print, and the payment one click away."""
+    user = request.user
+    _require_scope(user)
+    enrollment = selectors.enrollment_for_staff(user=user, pk=pk)
+    facts = _enrollment_facts(enrollment)
+    payable = (
+        may_act(user)
+        and (user.is_superuser or enrollment.region_id == user.region_id)
+        and enrollment.status == EnrollmentStatus.REGISTERED
+        and facts["cover_from"] is not None
+    )
+    counter_person_viewed(
+        staff=user, person=enrollment.person, what=_("窗口工作台：查看参保登记")
+    )
+    context = _context(
+        request,
+        _("参保登记：%(reference)s") % {"reference": enrollment.reference},
+        enrollment=enrollment,
+        person=enrollment.person,
+        payable=payable,
+        **facts,
+    )
+    return TemplateResponse(request, "staff/counter_enrollment.html", context)
+
+
+def counter_enrollment_slip(request, pk: int):
+    """参保登记回执 as a PDF, opened in the browser to print."""
+    user = request.user
+    _require_scope(user)
+    enrollment = selectors.enrollment_for_staff(user=user, pk=pk)
+    facts = _enrollment_facts(enrollment)
+    content = enrollment_slip_pdf(
+        enrollment,
+        premium=facts["premium"],
+        due=facts["due"],
+        cover_from=facts["cover_from"],
+        pay_url=request.build_absolute_uri(reverse("payments:proxy")),
+        clerk_name=(
+            enrollment.registered_by.get_username() if enrollment.registered_by else ""
+        ),
+    )
+    response = HttpResponse(content, content_type="application/pdf")
+    response["Content-Disposition"] = (
+        f'inline; filename="enrollment-{enrollment.reference}.pdf"'
+    )
+    return response
+
+
+# --- 异地就医备案 at the counter --------------------------------------------------------
+
+
+def _filing_page(request, person, form, *, status=200):
+    context = _context(
+        request,
+        _("办理异地就医备案：%(name)s") % {"name": person.name},
+        person=person,
+        form=form,
+    )
+    return TemplateResponse(
+        request, "staff/counter_filing.html", context, status=status
+    )
+
+
+def counter_filing(request, pk: int):
+    """办理异地就医备案 for the person whose page this is: reason, destination,
+    start date and the documents seen; check your answers; 确认备案 → the
+    filing and its certificate (备案凭证) to print."""
+    user = request.user
+    _require_scope(user)
+    person = selectors.person_for_staff(user=user, pk=pk)
+    _require_act(user)
+    if request.method != "POST":
+        return _filing_page(request, person, CounterFilingForm())
+    form = CounterFilingForm(request.POST)
+    if not form.is_valid():
+        return _filing_page(request, person, form, status=400)
+    if "edit" in request.POST:
+        # "修改" on the check page: back to the form, on the field to change.
+        field = form.fields.get(request.POST.get("edit"))
+        if field is not None:
+            field.widget.attrs["autofocus"] = True
+        return _filing_page(request, person, form)
+    try:
+        if request.POST.get("confirm") == "1":
+            filing = counter_filing_create(
+                staff=user,
+                person=person,
+                evidence_seen=form.cleaned_data["evidence_seen"],
+                **form.filing_args(),
+            )
+        else:
+            plan = counter_filing_plan(staff=user, person=person, **form.filing_args())
+    except DomainError as error:
+        status = _error_beside(form, error, "reason")
+        return _filing_page(request, person, form, status=status)
+    if request.POST.get("confirm") == "1":
+        messages.success(request, _("已备案：%(number)s") % {"number": filing.number})
+        return redirect("staff:counter_filing_done", filing.pk)
+    counter_person_viewed(
+        staff=user, person=person, what=_("窗口异地就医备案：核对备案信息")
+    )
+    context = _context(
+        request,
+        _("核对异地就医备案信息"),
+        person=person,
+        form=form,
+        plan=plan,
+        reason_label=form.reason_label,
+    )
+    return TemplateResponse(request, "staff/counter_filing_check.html", context)
+
+
+def _filing_verify_url(request, filing) -> str:
+    return request.build_absolute_uri(
+        reverse("records:verify") + "?" + urlencode({"code": filing.verification_code})
+    )
+
+
+def counter_filing_done(request, pk: int):
+    """After 确认备案: the filing number large, where and until when, and the
+    certificate (备案凭证) to print."""
+    user = request.user
+    _require_scope(user)
+    filing = selectors.filing_for_staff(user=user, pk=pk)
+    counter_person_viewed(
+        staff=user, person=filing.person, what=_("窗口工作台：查看异地就医备案")
+    )
+    in_force = FILING_MACHINE.can(filing.status, action="cancel") and (
+        filing.end_on is None or filing.end_on >= timezone.localdate()
+    )
+    context = _context(
+        request,
+        _("异地就医备案：%(number)s") % {"number": filing.number},
+        filing=filing,
+        person=filing.person,
+        validity=filing_documents.filing_validity(filing),
+        evidence=filing_documents.filing_evidence(filing),
+        long_term=filing.kind == FilingKind.LONG_TERM,
+        in_force=in_force,
+        verify_url=_filing_verify_url(request, filing),
+    )
+    return TemplateResponse(request, "staff/counter_filing_done.html", context)
+
+
+def counter_filing_pdf(request, pk: int):
+    """备案凭证 as a PDF (records.documents.filing_pdf), opened to print."""
+    _require_scope(request.user)
+    filing = selectors.filing_for_staff(user=request.user, pk=pk)
+    content = filing_documents.filing_pdf(
+        filing, verify_url=_filing_verify_url(request, filing)
+    )
+    response = HttpResponse(content, content_type="application/pdf")
+    response["Content-Disposition"] = f'inline; filename="filing-{filing.number}.pdf"'
+    return response
 
 
 # --- counter payment ------------------------------------------------------------------

@@ -4,9 +4,10 @@ from django.utils.translation import gettext_lazy as _
 
 from core.forms import IdNumberField, NameField, clean_mobile_value
 from core.identity import parse_id_number
-from enrollment.models import SuspendReason
+from enrollment.models import Category, SuspendReason
 from payments.models import Tender
 from people.models import AuthorityBasis, Relation
+from records.forms import FilingForm
 
 from .selectors import ENROLLMENT_NUMBER, RECEIPT_NUMBER, normalise_reference
 
@@ -241,3 +242,77 @@ class DayCloseForm(forms.Form):
         required=False,
         help_text=_("实收与凭证不符（长短款）时必填"),
     )
+
+
+class CounterEnrollForm(forms.Form):
+    """参保登记 at the counter (城乡居民医保): the benefit year and the person's
+    category; the region is the clerk's."""
+
+    year = forms.TypedChoiceField(
+        label=_("待遇年度"),
+        coerce=int,
+        error_messages={
+            "required": _("请选择待遇年度。"),
+            "invalid_choice": _("请从列表中选择可以登记的待遇年度。"),
+        },
+    )
+    category = forms.ChoiceField(
+        label=_("人员类别"),
+        choices=Category.choices,
+        initial=Category.ORDINARY,
+        help_text=_(
+            "特困、低保等类别须核验相关证明，提交后进入类别审核；"
+            "审核通过前按普通居民标准缴费"
+        ),
+        error_messages={
+            "required": _("请选择人员类别。"),
+            "invalid_choice": _("请从列表中选择人员类别。"),
+        },
+    )
+
+    def __init__(self, *args, years=(), **kwargs):
+        super().__init__(*args, **kwargs)
+        self.fields["year"].choices = [
+            (year, _("%(year)d年度") % {"year": year}) for year in years
+        ]
+
+
+class CounterFilingForm(FilingForm):
+    """异地就医备案 at the counter: the citizens' form (records.forms) without
+    the choice of person (the clerk is on the person's page), the commitment
+    signed on paper, and what the clerk saw."""
+
+    evidence_seen = forms.CharField(
+        label=_("核验的材料"),
+        max_length=100,
+        help_text=_("如：身份证原件；居住证（号码）；转诊证明（开具医院）"),
+        error_messages={"required": _("请填写核验的材料（名称和编号）。")},
+    )
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, persons=(), **kwargs)
+        del self.fields["person"]
+        self.fields["commitment"].label = _(
+            "已当面签署个人承诺书（没有居住证的长期备案，原件留存）"
+        )
+        self.fields["residence_permit_number"].label = _("居住证号（长期备案）")
+        self.fields["residence_permit_number"].help_text = _(
+            "异地安置退休、长期居住或常驻工作须核验居住证并填写号码；"
+            "没有居住证的请本人签署个人承诺书"
+        )
+
+    def clean_evidence_seen(self):
+        value = (self.cleaned_data.get("evidence_seen") or "").strip()
+        if not value:
+            raise forms.ValidationError(_("请填写核验的材料（名称和编号）。"))
+        return value
+
+    def filing_args(self) -> dict:
+        data = self.cleaned_data
+        return {
+            "reason": data["reason"],
+            "destination_code": data["destination"],
+            "start_on": data["start_on"],
+            "residence_permit_number": data["residence_permit_number"],
+            "commitment": data["commitment"],
+        }

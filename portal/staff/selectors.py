@@ -12,11 +12,13 @@ from django.db.models import Q
 from django.http import Http404
 from django.utils import timezone
 
-from enrollment.models import Enrollment
+from enrollment.models import Enrollment, Policy, Scheme
+from enrollment.selectors import open_years
 from payments.models import Channel, DayClose, Payment, PaymentStatus, Receipt
 from people.access import staff_region_filter
 from people.models import Person, Role, User
 from people.selectors import authorities_given, authorities_held
+from records.models import Filing
 from transfers.models import Transfer
 
 # Enrollment.reference: "CB" + benefit year + region code + id (8 digits or more).
@@ -114,13 +116,14 @@ class PersonRecord:
     enrollments: list = field(default_factory=list)
     payments: list = field(default_factory=list)
     transfers: list = field(default_factory=list)
+    filings: list = field(default_factory=list)
     authorities_given: list = field(default_factory=list)
     authorities_held: list = field(default_factory=list)
 
 
 def person_record(*, person: Person) -> PersonRecord:
-    """The person's enrollments, payments (with receipt and tender), transfers
-    and authorities: five queries whatever their number."""
+    """The person's enrollments, payments (with receipt and tender), transfers,
+    filings (异地就医备案) and authorities: six queries whatever their number."""
     return PersonRecord(
         person=person,
         enrollments=list(
@@ -138,9 +141,67 @@ def person_record(*, person: Person) -> PersonRecord:
             .select_related("outgoing_region", "incoming_region")
             .order_by("-submitted_at", "-id")[:20]
         ),
+        filings=list(
+            Filing.objects.filter(person=person)
+            .select_related("insured_region")
+            .order_by("-filed_at", "-id")[:20]
+        ),
         authorities_given=list(authorities_given(person_id=person.pk)),
         authorities_held=list(authorities_held(person_id=person.pk)),
     )
+
+
+def counter_enrollment_years(*, region_code: str | None, today=None) -> list[int]:
+    """The benefit years a resident may be registered for today at the
+    region's counter: the open years (enrollment.selectors.open_years) for
+    which the region has published a policy. Newest first."""
+    if not region_code:
+        return []
+    years = open_years(today)
+    published = set(
+        Policy.objects.filter(region_id=region_code, year__in=years).values_list(
+            "year", flat=True
+        )
+    )
+    return [year for year in years if year in published]
+
+
+def enrollment_for_staff(*, user, pk) -> Enrollment:
+    """A residents' enrollment of the user's region, of a person the user may
+    see; 404 otherwise."""
+    scope = staff_region_filter(user, "region")
+    enrollment = (
+        Enrollment.objects.select_related("person", "region", "registered_by")
+        .filter(pk=pk, scheme=Scheme.RESIDENT, **(scope or {}))
+        .filter(person__in=Person.objects.filter(_person_scope(user)))
+        .first()
+    )
+    if enrollment is None:
+        raise Http404
+    return enrollment
+
+
+def policy_of(enrollment: Enrollment) -> Policy | None:
+    """The policy an enrollment is priced and timed by (its region and year)."""
+    return Policy.objects.filter(
+        region_id=enrollment.region_id, year=enrollment.year
+    ).first()
+
+
+def filing_for_staff(*, user, pk) -> Filing:
+    """An 异地就医备案 made with the user's region as the insured region (any
+    region for auditors and the superuser); 404 otherwise."""
+    scope = staff_region_filter(user, "insured_region")
+    filing = (
+        Filing.objects.select_related(
+            "person", "insured_region", "destination_region", "applicant"
+        )
+        .filter(pk=pk, **(scope or {}))
+        .first()
+    )
+    if filing is None:
+        raise Http404
+    return filing
 
 
 def payment_for_staff(*, user, pk) -> Payment:

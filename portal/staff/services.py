@@ -8,8 +8,17 @@ from django.utils.translation import gettext as _
 from core.errors import DomainError
 from core.identity import mask_mobile, normalise_id_number
 from core.money import format_yuan
-from enrollment.models import ENROLLMENT_MACHINE, Enrollment, SuspendReason
-from enrollment.services import enrollment_suspend
+from enrollment.models import (
+    ENROLLMENT_MACHINE,
+    Category,
+    Enrollment,
+    SuspendReason,
+)
+from enrollment.services import (
+    enrollment_register_resident,
+    enrollment_suspend,
+    resident_plan,
+)
 from payments.models import Tender
 from payments.services import counter_payment_take
 from people.admin_base import is_auditor
@@ -19,6 +28,9 @@ from people.services import (
     person_get_or_create,
     person_region_set,
 )
+from records.models import Channel as FilingChannel
+from records.models import Filing, FilingReason
+from records.services import filing_check, filing_create
 
 
 @transaction.atomic
@@ -143,6 +155,144 @@ def counter_enrollment_suspend(
         },
     )
     return enrollment
+
+
+def counter_region(*, staff, person: Person) -> str:
+    """The region a counter act is made in: the clerk's own, and the person
+    must belong to it; the superuser (no region) acts in the person's region.
+    An auditor or a login without a region is refused."""
+    if is_auditor(staff):
+        raise DomainError(_("您不能办理此业务。"), code="not_allowed")
+    if staff.is_superuser and staff.region_id is None:
+        region_code = person.region_id
+    else:
+        region_code = staff.region_id
+        if region_code is not None and person.region_id != region_code:
+            raise DomainError(
+                _("此人的参保关系在其他统筹区，请由参保地经办或办理转移接续。"),
+                code="other_region",
+            )
+    if region_code is None:
+        raise DomainError(
+            _("您的账号未分配统筹区，不能办理窗口业务。"), code="no_region"
+        )
+    return region_code
+
+
+def counter_enrollment_plan(*, staff, person: Person, year: int, category: str):
+    """What 参保登记 at this counter would be (enrollment.services.resident_plan
+    in the clerk's region): the check-your-answers page shows it; nothing is
+    written."""
+    return resident_plan(
+        person=person,
+        region=counter_region(staff=staff, person=person),
+        year=year,
+        category=category,
+    )
+
+
+@transaction.atomic
+def counter_enrollment_register(
+    *, staff, person: Person, year: int, category: str
+) -> Enrollment:
+    """参保登记 in residents' insurance at the counter, for the person in front
+    of the clerk or a family member they brought: the clerk's region, the
+    year and category chosen. The registration carries the clerk
+    (registered_by, its first event) and the person's record says who
+    registered them and when (StaffAccess)."""
+    region_code = counter_region(staff=staff, person=person)
+    enrollment = enrollment_register_resident(
+        actor=staff, person=person, region=region_code, year=year, category=category
+    )
+    _staff_access(
+        staff=staff,
+        person=person,
+        action=StaffAccess.Action.ACTION,
+        what=_("窗口参保登记 %(reference)s：%(year)s年度城乡居民医保，%(category)s")
+        % {
+            "reference": enrollment.reference,
+            "year": enrollment.year,
+            "category": Category(category).label,
+        },
+    )
+    return enrollment
+
+
+def _filing_region_check(*, staff, insured_region_id: str) -> None:
+    """A counter files only for persons insured in its own region: the
+    filing settles against the insured region's fund."""
+    if staff.is_superuser and staff.region_id is None:
+        return
+    if insured_region_id != staff.region_id:
+        raise DomainError(
+            _("此人今天的医保待遇不在本统筹区，异地就医备案请到参保地办理。"),
+            code="other_region",
+            field="reason",
+        )
+
+
+def counter_filing_plan(*, staff, person: Person, **filing):
+    """异地就医备案 as it would be filed at this counter (records.services.
+    filing_check, and the person insured in the clerk's region); nothing is
+    written. `filing`: reason, destination_code, start_on,
+    residence_permit_number, commitment."""
+    counter_region(staff=staff, person=person)
+    plan = filing_check(person=person, **filing)
+    _filing_region_check(staff=staff, insured_region_id=plan.enrollment.region_id)
+    return plan
+
+
+@transaction.atomic
+def counter_filing_create(
+    *,
+    staff,
+    person: Person,
+    reason: str,
+    destination_code: str,
+    start_on,
+    evidence_seen: str,
+    residence_permit_number: str = "",
+    commitment: bool = False,
+) -> Filing:
+    """异地就医备案 filed by a clerk at the counter (channel 窗口办理), on the
+    documents seen there: records.services.filing_create (which tells the
+    person), then the clerk, the destination and what was seen in the
+    person's record."""
+    counter_region(staff=staff, person=person)
+    evidence_seen = (evidence_seen or "").strip()
+    if not evidence_seen:
+        raise DomainError(
+            _("请填写核验的材料（名称和编号）。"),
+            code="evidence_seen",
+            field="evidence_seen",
+        )
+    filing = filing_create(
+        actor=staff,
+        person_id=person.pk,
+        reason=reason,
+        destination_code=destination_code,
+        start_on=start_on,
+        residence_permit_number=residence_permit_number,
+        commitment=commitment,
+        channel=FilingChannel.COUNTER,
+    )
+    # Checked on the row as filed; a refusal here rolls the filing back.
+    _filing_region_check(staff=staff, insured_region_id=filing.insured_region_id)
+    _staff_access(
+        staff=staff,
+        person=person,
+        action=StaffAccess.Action.ACTION,
+        what=_(
+            "窗口异地就医备案 %(number)s：%(reason)s，就医地%(destination)s；核验材料：%(evidence)s"
+        )
+        % {
+            "number": filing.number,
+            "reason": FilingReason(reason).label,
+            "destination": filing.destination_name,
+            "evidence": evidence_seen,
+        },
+    )
+    return filing
 
 
 @transaction.atomic

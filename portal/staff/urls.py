@@ -34,6 +34,36 @@ urlpatterns = [
         name="counter_password_reset",
     ),
     path(
+        "counter/person/<id:pk>/enroll/",
+        admin.site.admin_view(counter.counter_enroll),
+        name="counter_enroll",
+    ),
+    path(
+        "counter/person/<id:pk>/filing/",
+        admin.site.admin_view(counter.counter_filing),
+        name="counter_filing",
+    ),
+    path(
+        "counter/enrollment/<id:pk>/",
+        admin.site.admin_view(counter.counter_enrollment),
+        name="counter_enrollment",
+    ),
+    path(
+        "counter/enrollment/<id:pk>/slip.pdf",
+        admin.site.admin_view(counter.counter_enrollment_slip),
+        name="counter_enrollment_slip",
+    ),
+    path(
+        "counter/filing/<id:pk>/",
+        admin.site.admin_view(counter.counter_filing_done),
+        name="counter_filing_done",
+    ),
+    path(
+        "counter/filing/<id:pk>/certificate.pdf",
+        admin.site.admin_view(counter.counter_filing_pdf),
+        name="counter_filing_pdf",
+    ),
+    path(
         "counter/authority/",
         admin.site.admin_view(views.counter_authority),
         name="counter_authority",
