@@ -130,7 +130,7 @@ def certificate_pdf(certificate: InsuranceCertificate, *, verify_url: str) -> by
         verify_url=verify_url,
         code_label=_("验证码"),
         qr_caption=_("扫码或凭验证码在线核验"),
-        footer=_("证明编号 %(number)s · 验证码 %(code)s · 核验：%(url)s")
+        footer=_("证明编号 %(number)s，验证码 %(code)s，核验：%(url)s")
         % {
             "number": certificate.number,
             "code": certificate.verification_code,
@@ -216,7 +216,7 @@ def filing_pdf(filing: Filing, *, verify_url: str) -> bytes:
         verify_url=verify_url,
         code_label=_("验证码"),
         qr_caption=_("扫码或凭验证码在线核验"),
-        footer=_("备案编号 %(number)s · 验证码 %(code)s · 核验：%(url)s")
+        footer=_("备案编号 %(number)s，验证码 %(code)s，核验：%(url)s")
         % {
             "number": filing.number,
             "code": filing.verification_code,
