@@ -13,10 +13,18 @@ from django.db import IntegrityError, transaction
 from django.utils import timezone
 from django.utils.formats import date_format
 from django.utils.translation import gettext as _
+from django.utils.translation import gettext_noop
 
 from core.errors import DomainError
 from core.models import Region
-from people.models import Person, Role, Scope
+from people.models import (
+    Person,
+    Role,
+    Scope,
+    msg_params,
+    msg_phrase,
+    msg_render,
+)
 from people.services import (
     notify,
     person_get_or_create,
@@ -339,10 +347,11 @@ def enrollment_suspend(
     text = str(SuspendReason(code).label) if code else reason
     if not text:
         raise DomainError(_("请说明暂停参保的原因。"), code="reason", field="reason")
-    what = _("暂停%(year)d年度%(scheme)s") % {
-        "year": enrollment.year,
-        "scheme": enrollment.get_scheme_display(),
-    }
+    what = msg_phrase(
+        gettext_noop("暂停%(year)d年度%(scheme)s"),
+        year=enrollment.year,
+        scheme=Scheme(enrollment.scheme).label,
+    )
     proxy_act(user=actor, person=enrollment.person, scope=Scope.SUSPEND, what=what)
     _transition(
         enrollment, action="suspend", actor=actor, reason=text, evidence=evidence
@@ -352,8 +361,14 @@ def enrollment_suspend(
     if _is_staff(actor):
         notify(
             person=enrollment.person,
-            subject=_("经办人员已为您办理：%(what)s") % {"what": what},
-            body=_("原因：%(reason)s。已缴费期间的待遇不受影响。") % {"reason": text},
+            subject=gettext_noop("经办人员已为您办理：%(what)s"),
+            body=gettext_noop("原因：%(reason)s。已缴费期间的待遇不受影响。"),
+            params={
+                "what": what,
+                # A reason of the list is read in the reader's language; the
+                # clerk's own words stay as written.
+                "reason": SuspendReason(code).label if code else reason,
+            },
             url="/enrollment/coverage/",
         )
     return enrollment
@@ -480,8 +495,11 @@ def enrollment_resume(
         user=actor,
         person=enrollment.person,
         scope=Scope.ENROLL,
-        what=_("恢复%(year)d年度%(scheme)s")
-        % {"year": enrollment.year, "scheme": enrollment.get_scheme_display()},
+        what=msg_phrase(
+            gettext_noop("恢复%(year)d年度%(scheme)s"),
+            year=enrollment.year,
+            scheme=Scheme(enrollment.scheme).label,
+        ),
     )
     _transition(
         enrollment,
@@ -753,7 +771,7 @@ def enrollment_register_resident(
         user=actor,
         person=person,
         scope=Scope.ENROLL,
-        what=_("%(year)d年度居民医保参保登记") % {"year": year},
+        what=msg_phrase(gettext_noop("%(year)d年度居民医保参保登记"), year=year),
     )
     plan = resident_plan(
         person=person,
@@ -913,7 +931,7 @@ def enrollment_register_flexible(
         user=actor,
         person=person,
         scope=Scope.ENROLL,
-        what=_("%(year)d年度灵活就业人员参保登记") % {"year": year},
+        what=msg_phrase(gettext_noop("%(year)d年度灵活就业人员参保登记"), year=year),
     )
     plan = flexible_plan(
         person=person, region=region, year=year, base=base, today=today
@@ -969,7 +987,9 @@ def enrollment_cancel(*, actor, enrollment_id: int, reason: str = "") -> Enrollm
             user=actor,
             person=enrollment.person,
             scope=Scope.ENROLL,
-            what=_("撤销%(year)d年度参保登记") % {"year": enrollment.year},
+            what=msg_phrase(
+                gettext_noop("撤销%(year)d年度参保登记"), year=enrollment.year
+            ),
         )
     _transition(
         enrollment,
@@ -1023,16 +1043,13 @@ def enrollment_verify_category(
         )
     if enrollment.verification != Verification.PENDING:
         raise DomainError(_("该参保登记没有待审核的人员类别。"), code="not_pending")
-    category_label = enrollment.get_category_display()
+    params = msg_params(
+        {"category": Category(enrollment.category).label, "year": enrollment.year}
+    )
     if approve:
         enrollment.verification = Verification.APPROVED
-        subject = _("您的人员类别（%(category)s）已审核通过") % {
-            "category": category_label
-        }
-        body = _("%(year)d年度居民医保按%(category)s标准缴费。") % {
-            "year": enrollment.year,
-            "category": category_label,
-        }
+        subject = gettext_noop("您的人员类别（%(category)s）已审核通过")
+        body = gettext_noop("%(year)d年度居民医保按%(category)s标准缴费。")
     else:
         policy = Policy.objects.get(
             region_id=enrollment.region_id, year=enrollment.year
@@ -1047,13 +1064,9 @@ def enrollment_verify_category(
             waiting.months,
             waiting.reason[:200],
         )
-        subject = _("您的人员类别（%(category)s）审核未通过") % {
-            "category": category_label
-        }
-        body = _("%(year)d年度居民医保按普通居民标准缴费。%(note)s") % {
-            "year": enrollment.year,
-            "note": note,
-        }
+        subject = gettext_noop("您的人员类别（%(category)s）审核未通过")
+        body = gettext_noop("%(year)d年度居民医保按普通居民标准缴费。%(note)s")
+        params["note"] = note
     enrollment.verification_note = note[:200]
     enrollment.save(
         update_fields=[
@@ -1070,12 +1083,13 @@ def enrollment_verify_category(
         from_status=enrollment.status,
         to_status=enrollment.status,
         actor=actor,
-        reason=str(subject)[:200],
+        reason=msg_render(subject, params)[:200],
     )
     notify(
         person=enrollment.person,
-        subject=str(subject),
-        body=str(body),
+        subject=subject,
+        body=body,
+        params=params,
         url="/enrollment/coverage/",
     )
     return enrollment

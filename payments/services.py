@@ -11,6 +11,7 @@ from django.db import IntegrityError, transaction
 from django.urls import reverse
 from django.utils import timezone
 from django.utils.translation import gettext as _
+from django.utils.translation import gettext_noop
 
 from core.errors import DomainError
 from core.money import format_yuan, to_money
@@ -22,7 +23,7 @@ from enrollment.services import (
     enrollment_flexible_month_paid,
     enrollment_repair_years,
 )
-from people.models import Person, Scope
+from people.models import Person, Scope, msg_money, msg_phrase
 from people.services import notify, person_lock, proxy_access_record
 
 from .channels import ChannelUnavailable, request_charge
@@ -399,15 +400,15 @@ def payment_checkout(
             user=user,
             person=enrollment.person,
             scope=Scope.PAY,
-            what=_("缴纳%(period)s保费 %(amount)s")
-            % {
-                "period": (
-                    _("%(year)s年度") % {"year": quote.period}
+            what=msg_phrase(
+                gettext_noop("缴纳%(period)s保费 %(amount)s"),
+                period=(
+                    msg_phrase(gettext_noop("%(year)s年度"), year=quote.period)
                     if len(quote.period) == 4
                     else quote.period
                 ),
-                "amount": format_yuan(quote.total),
-            },
+                amount=msg_money(quote.total),
+            ),
         )
     payment = _attempt_create(
         order=order,
@@ -596,18 +597,21 @@ def _settle_success(payment: Payment, *, action: str, source: str, actor=None) -
             )
     receipt = _receipt_create(payment=payment, order=order)
     url = reverse("payments:receipt", args=[payment.pk])
-    subject = _("缴费成功：%(name)s %(period)s %(amount)s") % {
-        "name": order.insured.name,
-        "period": order.period,
-        "amount": format_yuan(payment.amount),
+    message = {
+        "subject": gettext_noop("缴费成功：%(name)s %(period)s %(amount)s"),
+        "body": gettext_noop("电子缴费凭证号 %(number)s，验证码 %(code)s。"),
+        "params": {
+            "name": order.insured.name,
+            "period": order.period,
+            "amount": msg_money(payment.amount),
+            "number": receipt.number,
+            "code": receipt.verification_code,
+        },
+        "url": url,
     }
-    body = _("电子缴费凭证号 %(number)s，验证码 %(code)s。") % {
-        "number": receipt.number,
-        "code": receipt.verification_code,
-    }
-    notify(person=order.insured, subject=subject, body=body, url=url)
+    notify(person=order.insured, **message)
     if order.payer_id and order.payer_id != order.insured_id:
-        notify(person=order.payer, subject=subject, body=body, url=url)
+        notify(person=order.payer, **message)
 
 
 def _receipt_create(*, payment: Payment, order: Order) -> Receipt:
@@ -1003,15 +1007,19 @@ def refund_process(*, refund_id: int) -> str:
         _move(payment, action="refund_done", source="system", reason=refund.reason)
         _save(payment)
         order = payment.order
-        subject = _("退费已原路退回：%(amount)s") % {
-            "amount": format_yuan(refund.amount)
-        }
-        body = _("支付流水号 %(reference)s：%(reason)s。") % {
-            "reference": payment.reference,
-            "reason": refund.reason,
-        }
-        url = reverse("payments:detail", args=[payment.pk])
-        notify(person=order.payer or order.insured, subject=subject, body=body, url=url)
+        notify(
+            person=order.payer or order.insured,
+            subject=gettext_noop("退费已原路退回：%(amount)s"),
+            body=gettext_noop("支付流水号 %(reference)s：%(reason)s。"),
+            params={
+                "amount": msg_money(refund.amount),
+                "reference": payment.reference,
+                # The reason was written in the worker's language (Chinese,
+                # a msgid): looked up again in the reader's.
+                "reason": msg_phrase(refund.reason),
+            },
+            url=reverse("payments:detail", args=[payment.pk]),
+        )
     return "done"
 
 
@@ -1090,8 +1098,9 @@ def binding_request(
     )
     notify(
         person=relative,
-        subject=_("%(name)s 申请与您绑定家庭共济") % {"name": authoriser.name},
-        body=_("同意后，对方可以用其职工医保个人账户为您缴纳居民医保费。"),
+        subject=gettext_noop("%(name)s 申请与您绑定家庭共济"),
+        body=gettext_noop("同意后，对方可以用其职工医保个人账户为您缴纳居民医保费。"),
+        params={"name": authoriser.name},
         url=reverse("payments:family"),
     )
     return binding
@@ -1139,11 +1148,11 @@ def binding_consent(*, user, binding_id: int, accept: bool) -> FamilyBinding:
     notify(
         person=binding.authoriser,
         subject=(
-            _("%(name)s 已同意家庭共济绑定")
+            gettext_noop("%(name)s 已同意家庭共济绑定")
             if accept
-            else _("%(name)s 拒绝了家庭共济绑定")
-        )
-        % {"name": binding.relative.name},
+            else gettext_noop("%(name)s 拒绝了家庭共济绑定")
+        ),
+        params={"name": binding.relative.name},
         url=reverse("payments:family"),
     )
     return binding

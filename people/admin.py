@@ -261,13 +261,23 @@ class NotificationAdmin(ReadOnlyMixin, RegionScopedAdmin):
     region_field = "person__region"
     person_field = "person"
     list_display = [
-        "subject",
+        "subject_shown",
         field_column("person", _("参保人")),
         field_column("created_at", _("发送时间")),
         field_column("read_at", _("阅读时间")),
     ]
     list_select_related = ["person"]
-    fields = [list_display[1], "subject", "body", "url", *list_display[2:]]
+    fields = [list_display[1], "subject_shown", "body_shown", "url", *list_display[2:]]
+
+    # Stored untranslated with parameters: shown filled in, in the page language.
+    @admin.display(description=_("标题"))
+    def subject_shown(self, obj):
+        return obj.subject_text
+
+    @admin.display(description=_("内容"))
+    def body_shown(self, obj):
+        return obj.body_text
+
     readonly_fields = fields
     ordering = ["-created_at"]
     date_hierarchy = None

@@ -1,13 +1,23 @@
 """Persons (参保人), their logins, family relations, the site inbox and the
 "who looked at my record" trail."""
 
+import datetime as dt
+import logging
+from decimal import Decimal
+
 from django.contrib.auth.models import AbstractUser
 from django.db import models
 from django.db.models import Q
+from django.utils import timezone, translation
+from django.utils.formats import date_format
+from django.utils.functional import Promise
 from django.utils.translation import gettext_lazy as _
 
 from core.identity import mask_id_number, mask_mobile
 from core.models import Region
+from core.money import format_yuan, to_money
+
+log = logging.getLogger(__name__)
 
 
 class Sex(models.TextChoices):
@@ -266,6 +276,135 @@ class FamilyLink(models.Model):
         return [str(labels[s]) for s in ALL_SCOPES if s in (self.scopes or ())]
 
 
+# --- messages read in the reader's language -------------------------------------
+#
+# A message kept to be read later (an inbox message, a line of "who looked at
+# my record") is written in a worker or while someone else's language is
+# active, and read in either language. So it is stored as its untranslated
+# source text (a msgid, marked at the call site with gettext_noop, or a lazy
+# label) and its parameters, and translated only when shown. A parameter is
+# data (a name, a reference, a year), or one of these, rendered in the
+# reader's language too:
+#   {"t": msgid, "p": {...}}  a phrase: a label, or a template with its own
+#                             parameters ("p" only when it has some);
+#   {"yuan": "1234.50"}       an amount, shown ¥1,234.50 (1,234.50 with
+#                             "bare", where the text says 元 itself);
+#   {"date": "2026-12-08"}    a date, shown 2026年12月8日 / 8 Dec 2026;
+#   {"datetime": ISO 8601}    a moment, in local time.
+
+# gettext's separator between a context and its message (pgettext).
+_CONTEXT_SEPARATOR = "\x04"
+
+
+def msg_source(template) -> str:
+    """The untranslated text of `template`: a string marked with gettext_noop,
+    or a gettext_lazy / pgettext_lazy value such as a TextChoices label (a
+    context is kept before gettext's separator)."""
+    if isinstance(template, dict):
+        return str(template.get("t", ""))
+    if isinstance(template, Promise):
+        # A lazy translation pickles as its function and arguments.
+        func, args = template.__reduce__()[1][:2]
+        name = getattr(func, "__name__", "")
+        if name == "gettext" and len(args) == 1:
+            return str(args[0])
+        if name == "pgettext" and len(args) == 2:
+            return f"{args[0]}{_CONTEXT_SEPARATOR}{args[1]}"
+        with translation.override(None):
+            return str(template)
+    return "" if template is None else str(template)
+
+
+def msg_phrase(template, /, **params) -> dict:
+    """A translatable phrase as a parameter of a message: a label (a scheme's
+    or a reason's name) or a template with parameters of its own."""
+    if isinstance(template, dict) and not params:
+        return template
+    phrase = {"t": msg_source(template)}
+    if params:
+        phrase["p"] = msg_params(params)
+    return phrase
+
+
+def msg_money(amount, *, symbol: bool = True) -> dict:
+    """An amount of yuan, kept exact; `symbol=False` where the text itself
+    says 元 after it."""
+    value = {"yuan": str(to_money(amount))}
+    if not symbol:
+        value["bare"] = True
+    return value
+
+
+def msg_date(value: dt.date) -> dict:
+    """A date (or a moment) kept as ISO 8601, written out when read."""
+    if isinstance(value, dt.datetime):
+        return {"datetime": value.isoformat()}
+    return {"date": value.isoformat()}
+
+
+def msg_params(params) -> dict:
+    """`params` ready to store: lazy labels become phrases, Decimals amounts,
+    dates dates; other values are data and stay as they are."""
+    return {str(key): _msg_param(value) for key, value in (params or {}).items()}
+
+
+def _msg_param(value):
+    if isinstance(value, Promise):
+        return msg_phrase(value)
+    if isinstance(value, Decimal):
+        return msg_money(value)
+    if isinstance(value, dt.date):
+        return msg_date(value)
+    if value is None or isinstance(value, (bool, int, str, dict)):
+        return value
+    return str(value)
+
+
+def _msg_translate(template: str) -> str:
+    if _CONTEXT_SEPARATOR in template:
+        context, _sep, message = template.partition(_CONTEXT_SEPARATOR)
+        return translation.pgettext(context, message)
+    return translation.gettext(template)
+
+
+def _msg_param_text(value):
+    if not isinstance(value, dict):
+        return value
+    if "t" in value:
+        return msg_render(value["t"], value.get("p"))
+    if "yuan" in value:
+        amount = to_money(value["yuan"])
+        return f"{amount:,.2f}" if value.get("bare") else format_yuan(amount)
+    if "date" in value:
+        return date_format(dt.date.fromisoformat(value["date"]), "DATE_FORMAT")
+    if "datetime" in value:
+        moment = dt.datetime.fromisoformat(value["datetime"])
+        if timezone.is_aware(moment):
+            moment = timezone.localtime(moment)
+        return date_format(moment, "DATETIME_FORMAT")
+    return str(value)
+
+
+def msg_render(template: str, params=None) -> str:
+    """`template` in the active language, filled with `params` (each written
+    out in that language too). Without params it is only looked up: a
+    message stored written out, before params existed, shows as stored
+    (translated only where it happens to be a msgid itself).
+    One that cannot be filled (a parameter missing or of the wrong kind,
+    in the source or in its translation) shows unfilled and is logged:
+    a page that lists messages must never fail on one of them."""
+    text = _msg_translate(template or "")
+    if not params:
+        return text
+    try:
+        return text % {key: _msg_param_text(value) for key, value in params.items()}
+    except (KeyError, TypeError, ValueError) as exc:
+        log.warning(
+            "message %r left unfilled: %s %s", template, type(exc).__name__, exc
+        )
+        return text
+
+
 class ProxyAccess(models.Model):
     """Something a citizen did or looked at for another person under their
     authority (代办记录): shown to that person in "who looked at my record"."""
@@ -275,7 +414,10 @@ class ProxyAccess(models.Model):
     )
     actor = models.ForeignKey(Person, on_delete=models.PROTECT, related_name="+")
     scope = models.CharField(max_length=10, choices=Scope.choices)
+    # What was done: its untranslated text, filled with what_params when
+    # shown (msg_render); rows without what_params show `what` as stored.
     what = models.CharField(max_length=200, blank=True)
+    what_params = models.JSONField(null=True, blank=True)
     at = models.DateTimeField(auto_now_add=True)
 
     class Meta:
@@ -285,7 +427,12 @@ class ProxyAccess(models.Model):
         indexes = [models.Index(fields=["person", "-at"], name="proxyaccess_recent")]
 
     def __str__(self):
-        return f"{self.scope} {self.what}"
+        return f"{self.scope} {self.what_text}"
+
+    @property
+    def what_text(self) -> str:
+        """What was done, in the active language."""
+        return msg_render(self.what, self.what_params)
 
 
 class SmsPurpose(models.TextChoices):
@@ -354,8 +501,12 @@ class Notification(models.Model):
     person = models.ForeignKey(
         Person, on_delete=models.CASCADE, related_name="notifications"
     )
+    # Subject and body are untranslated templates (msgids) filled with
+    # `params` when read, in the reader's language (subject_text,
+    # body_text). Rows without params show subject and body as stored.
     subject = models.CharField(_("标题"), max_length=200)
     body = models.TextField(_("内容"), blank=True)
+    params = models.JSONField(_("参数"), null=True, blank=True)
     url = models.CharField(_("链接"), max_length=300, blank=True)
     created_at = models.DateTimeField(auto_now_add=True, db_index=True)
     read_at = models.DateTimeField(null=True, blank=True)
@@ -371,7 +522,17 @@ class Notification(models.Model):
         ]
 
     def __str__(self):
-        return self.subject
+        return self.subject_text
+
+    @property
+    def subject_text(self) -> str:
+        """The subject in the active language."""
+        return msg_render(self.subject, self.params)
+
+    @property
+    def body_text(self) -> str:
+        """The body in the active language."""
+        return msg_render(self.body, self.params)
 
 
 class StaffAccess(models.Model):

@@ -5,11 +5,13 @@ import datetime as dt
 import logging
 import secrets
 
+from django.conf import settings
 from django.core.mail import send_mail
 from django.db import IntegrityError, transaction
 from django.urls import reverse
-from django.utils import timezone
+from django.utils import timezone, translation
 from django.utils.translation import gettext as _
+from django.utils.translation import gettext_noop
 
 from core.errors import DomainError
 from core.identity import mask_id_number, parse_id_number
@@ -27,6 +29,9 @@ from .models import (
     Scope,
     SmsPurpose,
     User,
+    msg_params,
+    msg_phrase,
+    msg_source,
 )
 from .registry import registry_verify
 from .sms import sms_code_send
@@ -195,9 +200,9 @@ def user_signup(*, name: str, id_number: str, mobile: str, password: str) -> Use
         # sees who holds authority over it and can end it.
         notify(
             person=person,
-            subject=_("有 %(count)d 位家人持有或申请了代您办理医保的授权")
-            % {"count": held},
-            body=_("请在“家庭成员与授权”中查看，您可以随时解除。"),
+            subject=gettext_noop("有 %(count)d 位家人持有或申请了代您办理医保的授权"),
+            body=gettext_noop("请在“家庭成员与授权”中查看，您可以随时解除。"),
+            params={"count": held},
             url=reverse("people:family"),
         )
     return user
@@ -267,11 +272,12 @@ def family_member_request(
     if link.status == AuthorityStatus.PENDING and not minor:
         notify(
             person=relative,
-            subject=_("%(name)s 申请代您办理医保业务") % {"name": owner.name},
-            body=_(
+            subject=gettext_noop("%(name)s 申请代您办理医保业务"),
+            body=gettext_noop(
                 "同意后，对方可以查看您的参保和缴费记录，并为您办理参保、缴费、"
                 "转移接续和暂停参保。您可以随时解除。不同意请选择“拒绝”。"
             ),
+            params={"name": owner.name},
             url=reverse("people:family"),
         )
     return link
@@ -389,11 +395,11 @@ def authority_decide(*, user, link_id, accept: bool, scopes=None) -> FamilyLink:
     notify(
         person=link.owner,
         subject=(
-            _("%(name)s 同意了您的代办授权申请")
+            gettext_noop("%(name)s 同意了您的代办授权申请")
             if accept
-            else _("%(name)s 拒绝了您的代办授权申请")
-        )
-        % {"name": link.relative.name},
+            else gettext_noop("%(name)s 拒绝了您的代办授权申请")
+        ),
+        params={"name": link.relative.name},
         url=reverse("people:family"),
     )
     return link
@@ -416,7 +422,8 @@ def authority_revoke(*, user, link_id) -> FamilyLink:
     other = link.relative if person_id == link.owner_id else link.owner
     notify(
         person=other,
-        subject=_("%(name)s 解除了代办授权") % {"name": user.person.name},
+        subject=gettext_noop("%(name)s 解除了代办授权"),
+        params={"name": user.person.name},
         url=reverse("people:family"),
     )
     return link
@@ -479,14 +486,15 @@ def authority_record_at_counter(
         )
     notify(
         person=relative,
-        subject=_("已在窗口登记：%(name)s 可代您办理医保业务") % {"name": owner.name},
-        body=_("您可以在“家庭成员与授权”中随时解除。"),
+        subject=gettext_noop("已在窗口登记：%(name)s 可代您办理医保业务"),
+        body=gettext_noop("您可以在“家庭成员与授权”中随时解除。"),
+        params={"name": owner.name},
         url=reverse("people:family"),
     )
     notify(
         person=owner,
-        subject=_("窗口已登记您代 %(name)s 办理医保业务的授权")
-        % {"name": relative.name},
+        subject=gettext_noop("窗口已登记您代 %(name)s 办理医保业务的授权"),
+        params={"name": relative.name},
         url=reverse("people:family"),
     )
     return link
@@ -497,12 +505,15 @@ class NoAuthority(DomainError):
     status = 403
 
 
-def proxy_act(*, user, person: Person, scope: str, what: str) -> None:
+def proxy_act(*, user, person: Person, scope: str, what) -> None:
     """The one check and record of a citizen acting for a person: refused
     (NoAuthority, 403) without a granted authority for `scope`; recorded and
     told to the person when it is someone else. Staff acting at a counter are
     audited by the staff site instead, and `user=None` is the system itself
-    (workers, data migrations). Call inside the transaction of the act."""
+    (workers, data migrations). Call inside the transaction of the act.
+
+    `what` is untranslated, so that the person reads it in their language:
+    a msgid marked with gettext_noop, or `msg_phrase(template, **params)`."""
     from .access import may_act_for
 
     if user is None:
@@ -516,29 +527,37 @@ def proxy_act(*, user, person: Person, scope: str, what: str) -> None:
     proxy_access_record(user=user, person=person, scope=scope, what=what)
 
 
-def proxy_access_record(*, user, person: Person, scope: str, what: str) -> None:
+def proxy_access_record(*, user, person: Person, scope: str, what) -> None:
     """An act on someone's behalf: recorded for "who looked at my record" and,
     for anything beyond looking, told to them in their inbox. Nothing when the
-    user acts for themself. Call inside the transaction of the act."""
+    user acts for themself. Call inside the transaction of the act. `what` as
+    for proxy_act."""
     if not is_acting_for_another(user, person.pk):
         return
+    what = msg_phrase(what)
     ProxyAccess.objects.create(
-        person=person, actor_id=user.person_id, scope=scope, what=str(what)[:200]
+        person=person,
+        actor_id=user.person_id,
+        scope=scope,
+        what=what["t"][:200],
+        what_params=what.get("p"),
     )
     if scope != Scope.VIEW:
         notify(
             person=person,
-            subject=_("%(name)s 代您办理了：%(what)s")
-            % {"name": user.person.name, "what": what},
-            body=_("如非您本人授权，请在“家庭成员与授权”中解除授权，并联系经办窗口。"),
+            subject=gettext_noop("%(name)s 代您办理了：%(what)s"),
+            body=gettext_noop(
+                "如非您本人授权，请在“家庭成员与授权”中解除授权，并联系经办窗口。"
+            ),
+            params={"name": user.person.name, "what": what},
             url=reverse("people:family"),
         )
 
 
-def proxy_views_record(*, user, person_ids, what: str) -> None:
+def proxy_views_record(*, user, person_ids, what) -> None:
     """A page that showed other persons' records to the user: one "looked at"
     row per person and day. The cache remembers what today already recorded,
-    so a page seen again runs no query for it."""
+    so a page seen again runs no query for it. `what` as for proxy_act."""
     from django.core.cache import cache
 
     others = [pid for pid in person_ids if is_acting_for_another(user, pid)]
@@ -558,9 +577,14 @@ def proxy_views_record(*, user, person_ids, what: str) -> None:
                 at__gte=start,
             ).values_list("person_id", flat=True)
         )
+        what = msg_phrase(what)
         ProxyAccess.objects.bulk_create(
             ProxyAccess(
-                person_id=pid, actor_id=user.person_id, scope=Scope.VIEW, what=what
+                person_id=pid,
+                actor_id=user.person_id,
+                scope=Scope.VIEW,
+                what=what["t"][:200],
+                what_params=what.get("p"),
             )
             for pid in missing
             if pid not in seen
@@ -571,19 +595,36 @@ def proxy_views_record(*, user, person_ids, what: str) -> None:
 
 
 def notify(
-    *, person: Person, subject: str, body: str = "", url: str = ""
+    *, person: Person, subject, body="", url: str = "", params=None
 ) -> Notification:
     """A message in the person's site inbox, and an e-mail after commit if they
-    have an account with an address."""
+    have an account with an address.
+
+    `subject` and `body` are untranslated templates (msgids marked with
+    gettext_noop, or lazy labels) and `params` what fills them: data (names,
+    references, years) as it is, translatable values through
+    `people.models.msg_phrase`, amounts as Decimals or `msg_money`, dates as
+    dates. The message is written out when read, in the reader's language;
+    the e-mail in the account's language."""
     note = Notification.objects.create(
-        person=person, subject=subject, body=body, url=url
+        person=person,
+        subject=msg_source(subject),
+        body=msg_source(body),
+        params=msg_params(params) or None,
+        url=url,
     )
     account = getattr(person, "account", None) if hasattr(person, "account") else None
     email = getattr(account, "email", "") if account else ""
     if email:
-        transaction.on_commit(
-            lambda: send_mail(
-                subject, body or subject, None, [email], fail_silently=True
-            )
-        )
+        language = account.language
+        if language not in dict(settings.LANGUAGES):
+            language = settings.LANGUAGE_CODE
+
+        def send() -> None:
+            with translation.override(language):
+                subject_text = note.subject_text
+                body_text = note.body_text or subject_text
+            send_mail(subject_text, body_text, None, [email], fail_silently=True)
+
+        transaction.on_commit(send)
     return note

@@ -21,6 +21,7 @@ from django.urls import reverse
 from django.utils import timezone
 from django.utils.formats import date_format
 from django.utils.translation import gettext as _
+from django.utils.translation import gettext_noop
 
 from core.documents import (
     create_unique,
@@ -31,7 +32,7 @@ from core.errors import DomainError
 from core.models import Region
 from enrollment.models import Enrollment
 from enrollment.rules import add_months
-from people.models import Person, Scope
+from people.models import Person, Scope, msg_phrase
 from people.services import notify, person_lock, proxy_act
 
 from . import selectors
@@ -240,16 +241,19 @@ def _event(filing: Filing, *, action: str, actor=None, note: str = "") -> None:
     filing.status = target
 
 
-def _validity(filing: Filing) -> str:
+def _validity(filing: Filing) -> dict:
+    """How long the filing holds, as a phrase read in the reader's language."""
     if filing.end_on is not None:
-        return _("有效期 %(start)s 至 %(end)s。") % {
-            "start": _day(filing.start_on),
-            "end": _day(filing.end_on),
-        }
-    return _("自 %(start)s 起长期有效，%(until)s 前不能变更或取消。") % {
-        "start": _day(filing.start_on),
-        "until": _day(filing.locked_until),
-    }
+        return msg_phrase(
+            gettext_noop("有效期 %(start)s 至 %(end)s。"),
+            start=filing.start_on,
+            end=filing.end_on,
+        )
+    return msg_phrase(
+        gettext_noop("自 %(start)s 起长期有效，%(until)s 前不能变更或取消。"),
+        start=filing.start_on,
+        until=filing.locked_until,
+    )
 
 
 @transaction.atomic
@@ -271,7 +275,9 @@ def filing_create(
     # Decisions for one person take turns: the check below sees every filing
     # committed before this one.
     person = person_lock(person_id=person_id)
-    proxy_act(user=actor, person=person, scope=Scope.ENROLL, what=_("异地就医备案"))
+    proxy_act(
+        user=actor, person=person, scope=Scope.ENROLL, what=gettext_noop("异地就医备案")
+    )
     # A temporary filing past its end that the scan has not reached yet ends now.
     for stale in Filing.objects.select_for_update().filter(
         person_id=person.pk, status=FilingStatus.ACTIVE, end_on__lt=today
@@ -320,10 +326,10 @@ def filing_create(
     )
     notify(
         person=person,
-        subject=_("异地就医备案成功：%(destination)s")
-        % {"destination": filing.destination_name},
-        body=_("备案编号 %(number)s，验证码 %(code)s。%(validity)s")
-        % {
+        subject=gettext_noop("异地就医备案成功：%(destination)s"),
+        body=gettext_noop("备案编号 %(number)s，验证码 %(code)s。%(validity)s"),
+        params={
+            "destination": filing.destination_name,
             "number": filing.number,
             "code": filing.verification_code,
             "validity": _validity(filing),
@@ -344,7 +350,10 @@ def filing_cancel(*, actor, filing_id: int, today: dt.date | None = None) -> Fil
     if filing.status == FilingStatus.CANCELLED:
         return filing  # a repeated request: already done
     proxy_act(
-        user=actor, person=filing.person, scope=Scope.ENROLL, what=_("取消异地就医备案")
+        user=actor,
+        person=filing.person,
+        scope=Scope.ENROLL,
+        what=gettext_noop("取消异地就医备案"),
     )
     if not FILING_MACHINE.can(filing.status, action="cancel") or not _in_force(
         filing, today
@@ -367,10 +376,11 @@ def filing_cancel(*, actor, filing_id: int, today: dt.date | None = None) -> Fil
     filing.save(update_fields=["status", "cancelled_at", "due_at", "updated_at"])
     notify(
         person=filing.person,
-        subject=_("异地就医备案已取消：%(destination)s")
-        % {"destination": filing.destination_name},
-        body=_("备案编号 %(number)s。取消后在该地就医不能直接结算，需要时请重新备案。")
-        % {"number": filing.number},
+        subject=gettext_noop("异地就医备案已取消：%(destination)s"),
+        body=gettext_noop(
+            "备案编号 %(number)s。取消后在该地就医不能直接结算，需要时请重新备案。"
+        ),
+        params={"destination": filing.destination_name, "number": filing.number},
         url=reverse("records:filing_detail", args=[filing.pk]),
     )
     return filing
@@ -388,12 +398,15 @@ def _expire(filing: Filing, *, today: dt.date) -> bool:
     filing.save(update_fields=["status", "expired_at", "due_at", "updated_at"])
     notify(
         person=filing.person,
-        subject=_("异地就医备案已到期：%(destination)s")
-        % {"destination": filing.destination_name},
-        body=_(
+        subject=gettext_noop("异地就医备案已到期：%(destination)s"),
+        body=gettext_noop(
             "备案编号 %(number)s 的有效期已于 %(end)s 结束。仍需在该地就医请重新备案。"
-        )
-        % {"number": filing.number, "end": _day(filing.end_on)},
+        ),
+        params={
+            "destination": filing.destination_name,
+            "number": filing.number,
+            "end": filing.end_on,
+        },
         url=reverse("records:filing_detail", args=[filing.pk]),
     )
     return True
@@ -462,7 +475,9 @@ def certificate_issue(
     """参保证明 of the person, for themself or one allowed to see their records
     (the look is recorded for them), with the facts as printed kept."""
     person = Person.objects.get(pk=person_id)
-    proxy_act(user=actor, person=person, scope=Scope.VIEW, what=_("开具参保证明"))
+    proxy_act(
+        user=actor, person=person, scope=Scope.VIEW, what=gettext_noop("开具参保证明")
+    )
     facts = selectors.certificate_facts(person=person, today=today)
     if not facts["periods"] and not facts["months"]:
         raise DomainError(

@@ -13,6 +13,7 @@ from django.shortcuts import redirect, render
 from django.urls import reverse
 from django.utils import timezone
 from django.utils.translation import gettext as _
+from django.utils.translation import gettext_noop
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
 from core.errors import DomainError
@@ -41,6 +42,7 @@ def citizen_required(view):
 
 
 def _looked_at(request, person_ids, what) -> None:
+    # `what` untranslated (gettext_noop): the log is read in its reader's language.
     proxy_views_record(user=request.user, person_ids=list(person_ids), what=what)
 
 
@@ -61,7 +63,7 @@ def _pdf(content: bytes, filename: str) -> HttpResponse:
 @require_GET
 def filing_list(request):
     filings = selectors.filings_for_user(user=request.user)
-    _looked_at(request, {f.person_id for f in filings}, _("异地就医备案"))
+    _looked_at(request, {f.person_id for f in filings}, gettext_noop("异地就医备案"))
     return render(request, "records/filing_list.html", {"filings": filings})
 
 
@@ -143,7 +145,7 @@ def _filing_context(request, filing) -> dict:
 @require_GET
 def filing_detail(request, pk):
     filing = selectors.filing_get_for_user(user=request.user, pk=pk)
-    _looked_at(request, [filing.person_id], _("异地就医备案"))
+    _looked_at(request, [filing.person_id], gettext_noop("异地就医备案"))
     return render(
         request, "records/filing_detail.html", _filing_context(request, filing)
     )
@@ -258,7 +260,7 @@ def _person_for(request, person_id) -> Person:
     if person_id is None:
         return Person.objects.select_related("region").get(pk=request.user.person_id)
     person = person_get_for_user(user=request.user, pk=person_id, scope=Scope.VIEW)
-    _looked_at(request, [person.pk], _("个人账户与缴费年限"))
+    _looked_at(request, [person.pk], gettext_noop("个人账户与缴费年限"))
     return person
 
 

@@ -25,8 +25,8 @@ from django.db.models import Q, Sum, Value
 from django.db.models.functions import Coalesce
 from django.urls import reverse
 from django.utils import timezone
-from django.utils.formats import date_format
 from django.utils.translation import gettext as _
+from django.utils.translation import gettext_noop
 
 from core.errors import DomainError
 from core.identity import parse_id_number
@@ -49,7 +49,7 @@ from enrollment.services import (
 from payments.models import EntryKind
 from payments.services import account_get_or_create, account_lock, account_post
 from people.access import may_act_for
-from people.models import Person, Scope
+from people.models import Person, Scope, msg_money, msg_phrase
 from people.services import (
     notify,
     person_lock,
@@ -60,6 +60,7 @@ from people.services import (
 
 from .models import (
     KIND_SIDES,
+    NEXT_ACTIONS,
     OPEN_STATUSES,
     TRANSFER_MACHINE,
     Channel,
@@ -342,12 +343,17 @@ def _check_staff(actor, region_id: str) -> None:
     raise DomainError(_("只有该统筹区的经办人员可以办理这一步。"), code="wrong_region")
 
 
-def _notify(transfer: Transfer, subject: str, body: str = "", actor=None) -> None:
+def _notify(
+    transfer: Transfer, subject: str, body: str = "", params=None, actor=None
+) -> None:
     """Tell the person concerned, and whoever acted for them (the applicant,
     and the citizen who took this step) while they may still see the
-    person's records: a family member who applied hears of every step."""
+    person's records: a family member who applied hears of every step.
+    `subject` and `body` are untranslated templates filled with `params`
+    (people.services.notify)."""
+    params = params or {}
     url = reverse("transfers:detail", args=[transfer.pk])
-    notify(person=transfer.person, subject=subject, body=body, url=url)
+    notify(person=transfer.person, subject=subject, body=body, params=params, url=url)
     told = {transfer.person_id}
     for user in (transfer.applicant, actor):
         person_id = getattr(user, "person_id", None)
@@ -358,15 +364,16 @@ def _notify(transfer: Transfer, subject: str, body: str = "", actor=None) -> Non
             continue
         notify(
             person=user.person,
-            subject=_("%(name)s的转移接续：%(subject)s")
-            % {"name": transfer.person.name, "subject": subject},
+            subject=gettext_noop("%(name)s的转移接续：%(subject)s"),
             body=body,
+            # The body's parameters are never called name or subject.
+            params={
+                **params,
+                "name": transfer.person.name,
+                "subject": msg_phrase(subject, **params),
+            },
             url=url,
         )
-
-
-def _date(day: dt.date | None) -> str:
-    return date_format(day, "DATE_FORMAT") if day else ""
 
 
 # --- Applicant -----------------------------------------------------------------------
@@ -414,7 +421,7 @@ def transfer_apply(
             user=applicant,
             person=person,
             scope=Scope.TRANSFER,
-            what=_("申请医保关系转移接续"),
+            what=gettext_noop("申请医保关系转移接续"),
         )
     outgoing, incoming = transfer_check(
         person=person,
@@ -469,11 +476,11 @@ def transfer_apply(
     # so no date can be promised yet.
     _notify(
         transfer,
-        _("转移接续申请已提交（%(reference)s）") % {"reference": transfer.reference},
-        _(
+        gettext_noop("转移接续申请已提交（%(reference)s）"),
+        gettext_noop(
             "转出地受理后，将在 %(days)d 个工作日内出具参保信息表并转出个人账户；受理时会再通知您办理时限。"
-        )
-        % {"days": OUTGOING_WORKING_DAYS},
+        ),
+        {"reference": transfer.reference, "days": OUTGOING_WORKING_DAYS},
     )
     return transfer
 
@@ -493,7 +500,7 @@ def transfer_cancel(*, transfer_id: int, actor=None) -> Transfer:
         user=actor,
         person=transfer.person,
         scope=Scope.TRANSFER,
-        what=_("撤销转移接续申请"),
+        what=gettext_noop("撤销转移接续申请"),
     )
     _move(
         transfer,
@@ -510,7 +517,8 @@ def transfer_cancel(*, transfer_id: int, actor=None) -> Transfer:
     ).update(processed_at=timezone.now())
     _notify(
         transfer,
-        _("转移接续申请已撤销（%(reference)s）") % {"reference": transfer.reference},
+        gettext_noop("转移接续申请已撤销（%(reference)s）"),
+        params={"reference": transfer.reference},
         actor=actor,
     )
     return transfer
@@ -583,9 +591,9 @@ def _accept(transfer: Transfer, actor=None) -> bool:
     transfer.save()
     _notify(
         transfer,
-        _("转出地已受理您的转移接续申请"),
-        _("转出地将在 %(date)s 前出具参保信息表并转出个人账户。")
-        % {"date": _date(deadline.date)},
+        gettext_noop("转出地已受理您的转移接续申请"),
+        gettext_noop("转出地将在 %(date)s 前出具参保信息表并转出个人账户。"),
+        {"date": deadline.date},
     )
     return True
 
@@ -697,8 +705,9 @@ def _issue_sheet(transfer: Transfer, actor=None) -> None:
     transfer.save()
     _notify(
         transfer,
-        _("转出地已出具参保人员基本医疗保险信息表"),
-        _("个人账户余额 %(amount)s 元已转出，正在转往转入地。") % {"amount": balance},
+        gettext_noop("转出地已出具参保人员基本医疗保险信息表"),
+        gettext_noop("个人账户余额 %(amount)s 元已转出，正在转往转入地。"),
+        {"amount": msg_money(balance, symbol=False)},
     )
 
 
@@ -751,8 +760,9 @@ def _receive(transfer: Transfer, actor=None) -> None:
     transfer.save()
     _notify(
         transfer,
-        _("转入地已收到您的参保信息表"),
-        _("转入地将在 %(date)s 前办结。") % {"date": _date(deadline.date)},
+        gettext_noop("转入地已收到您的参保信息表"),
+        gettext_noop("转入地将在 %(date)s 前办结。"),
+        {"date": deadline.date},
     )
 
 
@@ -831,9 +841,11 @@ def _complete(transfer: Transfer, actor=None) -> None:
     transfer.save()
     _notify(
         transfer,
-        _("转移接续已办结"),
-        _("您的医保关系已转入新的参保地，个人账户 %(amount)s 元和缴费月数已转入。")
-        % {"amount": amount},
+        gettext_noop("转移接续已办结"),
+        gettext_noop(
+            "您的医保关系已转入新的参保地，个人账户 %(amount)s 元和缴费月数已转入。"
+        ),
+        {"amount": msg_money(amount, symbol=False)},
     )
 
 
@@ -908,11 +920,17 @@ def _reject(transfer: Transfer, *, code: str, text: str, actor=None) -> None:
     else:
         _clear_schedule(transfer)
     transfer.save()
+    # As Transfer.reject_label and .next_action, kept untranslated.
+    reason = msg_phrase(RejectReason(code).label)
+    if transfer.reject_text:
+        reason = msg_phrase(
+            "%(label)s（%(text)s）", label=reason, text=transfer.reject_text
+        )
     _notify(
         transfer,
-        _("转移接续申请未通过"),
-        _("原因：%(reason)s。%(next)s")
-        % {"reason": transfer.reject_label, "next": transfer.next_action},
+        gettext_noop("转移接续申请未通过"),
+        gettext_noop("原因：%(reason)s。%(next)s"),
+        {"reason": reason, "next": msg_phrase(NEXT_ACTIONS.get(code, ""))},
     )
 
 

@@ -69,7 +69,7 @@ def test_temporary_filing_lasts_six_months_and_is_due_to_expire_after(citizen):
         "active",
     )
     note = Notification.objects.get(person=citizen.person)
-    assert filing.verification_code in note.body
+    assert filing.verification_code in note.body_text
 
 
 def test_long_term_filing_runs_until_cancelled_with_a_six_month_lock(citizen):

@@ -16,13 +16,12 @@ pytestmark = pytest.mark.django_db
 
 
 def about(transfer, person):
-    return list(
-        Notification.objects.filter(
+    return [
+        note.subject_text
+        for note in Notification.objects.filter(
             person=person, url=reverse("transfers:detail", args=[transfer.pk])
-        )
-        .order_by("id")
-        .values_list("subject", flat=True)
-    )
+        ).order_by("id")
+    ]
 
 
 def test_the_applicant_for_a_relative_hears_of_each_step_as_the_relative_does(

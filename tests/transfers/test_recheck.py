@@ -60,7 +60,7 @@ def test_arrears_arising_after_applying_reject_at_acceptance_with_the_arrears_co
     assert (
         Notification.objects.filter(person=person, subject="转移接续申请未通过")
         .get()
-        .body.startswith("原因：转出地存在欠费")
+        .body_text.startswith("原因：转出地存在欠费")
     )
 
 
