@@ -9,7 +9,7 @@ PORT ?= 8000
 SERVICES_DATABASE_URL ?= postgres://postgres@127.0.0.1:5432/portal
 SERVICES_BROKER_URL ?= redis://127.0.0.1:6379/14
 
-.PHONY: lint screenshots run test test-unit test-services test-e2e faults loadtest bench setup system-deps messages clean seed
+.PHONY: lint screenshots run test test-unit test-services test-e2e faults loadtest bench setup system-deps npm-deps messages clean seed
 
 $(STAMP): requirements.txt
 	test -x $(PY) || python3 -m venv $(VENV)
@@ -17,7 +17,7 @@ $(STAMP): requirements.txt
 	$(PIP) install --quiet -r requirements.txt
 	touch $(STAMP)
 
-setup: $(STAMP) system-deps messages
+setup: $(STAMP) system-deps npm-deps messages
 
 # Debian packages the e2e tests and translations need (chromium, its driver,
 # a CJK font for screenshots, gettext).
@@ -27,6 +27,21 @@ system-deps:
 	    (apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium chromium-driver fonts-wqy-microhei gettext >/dev/null) \
 	      || echo "warning: could not install chromium/gettext; e2e tests will skip"; \
 	  else echo "warning: chromium or gettext missing and not root; e2e tests will skip"; fi; \
+	fi
+
+# axe-core (npm) for tests/e2e/test_accessibility.py, pinned and kept in var/npm:
+# the browser tests inject it from disk, as they cannot reach the internet.
+AXE_VERSION := 4.14.1
+npm-deps:
+	@if ! grep -qs '"version": "$(AXE_VERSION)"' var/npm/node_modules/axe-core/package.json; then \
+	  if ! command -v npm >/dev/null && [ "$$(id -u)" = 0 ]; then \
+	    (apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq npm >/dev/null) \
+	      || echo "warning: could not install npm"; \
+	  fi; \
+	  if command -v npm >/dev/null; then \
+	    npm install --prefix var/npm --no-audit --no-fund --no-save --silent axe-core@$(AXE_VERSION) \
+	      || echo "warning: could not install axe-core; accessibility tests will skip (fail under CI=true)"; \
+	  else echo "warning: npm missing; accessibility tests will skip (fail under CI=true)"; fi; \
 	fi
 
 messages: $(STAMP)

@@ -30,6 +30,35 @@ def _add_domain_error(form, error: DomainError, default_field: str) -> None:
     form.add_error(field, error.message)
 
 
+def region_for(person, regions) -> str | None:
+    """The 参保地 to offer a person: their own region, else the region their
+    identity number was issued in (its first 4 digits: 3401xx → 340100; a
+    municipality's 1101xx → 110000), else none, so the citizen chooses rather
+    than finding a region they never picked already selected."""
+    codes = {region.code for region in regions}
+    if person.region_id in codes:
+        return person.region_id
+    number = person.id_number or ""
+    for code in (number[:4] + "00", number[:2] + "0000"):
+        if code in codes:
+            return code
+    return None
+
+
+class PersonSelect(forms.Select):
+    """为谁登记: each option carries the region to offer that person
+    (`region_for`), so 参保地 follows a new choice (static/js/enrollment.js)."""
+
+    def __init__(self, *args, regions=None, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.regions = regions or {}
+
+    def create_option(self, name, value, *args, **kwargs):
+        option = super().create_option(name, value, *args, **kwargs)
+        option["attrs"]["data-region"] = self.regions.get(str(value)) or ""
+        return option
+
+
 class _EnrollmentForm(forms.Form):
     """Shared fields: who, where and which benefit year."""
 
@@ -40,6 +69,12 @@ class _EnrollmentForm(forms.Form):
         self.today = today or timezone.localdate()
         self.persons = {str(person.pk): person for person, _relation in persons}
         if "person" in self.fields:
+            self.fields["person"].widget = PersonSelect(
+                regions={
+                    pk: region_for(person, regions)
+                    for pk, person in self.persons.items()
+                }
+            )
             self.fields["person"].choices = [
                 (
                     str(person.pk),
@@ -50,9 +85,13 @@ class _EnrollmentForm(forms.Form):
         self.fields["year"].choices = [
             (year, _("%(year)d年度") % {"year": year}) for year in years
         ]
+        # A blank first: with no region known for the person, the citizen
+        # chooses, instead of the first region in the list being sent.
         self.fields["region"].choices = [
-            (region.code, region.name) for region in regions
+            ("", _("请选择参保地")),
+            *((region.code, region.name) for region in regions),
         ]
+        self.fields["region"].error_messages["required"] = _("请选择参保地（统筹区）。")
 
     def person_obj(self) -> Person:
         return self.persons[self.cleaned_data["person"]]

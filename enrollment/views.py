@@ -26,6 +26,7 @@ from .forms import (
     NewbornEnrollmentForm,
     ResidentEnrollmentForm,
     SuspendForm,
+    region_for,
 )
 from .models import LIVE_STATUSES, Enrollment, EnrollmentStatus, Policy, Scheme
 
@@ -60,14 +61,16 @@ def _form_context(request, *, flexible: bool = False, newborn: bool = False) -> 
     }
 
 
-def _initial(request, persons) -> dict:
+def _initial(request, persons, regions) -> dict:
     """Prefill from the query string (change links, "enroll this person");
-    someone else's person id is a 404."""
+    someone else's person id is a 404. The region follows the person
+    prefilled (or the user), never the first in the list."""
     initial = {
         key: request.GET[key]
         for key in ("year", "region", "category", "base")
         if key in request.GET
     }
+    person = None
     if "person" in request.GET:
         person = person_get_for_user(
             user=request.user,
@@ -75,10 +78,12 @@ def _initial(request, persons) -> dict:
             scope=Scope.ENROLL,
         )
         initial["person"] = str(person.pk)
-        if person.region_id and "region" not in initial:
-            initial["region"] = person.region_id
-    elif persons and persons[0][0].region_id:
-        initial.setdefault("region", persons[0][0].region_id)
+    elif persons:
+        person = persons[0][0]
+    if person is not None and "region" not in initial:
+        region = region_for(person, regions)
+        if region:
+            initial["region"] = region
     return initial
 
 
@@ -129,7 +134,11 @@ def start(request):
 def resident(request):
     """Enroll oneself or a family member in residents' insurance."""
     context = _form_context(request)
-    initial = {} if request.method == "POST" else _initial(request, context["persons"])
+    initial = (
+        {}
+        if request.method == "POST"
+        else _initial(request, context["persons"], context["regions"])
+    )
     form = ResidentEnrollmentForm(
         request.POST if request.method == "POST" else None, initial=initial, **context
     )
@@ -159,7 +168,11 @@ def newborn(request):
     """新生儿参保: add the child to the family and enroll them."""
     context = _form_context(request, newborn=True)
     owner = context["persons"][0][0]
-    initial = {} if request.method == "POST" else _initial(request, context["persons"])
+    initial = (
+        {}
+        if request.method == "POST"
+        else _initial(request, context["persons"], context["regions"])
+    )
     form = NewbornEnrollmentForm(
         request.POST if request.method == "POST" else None,
         initial=initial,
@@ -194,7 +207,11 @@ def newborn(request):
 def flexible(request):
     """灵活就业人员参保: a contribution base within the region's range."""
     context = _form_context(request, flexible=True)
-    initial = {} if request.method == "POST" else _initial(request, context["persons"])
+    initial = (
+        {}
+        if request.method == "POST"
+        else _initial(request, context["persons"], context["regions"])
+    )
     initial.setdefault("year", context["today"].year)
     form = FlexibleEnrollmentForm(
         request.POST if request.method == "POST" else None, initial=initial, **context

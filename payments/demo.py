@@ -1,5 +1,7 @@
 """Demo payments for `make run` (called by seed_demo): 赵敏 (login 13800000006),
-a flexible worker (灵活就业, employee insurance) with a personal account balance
+a flexible worker (灵活就业, employee insurance) who paid each month of this
+year at the 合肥 counter (payments with receipts in her history; `counter_paid`
+does the same for seed_demo's citizens), with a personal account balance
 of ¥2,000.00, bound by 家庭共济 to her mother 孙桂兰 (login 13800000007), who
 consented in her own account. The mother's 2025 premium was paid at the 合肥
 counter (a receipt to download and verify); her current year waits to be paid
@@ -40,6 +42,44 @@ def _user(mobile, name, county, birth, seq):
     return user
 
 
+def counter_paid(*, enrollment, on: dt.date, key: str):
+    """Pay `enrollment`'s next unpaid period (a flexible worker's month, a
+    resident's year) at its region's counter on the day `on`, through the
+    payments services, so the history, the receipt and the cover all show it
+    as if the citizen had paid then. None when the region has no clerk or the
+    period is already paid (a database seeded before payments were recorded).
+
+    The services date and price a payment by today's date (a month can only
+    be paid in its month), so the demo's past is paid with the clock set to
+    that day; `key` (idempotent) makes running the seed again a no-op."""
+    import time_machine
+
+    from core.errors import DomainError
+    from people.models import Role, User
+
+    from . import services
+
+    clerk = (
+        User.objects.filter(
+            is_staff=True, role=Role.CLERK, region_id=enrollment.region_id
+        )
+        .order_by("pk")
+        .first()
+    )
+    if clerk is None:
+        return None
+    moment = dt.datetime.combine(
+        min(on, timezone.localdate()), dt.time(10, 0), timezone.get_current_timezone()
+    )
+    with time_machine.travel(moment, tick=False):
+        try:
+            return services.payment_counter(
+                staff=clerk, enrollment_id=enrollment.pk, idempotency_key=key
+            )
+        except DomainError:
+            return None
+
+
 def seed() -> None:
     from enrollment import services as enrollment
     from people.models import User
@@ -65,20 +105,12 @@ def seed() -> None:
             base=Decimal("6000.00"),
             today=dt.date(year, 1, 5),
         )
-        for month in range(1, today.month):
-            period = f"{year}-{month:02d}"
-            enrollment.enrollment_flexible_month_paid(
-                enrollment_id=flexible.pk,
-                period=period,
-                paid_on=dt.date(year, month, 10),
-                reference=f"DEMO-PAY-{person.pk}-{period}",
-            )
-        if today.month == 1:
-            enrollment.enrollment_flexible_month_paid(
-                enrollment_id=flexible.pk,
-                period=f"{year}-01",
-                paid_on=today,
-                reference=f"DEMO-PAY-{person.pk}-first",
+        # Each month paid at the 合肥 counter on the 10th (in January, today).
+        for month in range(1, max(today.month, 2)):
+            counter_paid(
+                enrollment=flexible,
+                on=dt.date(year, month, 10),
+                key=f"DEMO-PAY-{person.pk}-{year}-{month:02d}",
             )
         account = services.account_get_or_create(
             person_id=person.pk, region_code="340100"

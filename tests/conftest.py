@@ -79,3 +79,14 @@ def _empty_cache():
 
     cache.clear()
     yield
+
+
+@pytest.fixture(autouse=True)
+def _language_reset():
+    """A request in English leaves English active in the test process: the
+    next test starts in the portal's own language again."""
+    yield
+    from django.conf import settings
+    from django.utils import translation
+
+    translation.activate(settings.LANGUAGE_CODE)

@@ -1,13 +1,16 @@
 """Demo transfers for `make run` (called by seed_demo): a citizen, 周杰
-(login 13800000005), and family whose transfers are in different states — one
-just submitted that the simulated offices move along while you watch, one
+(login 13800000005), and family whose transfers are in different states — his
+own just submitted, held until he first opens its timeline, from when the
+simulated offices move it along while you watch (`watch_start`), one
 completed, one rejected when its acceptance found arrears that arose after the
 application (applying again is refused until they are paid), and one waiting in
 福州's staff queue
 (福州 processes transfers by hand in the demo).
 
 Idempotent: a person who already has a transfer is left alone. Everything is
-made through the services, as citizens and staff would.
+made through the services, as citizens and staff would, but the hold on the
+watched transfer: the demo's own switch on its `due_at`, which no citizen or
+office has (`_hold`, `watch_start`).
 """
 
 from __future__ import annotations
@@ -54,6 +57,51 @@ PEOPLE = [
         "manual",
     ),
 ]
+
+
+def _watched_number() -> str:
+    from core.identity import make_id_number
+
+    _name, county, birth, seq, *_rest = PEOPLE[0]
+    return make_id_number(county, birth, seq)
+
+
+def _hold(transfer) -> None:
+    """Keep the watched transfer where it is until its citizen opens it: a
+    newcomer reaches its timeline minutes after start-up, when the simulated
+    offices (a few minutes in all) would already have finished."""
+    from .models import Transfer
+
+    Transfer.objects.filter(pk=transfer.pk).update(due_at=None)
+
+
+def watch_start(*, transfer, user) -> bool:
+    """The citizen opens the held demo transfer's timeline: its next step
+    falls due now, and the simulated offices take it from there (each later
+    step scheduled by the engine as usual). True when it started; anything
+    else (another transfer, someone else looking, already moving) is left
+    alone."""
+    from django.utils import timezone
+
+    from .models import Transfer, TransferStatus
+
+    if (
+        transfer.due_at is not None
+        or not transfer.next_step
+        or transfer.status != TransferStatus.SUBMITTED
+        or user.person_id != transfer.person_id
+        or transfer.person.id_number != _watched_number()
+    ):
+        return False
+    # One conditional UPDATE: two tabs opening it at once start it once.
+    return bool(
+        Transfer.objects.filter(
+            pk=transfer.pk,
+            due_at__isnull=True,
+            next_step=transfer.next_step,
+            status=TransferStatus.SUBMITTED,
+        ).update(due_at=timezone.now())
+    )
 
 
 def _ready(person, out: str, into: str, year: int, index: int) -> None:
@@ -182,7 +230,9 @@ def seed() -> None:
                     incoming_region_code=into,
                     applicant=user,
                 )
-                if outcome == "completed":
+                if outcome == "watch":
+                    _hold(transfer)
+                elif outcome == "completed":
                     services.transfer_complete(
                         transfer_id=services.transfer_issue_sheet(
                             transfer_id=transfer.pk

@@ -10,6 +10,21 @@ from core.models import Region
 from .models import RejectReason, TransferKind
 
 
+class PersonSelect(forms.Select):
+    """为谁办理: each option carries the person's name, so the name field
+    follows the person chosen (static/js/transfers.js)."""
+
+    def __init__(self, *args, names=None, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.names = names or {}
+
+    def create_option(self, name, value, *args, **kwargs):
+        option = super().create_option(name, value, *args, **kwargs)
+        if str(value) in self.names:
+            option["attrs"]["data-name"] = self.names[str(value)]
+        return option
+
+
 class TransferApplyForm(forms.Form):
     person = forms.ChoiceField(label=_("为谁办理"))
     name = NameField(help_text=_("与身份证上的姓名一致"))
@@ -31,6 +46,9 @@ class TransferApplyForm(forms.Form):
     def __init__(self, *args, persons=(), **kwargs):
         super().__init__(*args, **kwargs)
         self.persons = {str(person.pk): person for person in persons}
+        self.fields["person"].widget = PersonSelect(
+            names={pk: person.name for pk, person in self.persons.items()}
+        )
         self.fields["person"].choices = [
             (str(person.pk), f"{person.name} {person.id_masked}") for person in persons
         ]

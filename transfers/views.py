@@ -5,7 +5,7 @@ and signed PDF), and the public page that verifies a sheet by its code."""
 from django.conf import settings
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
-from django.http import HttpResponse, JsonResponse
+from django.http import Http404, HttpResponse, JsonResponse
 from django.shortcuts import redirect, render
 from django.urls import reverse
 from django.utils.translation import gettext as _
@@ -13,11 +13,12 @@ from django.views.decorators.http import require_GET, require_POST
 
 from core.errors import DomainError
 from core.forms import form_error_from
+from enrollment.selectors import person_id_or_404
 from people.access import person_ids_for_user
 from people.limits import rate_limit_check
 from people.models import Person, Scope
 
-from . import selectors, services, sheet_pdf
+from . import demo, selectors, services, sheet_pdf
 from .forms import SheetVerifyForm, TransferApplyForm
 from .models import TRANSFER_MACHINE, Channel, TransferKind
 
@@ -56,11 +57,18 @@ def transfer_apply(request):
     if not persons:
         return redirect(settings.HOME_URL)
     if request.method != "POST":
-        me = persons[0]
+        # ?person= (a relative's "apply for them" link): the form is for
+        # them, their name filled in; someone the user may not act for is a 404.
+        chosen = persons[0]
+        if "person" in request.GET:
+            wanted = person_id_or_404(request.GET["person"])
+            chosen = next((p for p in persons if p.pk == wanted), None)
+            if chosen is None:
+                raise Http404
         form = TransferApplyForm(
-            persons=persons, initial={"person": str(me.pk), "name": me.name}
+            persons=persons, initial={"person": str(chosen.pk), "name": chosen.name}
         )
-        return _apply_page(request, form, me)
+        return _apply_page(request, form, chosen)
     form = TransferApplyForm(request.POST, persons=persons)
     if not form.is_valid():
         return _apply_page(request, form, form.person_obj or persons[0], status=400)
@@ -91,6 +99,10 @@ def transfer_apply(request):
         # Check the preconditions now, so a refusal shows beside its field before the check page.
         services.transfer_check(person=person, **args)
     except DomainError as error:
+        if error.code == "identity_mismatch" and data["name"].strip() != person.name:
+            # Beside the field that differs from the person chosen: the name
+            # (the number typed may well be theirs).
+            error = DomainError(error.message, code=error.code, field="name")
         form_error_from(form, error)
         return _apply_page(request, form, person, status=400)
     kind_label = TransferKind(data["kind"]).label
@@ -112,6 +124,8 @@ def transfer_confirmation(request, pk):
 @require_GET
 def transfer_detail(request, pk):
     transfer = selectors.transfer_get_for_user(user=request.user, pk=pk)
+    if demo.watch_start(transfer=transfer, user=request.user):
+        transfer.refresh_from_db()
     return render(
         request,
         "transfers/detail.html",

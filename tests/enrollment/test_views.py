@@ -398,3 +398,84 @@ def test_a_flexible_base_of_any_shape_gets_the_portals_own_message(
     assert any(text in messages for text in ("¥5,195.42", "范围", "两位小数")), messages
     assert "个数字" not in messages and "0.01" not in messages
     assert not Enrollment.objects.exists()
+
+
+# --- 参保地 follows the person, never the first region in the list ----------------
+
+
+def region_selected(response) -> str | None:
+    """The value of the 参保地 option the page preselects (None: the blank one)."""
+    import re
+
+    body = response.content.decode()
+    select = re.search(r'<select name="region".*?</select>', body, re.S).group(0)
+    found = re.search(r'<option value="(\d*)"[^>]*\bselected\b', select)
+    return found.group(1) or None if found else None
+
+
+def person_numbered(county: str, seq: int, **extra):
+    return factories.PersonFactory(
+        id_number=make_id_number(county, dt.date(1988, 5, 6), seq), **extra
+    )
+
+
+@pytest.mark.parametrize(
+    ("county", "expected"),
+    [("340104", "340100"), ("110105", "110000"), ("440106", None)],
+    ids=["hefei-number", "beijing-municipality", "no-such-region"],
+)
+@pytest.mark.parametrize("url_name", ["enrollment:resident", "enrollment:flexible"])
+def test_without_a_region_the_form_offers_the_one_of_the_identity_number(
+    client, hefei, beijing, url_name, county, expected
+):
+    """No region on record: 3401xx → 合肥, 1101xx → 北京 (a municipality),
+    a number of a region without a policy → nothing chosen; never 北京 just
+    for being first in the list."""
+    user = factories.UserFactory(person=person_numbered(county, 131))
+    client.force_login(user)
+    response = client.get(reverse(url_name))
+    assert response.status_code == 200
+    assert region_selected(response) == expected
+    assert "请选择参保地" in response.content.decode()
+
+
+def test_the_persons_own_region_comes_before_the_number(client, hefei, beijing):
+    user = factories.UserFactory(
+        person=person_numbered("340104", 133, region=factories.region("110000"))
+    )
+    client.force_login(user)
+    assert region_selected(client.get(reverse("enrollment:resident"))) == "110000"
+
+
+def test_a_relative_asked_for_gets_their_own_region(client, hefei, beijing):
+    user = factories.UserFactory(person=person_numbered("110105", 135))
+    relative = person_numbered("340104", 137)
+    factories.family_link(user.person, relative, "parent")
+    client.force_login(user)
+    response = client.get(
+        reverse("enrollment:resident") + f"?person={relative.pk}&year=2027"
+    )
+    assert region_selected(response) == "340100"
+    newborn = client.get(reverse("enrollment:newborn"))
+    assert region_selected(newborn) == "110000"  # the parent's own
+
+
+def test_no_region_chosen_is_asked_for_beside_the_field(signed_in, citizen):
+    response = signed_in.post(
+        reverse("enrollment:resident"), resident_data(citizen.person, region="")
+    )
+    assert response.status_code == 400
+    assert field_errors(response, "region") == ["请选择参保地（统筹区）。"]
+    assert not Enrollment.objects.exists()
+
+
+def test_each_person_offered_carries_the_region_to_offer_them(client, hefei, beijing):
+    """The page's script moves 参保地 to the region of the person chosen."""
+    user = factories.UserFactory(person=person_numbered("110105", 139))
+    relative = person_numbered("340104", 141)
+    factories.family_link(user.person, relative, "parent")
+    client.force_login(user)
+    body = client.get(reverse("enrollment:resident")).content.decode()
+    assert f'value="{user.person.pk}" data-region="110000"' in body
+    assert f'value="{relative.pk}" data-region="340100"' in body
+    assert "js/enrollment.js" in body and "<script>" not in body

@@ -116,3 +116,49 @@ def test_print_logins_lists_every_demo_login_with_what_it_shows():
     call_command("seed_demo", "--print-logins", stdout=out)
     for login in made:
         assert login in out.getvalue()
+
+
+@time_machine.travel(
+    dt.datetime(2026, 11, 23, 9, 0, tzinfo=ZoneInfo("Asia/Shanghai")), tick=False
+)
+def test_the_demo_flexible_workers_months_are_payments_in_their_history(client):
+    """李娜 (北京) and 赵敏 (合肥) paid month by month: each paid month is a
+    settled counter payment with a receipt, dated in its month, and the
+    history page lists them; seeding again adds none."""
+    from enrollment.models import FlexibleMonth
+    from payments.models import PaidPeriod, Payment, PaymentStatus, Receipt
+
+    call_command("seed_demo", stdout=io.StringIO())
+    for mobile, first_period in (
+        ("13800000002", "2025-01"),
+        ("13800000006", "2026-01"),
+    ):
+        person = User.objects.get(mobile=mobile).person
+        months = {
+            f"{month:%Y-%m}"
+            for month in FlexibleMonth.objects.filter(
+                enrollment__person=person
+            ).values_list("month", flat=True)
+        }
+        paid = set(
+            PaidPeriod.objects.filter(
+                insured=person, payment__status=PaymentStatus.SUCCESS
+            ).values_list("period", flat=True)
+        )
+        assert first_period in months
+        assert months and months == paid, mobile
+        payments = Payment.objects.filter(insured=person, status=PaymentStatus.SUCCESS)
+        assert payments.count() == len(months)
+        assert Receipt.objects.filter(payment__in=payments).count() == len(months)
+        for payment in payments:
+            settled = payment.settled_at.astimezone(ZoneInfo("Asia/Shanghai"))
+            assert f"{settled:%Y-%m}" == payment.period, payment.period
+    li = User.objects.get(mobile="13800000002")
+    assert Payment.objects.filter(insured=li.person).count() == 12 + 11
+    client.force_login(li)
+    page = client.get("/payments/?year=all").content.decode()
+    for period in ("2025-01", "2025-12", "2026-11"):
+        assert period in page
+    before = Payment.objects.count()
+    call_command("seed_demo", stdout=io.StringIO())
+    assert Payment.objects.count() == before

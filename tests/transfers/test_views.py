@@ -246,3 +246,135 @@ def test_a_rejection_for_not_suspended_links_to_suspension(client, citizen):
     body = client.get(reverse("transfers:detail", args=[transfer.pk])).content.decode()
     link = f"{reverse('enrollment:suspend')}?person={citizen.person.pk}"
     assert f'href="{link}"' in body
+
+
+# --- The person chosen: their name, and a mismatch beside the field --------------
+
+
+@pytest.fixture
+def relative(citizen):
+    person = factories.PersonFactory(name="张母")
+    ready_person(person=person)
+    factories.family_link(citizen.person, person, "parent")
+    return person
+
+
+def test_apply_for_a_relative_fills_in_their_name(client, citizen, relative):
+    body = client.get(
+        reverse("transfers:apply") + f"?person={relative.pk}"
+    ).content.decode()
+    assert re.search(rf'<option value="{relative.pk}"[^>]*selected', body)
+    assert 'value="张母"' in body and 'value="张三"' not in body
+    # Each choice carries its name, so the name field follows a new choice.
+    assert f'data-name="{citizen.person.name}"' in body and 'data-name="张母"' in body
+    assert "js/transfers.js" in body and relative.id_number not in body
+
+
+def test_apply_for_someone_not_yours_is_404(client, citizen):
+    other, _o, _i = ready_person()
+    for value in (str(other.pk), "x", "9" * 30):
+        url = reverse("transfers:apply") + f"?person={value}"
+        assert client.get(url).status_code == 404
+
+
+def test_a_relative_chosen_with_the_applicants_name_is_refused_beside_the_name(
+    client, citizen, relative
+):
+    data = form_data(relative, name=citizen.person.name)
+    response = client.post(reverse("transfers:apply"), {**data, "confirm": "1"})
+    assert response.status_code == 400
+    assert response.context["form"].errors.get("name")
+    assert not response.context["form"].errors.get("id_number")
+    assert 'href="#id_name"' in response.content.decode()
+    assert Transfer.objects.count() == 0
+
+
+def test_a_wrong_number_for_the_person_chosen_is_refused_beside_the_number(
+    client, citizen, relative
+):
+    data = form_data(relative, id_number=citizen.person.id_number)
+    response = client.post(reverse("transfers:apply"), {**data, "confirm": "1"})
+    assert response.status_code == 400
+    assert response.context["form"].errors.get("id_number")
+    assert not response.context["form"].errors.get("name")
+    assert Transfer.objects.count() == 0
+
+
+def test_the_relatives_transfer_goes_through_with_their_name(client, citizen, relative):
+    response = client.post(
+        reverse("transfers:apply"), {**form_data(relative), "confirm": "1"}
+    )
+    assert response.status_code == 302
+    assert Transfer.objects.get().person == relative
+
+
+# --- make run's watched demo transfer waits for its citizen ------------------------
+
+
+@pytest.fixture
+def transfers_demo(db):
+    import datetime as dt
+    from zoneinfo import ZoneInfo
+
+    import time_machine
+
+    from transfers import demo
+
+    with time_machine.travel(
+        dt.datetime(2026, 11, 23, 9, 0, tzinfo=ZoneInfo("Asia/Shanghai")), tick=False
+    ):
+        for code in ("340100", "110000", "370200", "350100"):
+            for year in (2026, 2027):
+                factories.policy(code, year)
+            # The clerks who record the family's consent at the counter.
+            factories.StaffFactory(region=factories.region(code))
+        demo.seed()
+        yield demo
+
+
+def test_the_demo_transfer_waits_until_its_citizen_opens_its_timeline(
+    client, transfers_demo
+):
+    from people.models import User
+    from transfers.models import TransferStatus
+    from transfers.services import transfers_scan
+
+    zhou = User.objects.get(mobile=transfers_demo.MOBILE)
+    transfer = Transfer.objects.get(person=zhou.person)
+    assert transfer.status == TransferStatus.SUBMITTED and transfer.due_at is None
+    transfers_scan(time_budget=1.0)  # the beat, minutes after start-up
+    transfer.refresh_from_db()
+    assert transfer.status == TransferStatus.SUBMITTED
+
+    # Someone else with the right to look (staff, a relative) starts nothing.
+    staff = factories.StaffFactory(is_superuser=True)
+    client.force_login(staff)
+    client.get(reverse("transfers:detail", args=[transfer.pk]))
+    transfer.refresh_from_db()
+    assert transfer.due_at is None
+
+    client.force_login(zhou)
+    response = client.get(reverse("transfers:detail", args=[transfer.pk]))
+    assert response.status_code == 200
+    transfer.refresh_from_db()
+    assert transfer.due_at is not None
+    transfers_scan(time_budget=5.0)
+    transfer.refresh_from_db()
+    assert transfer.status != TransferStatus.SUBMITTED
+    assert transfer.events.filter(to_status=TransferStatus.OUTGOING_REVIEW).exists()
+
+
+def test_the_other_demo_transfers_are_not_started_by_opening_them(
+    client, transfers_demo
+):
+    from people.models import User
+
+    zhou = User.objects.get(mobile=transfers_demo.MOBILE)
+    client.force_login(zhou)
+    others = Transfer.objects.exclude(person=zhou.person)
+    before = {t.pk: (t.status, t.due_at, t.next_step) for t in others}
+    assert len(before) == 3
+    for pk in before:
+        assert client.get(reverse("transfers:detail", args=[pk])).status_code == 200
+    after = {t.pk: (t.status, t.due_at, t.next_step) for t in others.all()}
+    assert after == before

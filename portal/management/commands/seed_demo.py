@@ -69,7 +69,7 @@ def demo_logins() -> list[tuple[str, str]]:
     rows.append(("auditor", "审计员 auditor (all regions, read-only)"))
     labels = {
         "13800000001": "张伟 合肥: family of 4 + a newborn; 2027 to pay; spouse's category awaits verification",
-        "13800000002": "李娜 北京: flexible worker (灵活就业)",
+        "13800000002": "李娜 北京: flexible worker (灵活就业), each month paid",
         "13800000003": "陈静 青岛: a year's gap, so a waiting period; mother 刘秀英",
         "13800000004": "黄磊 福州: insured 2026",
     }
@@ -82,7 +82,8 @@ def demo_logins() -> list[tuple[str, str]]:
             (
                 transfers_demo.MOBILE,
                 "参保人 citizen 周杰: his family's transfers (医保关系转移接续)"
-                " in every state; his own (合肥→北京) moves along while you watch",
+                " in every state; his own (合肥→北京) starts moving when he first"
+                " opens it, and advances while you watch",
             ),
             (
                 payments_demo.DAUGHTER[0],
@@ -265,11 +266,19 @@ class Command(BaseCommand):
                 self.stdout.write(f"  skipped {person.name} {year}: {error.message}")
                 return
             if paid:
-                services.enrollment_activate(
-                    enrollment_id=enrollment.pk,
-                    paid_on=registered_on,
-                    reference=f"DEMO-{person.pk}-{year}",
+                # Paid at the region's counter on the day of registration,
+                # so the payment history and the receipt show it.
+                paid_at_counter = payments_demo.counter_paid(
+                    enrollment=enrollment,
+                    on=registered_on,
+                    key=f"DEMO-{person.pk}-{year}",
                 )
+                if paid_at_counter is None:
+                    services.enrollment_activate(
+                        enrollment_id=enrollment.pk,
+                        paid_on=registered_on,
+                        reference=f"DEMO-{person.pk}-{year}",
+                    )
 
         def flexible(user, person, region, year, base, months):
             enrollment = live(person, year)
@@ -284,12 +293,20 @@ class Command(BaseCommand):
                 )
             for month in months:
                 period = f"{year}-{month:02d}"
-                services.enrollment_flexible_month_paid(
-                    enrollment_id=enrollment.pk,
-                    period=period,
-                    paid_on=dt.date(year, month, 10),
-                    reference=f"DEMO-{person.pk}-{period}",
+                # Each month paid at the counter on the 10th: a payment, a
+                # receipt and a line in the history, as for a real citizen.
+                paid_at_counter = payments_demo.counter_paid(
+                    enrollment=enrollment,
+                    on=dt.date(year, month, 10),
+                    key=f"DEMO-{person.pk}-{period}",
                 )
+                if paid_at_counter is None:  # no clerk, or paid before
+                    services.enrollment_flexible_month_paid(
+                        enrollment_id=enrollment.pk,
+                        period=period,
+                        paid_on=dt.date(year, month, 10),
+                        reference=f"DEMO-{person.pk}-{period}",
+                    )
 
         zhang = users["13800000001"]
         family = {
