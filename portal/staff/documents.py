@@ -23,7 +23,7 @@ def enrollment_slip_pdf(
     and where to pay. The QR code leads to the portal's 代缴 page."""
     person = enrollment.person
     doc = PdfDocument(
-        title=f"{_('参保登记回执')} {enrollment.reference}",
+        title="{} {}".format(_("参保登记回执"), enrollment.reference),
         heading=_("城乡居民基本医疗保险参保登记回执"),
         code=enrollment.reference,
         verify_url=pay_url,
