@@ -12,7 +12,7 @@ import time_machine
 
 from core.identity import make_id_number
 from enrollment.models import Enrollment
-from payments.models import CounterTender, Payment
+from payments.models import CounterTender, DayClose, Payment
 from payments.services import quote_for_enrollment
 from people.models import Person, Role, StaffAccess
 from records.models import Filing
@@ -175,3 +175,27 @@ def test_clerk_enrolls_a_walk_in_takes_cash_files_for_a_relative_and_sees_the_da
             assert StaffAccess.objects.filter(
                 person=who, staff=clerk, action="action", what__contains=what
             ).exists(), what
+
+        # 9. The supervisor closes the clerk's day against the receipts (日结对账).
+        factories.StaffFactory(
+            username="hefei_supervisor_e2e",
+            role=Role.SUPERVISOR,
+            region=clerk.region,
+        )
+        boss = new_page()
+        boss.goto("/admin/")
+        boss.get_by_label("用户名").fill("hefei_supervisor_e2e")
+        boss.get_by_label("密码").fill("pass-Word-123")
+        boss.get_by_role("button", name="登录").click()
+        boss.wait_for_url("**/admin/")
+        boss.goto("/admin/staff/counter/day-close/")
+        section = boss.locator("section", has_text="hefei_counter")
+        assert "一致" in section.inner_text() and shown_amount in section.inner_text()
+        section.get_by_label("实收现金", exact=False).fill(f"{amount:.2f}")
+        section.get_by_label("刷卡结算金额", exact=False).fill("0")
+        shot(boss, "staff-day-close-zh-1280")
+        section.get_by_role("button", name="确认日结").click()
+        boss.wait_for_load_state()
+        closed = DayClose.objects.get(clerk=clerk)
+        assert closed.difference == 0 and closed.payments_total == amount
+        assert "已日结" in boss.inner_text("#content")
