@@ -1128,40 +1128,28 @@ def transfer_deadlines_recompute(*, year: int) -> int:
             Q(outgoing_deadline_estimated=True) | Q(incoming_deadline_estimated=True)
         )
     )
+    # (leg, the day its deadline counts from, working days, the event step)
+    legs = (
+        ("outgoing", "accepted_at", OUTGOING_WORKING_DAYS, EventStep.ACCEPTED),
+        ("incoming", "received_at", INCOMING_WORKING_DAYS, EventStep.RECEIVED),
+    )
     for transfer in candidates:
         fields = []
-        if (
-            transfer.outgoing_deadline_estimated
-            and transfer.accepted_at
-            and transfer.outgoing_deadline.year >= year
-        ):
-            deadline = working_deadline(
-                timezone.localdate(transfer.accepted_at), OUTGOING_WORKING_DAYS
-            )
-            transfer.outgoing_deadline, transfer.outgoing_deadline_estimated = (
-                deadline.date,
-                deadline.estimated,
-            )
-            transfer.events.filter(step=EventStep.ACCEPTED).update(
+        for leg, started_field, days, step in legs:
+            started = getattr(transfer, started_field)
+            if not (
+                getattr(transfer, f"{leg}_deadline_estimated")
+                and started
+                and getattr(transfer, f"{leg}_deadline").year >= year
+            ):
+                continue
+            deadline = working_deadline(timezone.localdate(started), days)
+            setattr(transfer, f"{leg}_deadline", deadline.date)
+            setattr(transfer, f"{leg}_deadline_estimated", deadline.estimated)
+            transfer.events.filter(step=step).update(
                 deadline=deadline.date, estimated=deadline.estimated
             )
-            fields += ["outgoing_deadline", "outgoing_deadline_estimated"]
-        if (
-            transfer.incoming_deadline_estimated
-            and transfer.received_at
-            and transfer.incoming_deadline.year >= year
-        ):
-            deadline = working_deadline(
-                timezone.localdate(transfer.received_at), INCOMING_WORKING_DAYS
-            )
-            transfer.incoming_deadline, transfer.incoming_deadline_estimated = (
-                deadline.date,
-                deadline.estimated,
-            )
-            transfer.events.filter(step=EventStep.RECEIVED).update(
-                deadline=deadline.date, estimated=deadline.estimated
-            )
-            fields += ["incoming_deadline", "incoming_deadline_estimated"]
+            fields += [f"{leg}_deadline", f"{leg}_deadline_estimated"]
         if fields:
             transfer.save(update_fields=fields)
             changed += 1
