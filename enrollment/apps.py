@@ -16,9 +16,10 @@ class EnrollmentConfig(AppConfig):
     def ready(self):
         from core.audit import audit_register
 
-        from . import dashboard
+        from . import dashboard, reminders
         from .models import Enrollment, Policy, PolicyCategory
 
         for model in (Policy, PolicyCategory, Enrollment):
             audit_register(model)
         dashboard.register()
+        reminders.register()

@@ -18,7 +18,8 @@ class PeopleConfig(AppConfig):
     def ready(self):
         from core.audit import audit_register
 
-        from . import signals  # noqa: F401 - connects its receivers
+        # Register the tasks in every process: beat sends them by name.
+        from . import signals, tasks  # noqa: F401 - connects its receivers
         from .models import FamilyLink, Person, User
 
         audit_register(Person, masked=("id_number", "mobile"))

@@ -174,3 +174,11 @@ class AuthorityDecisionForm(forms.Form):
         required=False,
         initial=list(ALL_SCOPES),
     )
+
+
+class EmailForm(forms.Form):
+    email = forms.EmailField(
+        label=_("电子邮箱"),
+        max_length=254,
+        error_messages={"invalid": _("请输入有效的电子邮箱地址。")},
+    )

@@ -120,6 +120,9 @@ class User(AbstractUser):
     )
     language = models.CharField(_("界面语言"), max_length=10, blank=True)
     care_mode = models.BooleanField(_("关怀模式"), default=False)
+    # Set when the citizen opened the link sent to `email`; e-mail goes only
+    # to a verified address (a typo must not send someone's messages elsewhere).
+    email_verified_at = models.DateTimeField(_("邮箱验证时间"), null=True, blank=True)
 
     class Meta:
         verbose_name = _("用户")
@@ -561,3 +564,26 @@ class StaffAccess(models.Model):
 
     def __str__(self):
         return f"{self.action} {self.what}"
+
+
+class Reminder(models.Model):
+    """A reminder sent to a person: the unique (person, key) makes each one
+    go out once, however often the scan runs."""
+
+    person = models.ForeignKey(
+        Person, on_delete=models.CASCADE, related_name="reminders"
+    )
+    key = models.CharField(max_length=100)
+    sent_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        verbose_name = _("提醒")
+        verbose_name_plural = _("提醒")
+        constraints = [
+            models.UniqueConstraint(
+                fields=["person", "key"], name="reminder_once_per_person"
+            )
+        ]
+
+    def __str__(self):
+        return self.key

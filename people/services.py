@@ -7,6 +7,7 @@ import secrets
 
 from django.conf import settings
 from django.core.mail import send_mail
+from django.core.signing import BadSignature, TimestampSigner
 from django.db import IntegrityError, transaction
 from django.urls import reverse
 from django.utils import timezone, translation
@@ -598,7 +599,7 @@ def notify(
     *, person: Person, subject, body="", url: str = "", params=None
 ) -> Notification:
     """A message in the person's site inbox, and an e-mail after commit if they
-    have an account with an address.
+    have an account with a verified address.
 
     `subject` and `body` are untranslated templates (msgids marked with
     gettext_noop, or lazy labels) and `params` what fills them: data (names,
@@ -614,7 +615,9 @@ def notify(
         url=url,
     )
     account = getattr(person, "account", None) if hasattr(person, "account") else None
-    email = getattr(account, "email", "") if account else ""
+    # Only an address the citizen proved to be theirs (email_verify).
+    verified = account is not None and account.email_verified_at is not None
+    email = account.email if verified else ""
     if email:
         language = account.language
         if language not in dict(settings.LANGUAGES):
@@ -628,3 +631,61 @@ def notify(
 
         transaction.on_commit(send)
     return note
+
+
+# --- an optional e-mail address, verified by a link ------------------------------
+
+EMAIL_TOKEN_SALT = "people.email_verify"
+EMAIL_TOKEN_MAX_AGE = dt.timedelta(hours=24)
+
+
+def _email_signer() -> TimestampSigner:
+    return TimestampSigner(salt=EMAIL_TOKEN_SALT)
+
+
+def email_verification_send(*, user: User, email: str, verify_url) -> str:
+    """Keep `email` on the account, unverified until the link sent to it is
+    opened (`verify_url(token)` makes the absolute link). Returns the token."""
+    email = User.objects.normalize_email(email.strip())
+    with transaction.atomic():
+        account = User.objects.select_for_update().get(pk=user.pk)
+        account.email = email
+        account.email_verified_at = None
+        account.save(update_fields=["email", "email_verified_at"])
+    token = _email_signer().sign_object({"u": account.pk, "e": email})
+    link = verify_url(token)
+    subject = _("请验证您的电子邮箱")
+    body = _(
+        "请在24小时内打开以下链接，验证此邮箱用于接收医保服务消息：\n%(link)s\n"
+        "如果不是您本人操作，请忽略此邮件。"
+    ) % {"link": link}
+
+    def send() -> None:
+        send_mail(subject, body, None, [email], fail_silently=True)
+
+    transaction.on_commit(send)
+    user.email, user.email_verified_at = email, None
+    return token
+
+
+def email_verify(*, token: str) -> User:
+    """Mark the address in a valid, unexpired token verified; DomainError
+    (400) for a forged or expired token, or one for an address since replaced."""
+    invalid = DomainError(
+        _("验证链接无效或已过期，请重新发送验证邮件。"), code="email_token_invalid"
+    )
+    try:
+        data = _email_signer().unsign_object(
+            token, max_age=EMAIL_TOKEN_MAX_AGE.total_seconds()
+        )
+        user_id, email = int(data["u"]), str(data["e"])
+    except (BadSignature, KeyError, TypeError, ValueError) as exc:
+        raise invalid from exc
+    with transaction.atomic():
+        account = User.objects.select_for_update().filter(pk=user_id).first()
+        if account is None or account.email != email:
+            raise invalid
+        if account.email_verified_at is None:
+            account.email_verified_at = timezone.now()
+            account.save(update_fields=["email_verified_at"])
+    return account

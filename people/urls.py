@@ -23,6 +23,8 @@ urlpatterns = [
         "family/<id:link_id>/revoke/", views.authority_revoke, name="authority_revoke"
     ),
     path("inbox/", views.inbox, name="inbox"),
+    path("account/email/", views.email, name="email"),
+    path("account/email/verify/<str:token>/", views.email_verify, name="email_verify"),
     path("care-mode/", views.care_mode, name="care_mode"),
     path("language/", views.set_language, name="set_language"),
 ]

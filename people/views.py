@@ -21,6 +21,7 @@ from core.identity import mask_mobile
 from . import selectors, services
 from .forms import (
     AuthorityDecisionForm,
+    EmailForm,
     FamilyMemberForm,
     LoginForm,
     PasswordResetFinishForm,
@@ -291,6 +292,48 @@ def inbox(request):
         "people/inbox.html",
         {"items": items, "accesses": accesses, "proxy_accesses": proxy_accesses},
     )
+
+
+@login_required
+def email(request):
+    """An optional e-mail address for the inbox's messages, used once the
+    link sent to it has been opened."""
+    form = EmailForm(request.POST if request.method == "POST" else None)
+    status = 200
+    if request.method == "POST":
+        if form.is_valid():
+            try:
+                rate_limit_check(request, group="sms")
+                services.email_verification_send(
+                    user=request.user,
+                    email=form.cleaned_data["email"],
+                    verify_url=lambda token: request.build_absolute_uri(
+                        reverse("people:email_verify", args=[token])
+                    ),
+                )
+            except DomainError as error:
+                status = form_error_from(form, error)
+            else:
+                messages.success(
+                    request, _("验证邮件已发送，请在24小时内打开邮件中的链接。")
+                )
+                return redirect("people:email")
+        if form.errors and status == 200:
+            status = 400
+    return render(request, "people/email.html", {"form": form}, status=status)
+
+
+def email_verify(request, token):
+    try:
+        services.email_verify(token=token)
+    except DomainError as error:
+        return render(
+            request,
+            "people/email_verify.html",
+            {"error": error.message},
+            status=400,
+        )
+    return render(request, "people/email_verify.html", {"error": ""})
 
 
 def _safe_next(request) -> bool:

@@ -18,9 +18,10 @@ class RecordsConfig(AppConfig):
         from core.audit import audit_register
 
         # Register the tasks in every process: beat and the outbox send them by name.
-        from . import tasks  # noqa: F401
+        from . import reminders, tasks  # noqa: F401
         from .models import Filing, InsuranceCertificate, LifetimeRequirement
 
         audit_register(Filing, masked=("residence_permit_number",))
         audit_register(InsuranceCertificate, exclude=("facts",))
         audit_register(LifetimeRequirement)
+        reminders.register()

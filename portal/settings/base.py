@@ -224,6 +224,7 @@ CELERY_BEAT_SCHEDULE = {
         "task": "records.tasks.filings_expire_scan",
         "schedule": 60.0,
     },
+    "people-reminders": {"task": "people.tasks.reminders_scan", "schedule": 3600.0},
 }
 
 # --- The portal's own settings ----------------------------------------------------

@@ -294,10 +294,12 @@ def test_the_email_goes_in_the_language_of_the_readers_account(
     pair, django_capture_on_commit_callbacks
 ):
     wang, li = pair
+    verified = dt.datetime(2026, 1, 1, tzinfo=SHANGHAI)
     li.email, li.language = "li@example.cn", "en"
-    li.save(update_fields=["email", "language"])
-    wang.email = "wang@example.cn"
-    wang.save(update_fields=["email"])
+    li.email_verified_at = verified
+    li.save(update_fields=["email", "language", "email_verified_at"])
+    wang.email, wang.email_verified_at = "wang@example.cn", verified
+    wang.save(update_fields=["email", "email_verified_at"])
     link = factories.family_link(wang.person, li.person, relation="spouse")
     with (
         translation.override("zh-hans"),
