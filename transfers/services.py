@@ -321,6 +321,23 @@ def _move(transfer: Transfer, *, action: str, **event) -> None:
     transfer.status = target
 
 
+def _leg_finish(transfer, *, leg: str, action: str, step, side, actor, now) -> None:
+    """The step that ends a leg (the sheet issued; the transfer completed): its
+    event carries the leg's deadline, and says so when the step came late."""
+    deadline = getattr(transfer, f"{leg}_deadline")
+    late = deadline is not None and timezone.localdate(now) > deadline
+    _move(
+        transfer,
+        action=action,
+        step=step,
+        side=side,
+        actor=actor,
+        deadline=deadline,
+        estimated=getattr(transfer, f"{leg}_deadline_estimated"),
+        note=_("超过办理时限") if late else "",
+    )
+
+
 def _can(transfer: Transfer, action: str) -> bool:
     return TRANSFER_MACHINE.can(transfer.status, action=action)
 
@@ -685,20 +702,14 @@ def _issue_sheet(transfer: Transfer, actor=None) -> None:
             "scheme": outgoing.scheme,
         },
     )
-    late = (
-        timezone.localdate(now) > transfer.outgoing_deadline
-        if transfer.outgoing_deadline
-        else False
-    )
-    _move(
+    _leg_finish(
         transfer,
+        leg="outgoing",
         action="outgoing_issue_sheet",
         step=EventStep.SHEET_ISSUED,
         side=Side.OUTGOING,
         actor=actor,
-        deadline=transfer.outgoing_deadline,
-        estimated=transfer.outgoing_deadline_estimated,
-        note=_("超过办理时限") if late else "",
+        now=now,
     )
     transfer.sheet_issued_at = now
     _schedule(transfer, Step.RECEIVE, auto=True)
@@ -821,20 +832,14 @@ def _complete(transfer: Transfer, actor=None) -> None:
     person_region_set(
         person_id=person.pk, region_code=transfer.incoming_region_id, move=True
     )
-    late = (
-        timezone.localdate(now) > transfer.incoming_deadline
-        if transfer.incoming_deadline
-        else False
-    )
-    _move(
+    _leg_finish(
         transfer,
+        leg="incoming",
         action="incoming_complete",
         step=EventStep.COMPLETED,
         side=Side.INCOMING,
         actor=actor,
-        deadline=transfer.incoming_deadline,
-        estimated=transfer.incoming_deadline_estimated,
-        note=_("超过办理时限") if late else "",
+        now=now,
     )
     transfer.completed_at = now
     _clear_schedule(transfer)
