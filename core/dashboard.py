@@ -23,6 +23,12 @@ class Panel:
     available: bool = True
     note: str = ""
 
+    @property
+    def labelled_rows(self) -> list[list[tuple[str, object]]]:
+        """Each row's cells with their column's heading (on a phone each row
+        is a card whose cells say what they are)."""
+        return [list(zip(self.columns, row, strict=False)) for row in self.rows]
+
 
 @dataclass(frozen=True)
 class PanelSpec:

@@ -5,6 +5,8 @@ from django.db import models
 from django.db.models import Q
 from django.utils.translation import gettext_lazy as _
 
+from .places import PROVINCES, localized, with_code
+
 
 class Region(models.Model):
     """A pooling region (统筹区), by its GB/T 2260 administrative division code."""
@@ -12,6 +14,9 @@ class Region(models.Model):
     code = models.CharField(_("区划代码"), max_length=6, primary_key=True)
     name = models.CharField(_("名称"), max_length=50)
     province = models.CharField(_("省份"), max_length=50)
+    # Shown on English pages (pinyin: 合肥市 → Hefei); blank shows the Chinese.
+    name_en = models.CharField(_("英文名称"), max_length=50, blank=True)
+    province_en = models.CharField(_("省份英文名称"), max_length=50, blank=True)
     # How this region's office handles transfer steps: automatically (a
     # simulated regional office run by the workers) or by staff in the admin.
     transfer_processing = models.CharField(
@@ -35,11 +40,30 @@ class Region(models.Model):
         ]
 
     def __str__(self):
-        return f"{self.name}（{self.code}）"
+        return with_code(self.display_name, self.code)
 
     @property
     def province_code(self) -> str:
         return self.code[:2]
+
+    @property
+    def display_name(self) -> str:
+        """The name in the active language (core.places.localized)."""
+        return localized(self.name, self.name_en)
+
+    @property
+    def display_province(self) -> str:
+        known = PROVINCES.get(f"{self.province_code}0000", ("", ""))[1]
+        return localized(self.province, self.province_en or known)
+
+    @property
+    def display_place(self) -> str:
+        """The region with its province: 安徽省合肥市 / Hefei, Anhui; a
+        municipality (北京市) by its name alone."""
+        name, province = self.display_name, self.display_province
+        if not province or province == name:
+            return name
+        return localized(f"{province}{name}", f"{name}, {province}")
 
 
 class CalendarYear(models.Model):

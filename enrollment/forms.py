@@ -89,7 +89,7 @@ class _EnrollmentForm(forms.Form):
         # chooses, instead of the first region in the list being sent.
         self.fields["region"].choices = [
             ("", _("请选择参保地")),
-            *((region.code, region.name) for region in regions),
+            *((region.code, region.display_name) for region in regions),
         ]
         self.fields["region"].error_messages["required"] = _("请选择参保地（统筹区）。")
 

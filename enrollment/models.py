@@ -123,7 +123,7 @@ class Policy(models.Model):
         ]
 
     def __str__(self):
-        return f"{self.region.name} {self.year}"
+        return f"{self.region.display_name} {self.year}"
 
     @property
     def base_min(self) -> Decimal:

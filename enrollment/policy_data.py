@@ -13,11 +13,11 @@ from .models import Category
 D = Decimal
 
 REGIONS = [
-    # code, name, province
-    ("340100", "合肥市", "安徽省"),
-    ("110000", "北京市", "北京市"),
-    ("370200", "青岛市", "山东省"),
-    ("350100", "福州市", "福建省"),
+    # code, name, province, and their English names (core.models.Region)
+    ("340100", "合肥市", "安徽省", "Hefei", "Anhui"),
+    ("110000", "北京市", "北京市", "Beijing", "Beijing"),
+    ("370200", "青岛市", "山东省", "Qingdao", "Shandong"),
+    ("350100", "福州市", "福建省", "Fuzhou", "Fujian"),
 ]
 
 # Per region: residents' personal amount by category for 2025, subsidy, and the
@@ -141,7 +141,13 @@ def policy_seed(region_code: str, year: int):
 def regions_seed():
     from core.models import Region
 
-    for code, name, province in REGIONS:
+    for code, name, province, name_en, province_en in REGIONS:
         Region.objects.get_or_create(
-            code=code, defaults={"name": name, "province": province}
+            code=code,
+            defaults={
+                "name": name,
+                "province": province,
+                "name_en": name_en,
+                "province_en": province_en,
+            },
         )

@@ -36,7 +36,7 @@ def render(receipt, *, verify_url: str) -> bytes:
         (_("缴费人"), receipt.payer_name),
         (_("参保人"), f"{receipt.insured_name}（{receipt.insured_id_masked}）"),
         (_("险种"), receipt.scheme),
-        (_("参保地"), receipt.region_name),
+        (_("参保地"), receipt.region_display),
         (_("缴费期间"), receipt.period),
         (_("金额"), format_yuan(receipt.amount)),
         (_("缴费渠道"), receipt.channel),

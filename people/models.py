@@ -16,6 +16,7 @@ from django.utils.translation import gettext_lazy as _
 from core.identity import mask_id_number, mask_mobile
 from core.models import Region
 from core.money import format_yuan, to_money
+from core.places import place_name
 
 log = logging.getLogger(__name__)
 
@@ -345,6 +346,12 @@ def msg_date(value: dt.date) -> dict:
     return {"date": value.isoformat()}
 
 
+def msg_place(code: str, name: str) -> dict:
+    """A place (a province or a region, by its code) written out in the
+    reader's language; `name` is its Chinese name as stored."""
+    return {"place": code, "name": name}
+
+
 def msg_params(params) -> dict:
     """`params` ready to store: lazy labels become phrases, Decimals amounts,
     dates dates; other values are data and stay as they are."""
@@ -380,6 +387,8 @@ def _msg_param_text(value):
         return f"{amount:,.2f}" if value.get("bare") else format_yuan(amount)
     if "date" in value:
         return date_format(dt.date.fromisoformat(value["date"]), "DATE_FORMAT")
+    if "place" in value:
+        return place_name(value["place"], value.get("name", ""))
     if "datetime" in value:
         moment = dt.datetime.fromisoformat(value["datetime"])
         if timezone.is_aware(moment):

@@ -7,42 +7,12 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from core.models import Region
+from core.places import PROVINCES as PLACES
+from core.places import place_name
 
-# Province-level divisions of GB/T 2260 inside the national cross-region
-# settlement network (Hong Kong, Macao and Taiwan are not part of it).
-PROVINCES = {
-    "110000": "北京市",
-    "120000": "天津市",
-    "130000": "河北省",
-    "140000": "山西省",
-    "150000": "内蒙古自治区",
-    "210000": "辽宁省",
-    "220000": "吉林省",
-    "230000": "黑龙江省",
-    "310000": "上海市",
-    "320000": "江苏省",
-    "330000": "浙江省",
-    "340000": "安徽省",
-    "350000": "福建省",
-    "360000": "江西省",
-    "370000": "山东省",
-    "410000": "河南省",
-    "420000": "湖北省",
-    "430000": "湖南省",
-    "440000": "广东省",
-    "450000": "广西壮族自治区",
-    "460000": "海南省",
-    "500000": "重庆市",
-    "510000": "四川省",
-    "520000": "贵州省",
-    "530000": "云南省",
-    "540000": "西藏自治区",
-    "610000": "陕西省",
-    "620000": "甘肃省",
-    "630000": "青海省",
-    "640000": "宁夏回族自治区",
-    "650000": "新疆维吾尔自治区",
-}
+# Provinces (core.places.PROVINCES: code → (中文, English)) by their Chinese
+# names, as a filing stores them.
+PROVINCES = {code: names[0] for code, names in PLACES.items()}
 
 
 def province_code_of(code: str) -> str:
@@ -58,6 +28,13 @@ class Destination:
     code: str
     name: str
     region: Region | None
+
+    @property
+    def display_name(self) -> str:
+        """The name in the active language (`name` is the Chinese one, as filed)."""
+        if self.region is not None and not self.is_province:
+            return self.region.display_place
+        return place_name(self.code, self.name)
 
     @property
     def is_province(self) -> bool:

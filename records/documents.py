@@ -13,6 +13,7 @@ from django.utils.translation import gettext as _
 from django.utils.translation import ngettext
 
 from core.documents import PdfDocument
+from core.places import region_names, with_code
 from enrollment.models import EnrollmentStatus, Scheme
 
 from .models import Evidence, Filing, FilingKind, InsuranceCertificate
@@ -85,7 +86,15 @@ class FactsView:
 
 
 def facts_view(facts: dict) -> FactsView:
-    """The facts a 参保证明 certified, with codes as labels in the reader's language."""
+    """The facts a 参保证明 certified, with codes as labels in the reader's
+    language (regions too: as certified in Chinese, one query in English)."""
+    lines = [*facts.get("periods", []), *facts.get("months", [])]
+    names = region_names(line["region_code"] for line in lines)
+
+    def region(line: dict) -> str:
+        code = line["region_code"]
+        return with_code(names.get(code, line["region_name"]), code)
+
     return FactsView(
         as_of=_date(facts.get("as_of")),
         name=facts.get("name", ""),
@@ -96,7 +105,7 @@ def facts_view(facts: dict) -> FactsView:
             PeriodLine(
                 year=p["year"],
                 scheme=_label(Scheme, p["scheme"]),
-                region=f"{p['region_name']}（{p['region_code']}）",
+                region=region(p),
                 status=_label(EnrollmentStatus, p["status"]),
                 start=_date(p["start"]),
                 end=_date(p["end"]),
@@ -105,7 +114,7 @@ def facts_view(facts: dict) -> FactsView:
         ],
         months=[
             MonthsLine(
-                region=f"{m['region_name']}（{m['region_code']}）",
+                region=region(m),
                 actual=m["actual"],
                 deemed=m["deemed"],
             )
@@ -229,7 +238,9 @@ def filing_pdf(filing: Filing, *, verify_url: str) -> bytes:
     doc.line(_("参保地"), str(filing.insured_region))
     doc.line(_("备案类型"), filing.get_kind_display())
     doc.line(_("备案人员类别"), filing.get_reason_display())
-    doc.line(_("就医地"), f"{filing.destination_name}（{filing.destination_code}）")
+    doc.line(
+        _("就医地"), with_code(filing.destination_display, filing.destination_code)
+    )
     doc.line(_("有效期"), filing_validity(filing))
     if filing.kind == FilingKind.LONG_TERM:
         doc.line(_("备案材料"), filing_evidence(filing))

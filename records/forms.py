@@ -78,7 +78,7 @@ class FilingForm(forms.Form):
         self.fields["reason"].choices = _reason_choices()
         self.fields["destination"].choices = [
             ("", _("请选择")),
-            *((d.code, d.name) for d in destinations()),
+            *((d.code, d.display_name) for d in destinations()),
         ]
 
     @property

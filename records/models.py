@@ -13,6 +13,7 @@ from django.utils.translation import gettext_lazy as _
 
 from core.documents import signature
 from core.models import Region
+from core.places import in_english, is_province, place_name
 from core.transitions import Edge, StateMachine
 from people.models import Person
 
@@ -234,6 +235,18 @@ class Filing(models.Model):
 
     def get_absolute_url(self):
         return reverse("records:filing_detail", args=[self.pk])
+
+    @property
+    def destination_display(self) -> str:
+        """就医地 in the active language: as filed in Chinese; in English the
+        province, or the city's region with its province."""
+        if (
+            in_english()
+            and self.destination_region_id
+            and not is_province(self.destination_code)
+        ):
+            return self.destination_region.display_place
+        return place_name(self.destination_code, self.destination_name)
 
     @property
     def is_active(self) -> bool:

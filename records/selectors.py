@@ -17,6 +17,7 @@ from django.utils import timezone
 
 from core.documents import verification_code_normalise
 from core.models import Region
+from core.places import localized
 from enrollment.models import (
     ContributionMonths,
     Enrollment,
@@ -71,7 +72,7 @@ def filings_for_user(*, user) -> list[Filing]:
     """Filings of the persons the user may see, newest first (one query)."""
     return list(
         Filing.objects.filter(person_id__in=person_ids_for_user(user))
-        .select_related("person", "insured_region")
+        .select_related("person", "insured_region", "destination_region")
         .order_by("-filed_at", "-id")
     )
 
@@ -98,7 +99,7 @@ def filing_by_code(*, code: str) -> Filing | None:
     if not code:
         return None
     return (
-        Filing.objects.select_related("person", "insured_region")
+        Filing.objects.select_related("person", "insured_region", "destination_region")
         .filter(verification_code=code)
         .first()
     )
@@ -144,10 +145,15 @@ class RegionMonths:
     region_name: str
     actual: int = 0
     deemed: int = 0
+    region_name_en: str = ""
 
     @property
     def total(self) -> int:
         return self.actual + self.deemed
+
+    @property
+    def display_name(self) -> str:
+        return localized(self.region_name, self.region_name_en)
 
 
 def months_by_region(*, person_id: int) -> list[RegionMonths]:
@@ -158,7 +164,7 @@ def months_by_region(*, person_id: int) -> list[RegionMonths]:
     tests hold the two to the same figures."""
     rows = (
         ContributionMonths.objects.filter(person_id=person_id)
-        .values("region_id", "region__name", "kind")
+        .values("region_id", "region__name", "region__name_en", "kind")
         .annotate(total=Sum("months"))
         .order_by("region_id")
     )
@@ -166,7 +172,11 @@ def months_by_region(*, person_id: int) -> list[RegionMonths]:
     for row in rows:
         line = found.setdefault(
             row["region_id"],
-            RegionMonths(region_code=row["region_id"], region_name=row["region__name"]),
+            RegionMonths(
+                region_code=row["region_id"],
+                region_name=row["region__name"],
+                region_name_en=row["region__name_en"],
+            ),
         )
         if row["kind"] == MonthsKind.ACTUAL:
             line.actual = row["total"] or 0

@@ -32,7 +32,7 @@ from core.errors import DomainError
 from core.models import Region
 from enrollment.models import Enrollment
 from enrollment.rules import add_months
-from people.models import Person, Scope, msg_phrase
+from people.models import Person, Scope, msg_phrase, msg_place
 from people.services import notify, person_lock, proxy_act
 
 from . import selectors
@@ -135,7 +135,7 @@ def filing_check(
             )
             % {
                 "name": person.name,
-                "destination": current.destination_name,
+                "destination": current.destination_display,
                 "number": current.number,
             },
             code="already_filed",
@@ -154,7 +154,7 @@ def filing_check(
                 "就医地不能是参保地%(region)s或其所在省份。"
                 "请选择参保地以外、准备就医的省份或城市。"
             )
-            % {"region": enrollment.region.name},
+            % {"region": enrollment.region.display_name},
             code="destination_is_home",
             field="destination",
         )
@@ -329,7 +329,7 @@ def filing_create(
         subject=gettext_noop("异地就医备案成功：%(destination)s"),
         body=gettext_noop("备案编号 %(number)s，验证码 %(code)s。%(validity)s"),
         params={
-            "destination": filing.destination_name,
+            "destination": msg_place(filing.destination_code, filing.destination_name),
             "number": filing.number,
             "code": filing.verification_code,
             "validity": _validity(filing),
@@ -380,7 +380,10 @@ def filing_cancel(*, actor, filing_id: int, today: dt.date | None = None) -> Fil
         body=gettext_noop(
             "备案编号 %(number)s。取消后在该地就医不能直接结算，需要时请重新备案。"
         ),
-        params={"destination": filing.destination_name, "number": filing.number},
+        params={
+            "destination": msg_place(filing.destination_code, filing.destination_name),
+            "number": filing.number,
+        },
         url=reverse("records:filing_detail", args=[filing.pk]),
     )
     return filing
@@ -403,7 +406,7 @@ def _expire(filing: Filing, *, today: dt.date) -> bool:
             "备案编号 %(number)s 的有效期已于 %(end)s 结束。仍需在该地就医请重新备案。"
         ),
         params={
-            "destination": filing.destination_name,
+            "destination": msg_place(filing.destination_code, filing.destination_name),
             "number": filing.number,
             "end": filing.end_on,
         },

@@ -85,11 +85,11 @@ def render(transfer, *, verify_url: str) -> bytes:
         (_("险种"), sheet.scheme_label),
         (
             _("转出地区划代码"),
-            f"{sheet.outgoing_region_code}（{transfer.outgoing_region.name}）",
+            f"{sheet.outgoing_region_code}（{transfer.outgoing_region.display_name}）",
         ),
         (
             _("转入地区划代码"),
-            f"{sheet.incoming_region_code}（{transfer.incoming_region.name}）",
+            f"{sheet.incoming_region_code}（{transfer.incoming_region.display_name}）",
         ),
         (_("参保开始日期"), _date(sheet.enrollment_start)),
         (_("暂停参保日期"), _date(sheet.suspended_on)),

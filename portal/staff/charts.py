@@ -26,19 +26,28 @@ def _label(value) -> str:
     return str(value)
 
 
+def _text_width(text: str, size: int) -> float:
+    """About how wide `text` is drawn, in px: a Chinese character one em,
+    other characters about 0.6 em."""
+    return sum(size if ord(ch) >= 0x2E80 else size * 0.6 for ch in text)
+
+
 def horizontal_bars(
     items: list[tuple[str, object]], *, title: str, unit: str = "", max_value=None
 ) -> str:
-    """One labelled bar per (label, value)."""
+    """One labelled bar per (label, value): the label on its own line above
+    the bar, so a long label (in English) is never cut off on the left."""
     if not items:
         return ""
-    row, label_w, bar_w = 28, 200, 360
+    row, bar_w = 46, 360
     top = max(_number(v) for _, v in items) if max_value is None else _number(max_value)
     top = top or 1.0
     height = row * len(items) + 10
+    longest = max(_text_width(str(label), 13) for label, _ in items)
+    total_w = int(max(bar_w + 120, longest + 8))
     parts = [
-        f'<svg class="staff-chart" role="img" aria-label="{escape(title)}" width="{label_w + bar_w + 120}" '
-        f'viewBox="0 0 {label_w + bar_w + 120} {height}" '
+        f'<svg class="staff-chart" role="img" aria-label="{escape(title)}" width="{total_w}" '
+        f'viewBox="0 0 {total_w} {height}" '
         f'xmlns="http://www.w3.org/2000/svg"><title>{escape(title)}</title>'
     ]
     for index, (label, value) in enumerate(items):
@@ -46,11 +55,11 @@ def horizontal_bars(
         width = max(1.0, bar_w * _number(value) / top)
         text = f"{_label(value)}{unit}"
         parts.append(
-            f'<text x="{label_w - 8}" y="{y + 18}" text-anchor="end" font-size="13" fill="#212529">'
+            f'<text x="0" y="{y + 14}" font-size="13" fill="#212529">'
             f"{escape(label)}</text>"
-            f'<rect x="{label_w}" y="{y + 4}" width="{width:.1f}" height="{row - 8}" fill="{PALETTE[0]}">'
+            f'<rect x="0" y="{y + 20}" width="{width:.1f}" height="18" fill="{PALETTE[0]}">'
             f"<title>{escape(label)}：{escape(text)}</title></rect>"
-            f'<text x="{label_w + width + 6:.1f}" y="{y + 18}" font-size="13" fill="#212529">{escape(text)}</text>'
+            f'<text x="{width + 6:.1f}" y="{y + 34}" font-size="13" fill="#212529">{escape(text)}</text>'
         )
     parts.append("</svg>")
     return mark_safe("".join(parts))

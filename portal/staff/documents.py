@@ -35,7 +35,7 @@ def enrollment_slip_pdf(
     doc.line(_("参保登记编号"), enrollment.reference)
     doc.line(_("参保人"), f"{person.name}（{person.id_masked}）")
     doc.line(_("险种"), enrollment.get_scheme_display())
-    doc.line(_("参保地"), f"{enrollment.region.name}（{enrollment.region_id}）")
+    doc.line(_("参保地"), str(enrollment.region))
     doc.line(_("待遇年度"), _("%(year)d年度") % {"year": enrollment.year})
     category = enrollment.get_category_display()
     if premium.verification_pending:
@@ -67,7 +67,7 @@ def enrollment_slip_pdf(
             "一、%(region)s任一医保经办窗口：出示本回执或报参保登记编号，"
             "现金或刷卡缴费，当场出具电子缴费凭证。"
         )
-        % {"region": enrollment.region.name}
+        % {"region": enrollment.region.display_name}
     )
     doc.paragraph(
         _(

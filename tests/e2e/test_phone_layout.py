@@ -1,7 +1,9 @@
 """The payment history and the receipt on a 390 px phone, in both languages,
 with care mode (关怀模式) on and off: no element reaches past the screen's
 width or sticks out of the box it sits in (a table's header left in its
-table layout, a long verification address, a wide select)."""
+table layout, a long verification address, a wide select). Every other page
+gets the same check in test_accessibility.py; this one keeps the phone
+screenshots of the history for the README."""
 
 import datetime as dt
 
@@ -11,58 +13,17 @@ import time_machine
 from payments import services
 from payments.forms import new_key
 from tests import factories
-from tests.e2e.conftest import PHONE
+from tests.e2e.phone import PHONE, SLACK_PX, TABLE_CHECK, WIDTH_CHECK
 
 pytestmark = pytest.mark.django_db(transaction=True)
 
 TODAY = dt.datetime(2026, 11, 23, 10, 0, tzinfo=dt.timezone(dt.timedelta(hours=8)))
-# Sub-pixel rounding of the layout engine.
-SLACK_PX = 1
 
 
 def elements_wider_than_container(page) -> list[str]:
-    """Every rendered element of the page's body whose box reaches past the
-    viewport's width, or past the left or right edge of its parent's box,
-    described for a failure message; [] when everything fits.
-
-    Only the horizontal extent is compared with the parent: a line's inline
-    box (a button in an inline form) is legitimately taller than its line,
-    but nothing on a phone should be wider than what holds it. Elements not
-    rendered (display: none, the collapsed menu, <option>) have no box and
-    are skipped."""
-    return page.evaluate(
-        """(slack) => {
-          const width = document.documentElement.clientWidth;
-          const name = (e) => {
-            const classes = typeof e.className === 'string' && e.className.trim()
-              ? '.' + e.className.trim().split(/\\s+/).join('.') : '';
-            const text = (e.innerText || e.textContent || '').trim().slice(0, 40);
-            return `${e.tagName.toLowerCase()}${e.id ? '#' + e.id : ''}${classes}`
-              + (text ? ` «${text}»` : '');
-          };
-          const found = [];
-          for (const e of document.body.querySelectorAll('*')) {
-            const box = e.getBoundingClientRect();
-            if (box.width === 0 && box.height === 0) continue;
-            if (getComputedStyle(e).visibility === 'hidden') continue;
-            if (box.left < -slack || box.right > width + slack) {
-              found.push(`${name(e)}: ${Math.round(box.left)}–${Math.round(box.right)}`
-                + ` px, the screen is ${width} px wide`);
-              continue;
-            }
-            const parent = e.parentElement;
-            if (!parent || parent === document.body) continue;
-            const outer = parent.getBoundingClientRect();
-            if (box.left < outer.left - slack || box.right > outer.right + slack) {
-              found.push(`${name(e)}: ${Math.round(box.left)}–${Math.round(box.right)}`
-                + ` px, outside ${name(parent)} at`
-                + ` ${Math.round(outer.left)}–${Math.round(outer.right)} px`);
-            }
-          }
-          return found;
-        }""",
-        SLACK_PX,
-    )
+    """tests/e2e/phone.py's check: every element that reaches past the
+    screen or out of its box, described; [] when everything fits."""
+    return page.evaluate(WIDTH_CHECK, SLACK_PX) + page.evaluate(TABLE_CHECK)
 
 
 @pytest.fixture

@@ -140,7 +140,7 @@ class Command(BaseCommand):
         from enrollment.policy_data import REGIONS, policy_seed, regions_seed
 
         regions_seed()
-        for code, _name, _province in REGIONS:
+        for code, *_names in REGIONS:
             for year in YEARS:
                 policy_seed(code, year)
         roles.role_groups_sync()
