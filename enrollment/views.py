@@ -16,6 +16,7 @@ from django.views.decorators.http import require_http_methods
 
 from core.errors import DomainError
 from core.forms import form_error_from
+from core.pagecache import page_body
 from people.access import person_get_for_user
 from people.models import Scope
 from people.services import proxy_views_record
@@ -277,14 +278,30 @@ def done(request, pk):
 
 @citizen_required
 def coverage(request):
-    """参保信息 for the user and each person whose records they may see."""
-    rows = selectors.coverage_for_user(request.user)
-    proxy_views_record(
-        user=request.user,
-        person_ids=[row.person.pk for row in rows],
-        what=_("参保信息"),
+    """参保信息 for the user and each person whose records they may see. The
+    body comes from the cache until something the user may see changes
+    (core.pagecache)."""
+
+    def build(today):
+        rows = selectors.coverage_for_user(request.user, today=today)
+        # Recorded when the body is built: a body kept is the user's, of
+        # today, so the "looked at" rows of today are there whenever it is
+        # served again.
+        proxy_views_record(
+            user=request.user,
+            person_ids=[row.person.pk for row in rows],
+            what=_("参保信息"),
+        )
+        return {"rows": rows}, True
+
+    body = page_body(
+        request,
+        view="enrollment.coverage",
+        params=(),
+        template="enrollment/coverage_body.html",
+        build=build,
     )
-    return render(request, "enrollment/coverage.html", {"rows": rows})
+    return render(request, "enrollment/coverage.html", {"body": body})
 
 
 @citizen_required

@@ -34,3 +34,21 @@ class PaymentsConfig(AppConfig):
         for model in (PersonalAccount, Payment, Order, Refund, FamilyBinding, DayClose):
             audit_register(model)
         dashboard.register()
+        _pages_follow()
+
+
+def _pages_follow():
+    """Cached pages (core.pagecache) go stale when what they show changes: an
+    attempt's insured person and whoever paid its order."""
+    from people.pagecache import pages_follow, related_id
+
+    from .models import Order, PaidPeriod, Payment, Receipt, Refund
+
+    pages_follow(Order, lambda order: [order.insured_id, order.payer_id])
+    pages_follow(
+        Payment,
+        lambda payment: [payment.insured_id, related_id(payment, "order", "payer_id")],
+    )
+    pages_follow(PaidPeriod, lambda period: [period.insured_id])
+    for model in (Receipt, Refund):
+        pages_follow(model, lambda row: [related_id(row, "payment", "insured_id")])

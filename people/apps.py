@@ -26,3 +26,7 @@ class PeopleConfig(AppConfig):
         # A password hash is never written anywhere, not even masked.
         audit_register(User, masked=("mobile",), exclude=("password", "last_login"))
         audit_register(FamilyLink)
+        # Cached pages (core.pagecache) go stale when what they show changes.
+        from .pagecache import connect_people
+
+        connect_people()
