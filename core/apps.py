@@ -20,7 +20,13 @@ class CoreConfig(AppConfig):
     )
 
     def ready(self):
+        from celery.signals import task_prerun
+
         from . import tasks  # noqa: F401 - the outbox relay, sent by name
+        from .outbox import acknowledge
+
+        # A worker starting a task sent through the outbox marks its row.
+        task_prerun.connect(acknowledge, dispatch_uid="core.outbox.acknowledge")
         from .converters import IdConverter
 
         register_converter(IdConverter, "id")

@@ -8,6 +8,8 @@ is an error at start-up, never skipped.
 Only changes made by a staff member (a signed-in request whose user is staff)
 are written: the workers' own state changes are already recorded in each
 app's event tables, and logging every one of them would double the write load.
+Nor is anything read for them: auditlog reads a row again before each update
+to diff it, and that read is skipped unless staff are acting.
 """
 
 from __future__ import annotations
@@ -26,8 +28,9 @@ def mask_value(value: str) -> str:
     return mask_mobile(value) if len(value) == 11 else mask_id_number(value)
 
 
-def only_staff_changes(sender, instance, action, **kwargs):
-    """auditlog pre_log receiver: False (skip) unless a staff member is acting."""
+def staff_acting() -> bool:
+    """Whether a staff member is acting now (a signed-in request whose user is
+    staff, or auditlog's set_actor with one)."""
     from auditlog.context import auditlog_value
 
     try:
@@ -46,6 +49,21 @@ def only_staff_changes(sender, instance, action, **kwargs):
     )
 
 
+def only_staff_changes(sender, instance, action, **kwargs):
+    """auditlog pre_log receiver: False (skip) unless a staff member is acting."""
+    return staff_acting()
+
+
+def _log_staff_update(sender, instance, **kwargs):
+    """auditlog's pre_save receiver, run only when a staff member acts: it
+    reads the row again to diff it, a query a citizen's request or a worker
+    would pay on every save for an entry only_staff_changes then drops."""
+    from auditlog.receivers import log_update
+
+    if staff_acting():
+        log_update(sender, instance=instance, **kwargs)
+
+
 def _actor_context_open(duid) -> bool:
     """Whether auditlog's actor context (set_actor / the middleware) is still
     open: it connects a pre_save receiver under this dispatch uid and
@@ -62,8 +80,10 @@ def audit_register(
 ) -> None:
     """Record staff changes of `model` (idempotent). `masked` fields are shown
     masked; `exclude` fields are never written, not even masked."""
+    from auditlog.receivers import log_update
     from auditlog.registry import auditlog
     from auditlog.signals import pre_log
+    from django.db.models.signals import pre_save
 
     fields = {f.name for f in model._meta.get_fields()}
     unknown = (set(masked) | set(exclude)) - fields - set(NOISE)
@@ -78,3 +98,13 @@ def audit_register(
     if masked:
         options.update(mask_fields=list(masked), mask_callable=MASK_CALLABLE)
     auditlog.register(model, **options)
+    # Updates are diffed only when staff act (see _log_staff_update): auditlog's
+    # own receiver, connected by register() under its dispatch uid, gives way.
+    pre_save.disconnect(
+        sender=model, dispatch_uid=auditlog._dispatch_uid(pre_save, log_update)
+    )
+    pre_save.connect(
+        _log_staff_update,
+        sender=model,
+        dispatch_uid=f"core.audit.update.{model._meta.label_lower}",
+    )

@@ -1,24 +1,40 @@
 """Transactional outbox: a task is written to the database in the same
 transaction as the change that needs it, and sent to the broker after commit.
-If the broker is down, the relay (core.tasks.outbox_relay) sends it later."""
+
+Nothing more is written on the way: the worker that starts the task marks the
+row (`sent_at`, by `acknowledge`, a task_prerun receiver), so the request that
+made the change commits once. A row nobody marked is sent again by the relay
+(core.tasks.outbox_relay, every 2 s): at once when the request could not send
+it (the broker was down: `attempts` > 0), after UNACKNOWLEDGED_AFTER when it
+was sent but never started (the web process died before sending it, or the
+broker lost it). Every task is safe to run twice, so a message sent twice
+costs a little work and a message never sent cannot happen."""
 
 import logging
 import socket
 import time
+from functools import partial
 from urllib.parse import urlparse
 
 from django.db import transaction
+from django.db.models import F, Q
 from django.utils import timezone
 
 from .models import OutboxMessage
 
 log = logging.getLogger(__name__)
 
+# The message header that carries the row's id to the worker.
+HEADER = "outbox_id"
+# How long a message sent after commit may wait for a worker to start it
+# before the relay sends it again: long enough for a queue on a busy day.
+UNACKNOWLEDGED_AFTER = 60.0
+
 
 def enqueue(task_name: str, *args) -> OutboxMessage:
     """Record `task_name(*args)` now; send it once the transaction commits."""
     message = OutboxMessage.objects.create(task=task_name, args=list(args))
-    transaction.on_commit(lambda: _send(message.pk, wait_for_broker=False))
+    transaction.on_commit(partial(_send, message, wait_for_broker=False))
     return message
 
 
@@ -41,56 +57,73 @@ def _broker_answers(url: str) -> bool:
         return False
 
 
-def _send(message_id: int, *, wait_for_broker: bool = True) -> bool:
+def _send(message: OutboxMessage, *, wait_for_broker: bool = True) -> bool:
+    """Send one row's task. After commit (wait_for_broker=False) nothing is
+    written unless the send fails; the relay marks what it sends itself."""
     global _broker_down_since
     from celery import current_app as app
 
-    message = OutboxMessage.objects.filter(pk=message_id, sent_at__isnull=True).first()
-    if message is None:
+    if app.conf.task_always_eager:
+        # Unit tests: run in-process, as .delay() would in eager mode.
+        _mark_sent(message.pk)
+        app.tasks[message.task].apply(args=message.args, throw=True)
         return True
     if (
-        not app.conf.task_always_eager
-        and not wait_for_broker
+        not wait_for_broker
         and _broker_down_since is not None
         and not _broker_answers(app.conf.broker_write_url or app.conf.broker_url)
     ):
-        return False  # still down: the relay sends it later
-    if app.conf.task_always_eager:
-        # Unit tests: run in-process, as .delay() would in eager mode.
-        OutboxMessage.objects.filter(pk=message_id).update(
-            sent_at=timezone.now(), attempts=1
-        )
-        app.tasks[message.task].apply(args=message.args, throw=True)
-        return True
+        _left_for_relay(message.pk)  # still down
+        return False
     try:
-        app.send_task(message.task, args=message.args, retry=False)
+        app.send_task(
+            message.task, args=message.args, headers={HEADER: message.pk}, retry=False
+        )
     except Exception as exc:  # noqa: BLE001 - any broker failure leaves the row for the relay
         log.warning("broker unavailable, task %s kept in outbox: %s", message.task, exc)
         _broker_down_since = _broker_down_since or time.monotonic()
-        OutboxMessage.objects.filter(pk=message_id).update(
-            attempts=message.attempts + 1
-        )
+        _left_for_relay(message.pk)
         return False
     _broker_down_since = None
-    OutboxMessage.objects.filter(pk=message_id).update(
-        sent_at=timezone.now(), attempts=message.attempts + 1
-    )
+    if wait_for_broker:
+        _mark_sent(message.pk)  # the relay: sent again now, never a third time
     return True
 
 
-def relay(*, older_than_seconds: float = 3.0, batch: int = 200) -> int:
-    """Send what the after-commit hook could not (broker down, process killed)."""
+def _mark_sent(message_id: int) -> None:
+    OutboxMessage.objects.filter(pk=message_id, sent_at__isnull=True).update(
+        sent_at=timezone.now(), attempts=F("attempts") + 1
+    )
+
+
+def _left_for_relay(message_id: int) -> None:
+    """The request could not send it: the relay sends it at its next pass."""
+    OutboxMessage.objects.filter(pk=message_id).update(attempts=F("attempts") + 1)
+
+
+def acknowledge(sender=None, task=None, **kwargs) -> None:
+    """celery task_prerun receiver (connected in CoreConfig.ready()): a worker
+    starts a task sent through the outbox, so its row is delivered."""
+    message_id = getattr(getattr(task, "request", None), HEADER, None)
+    if isinstance(message_id, int):
+        _mark_sent(message_id)
+
+
+def relay(*, older_than_seconds: float = UNACKNOWLEDGED_AFTER, batch: int = 200) -> int:
+    """Send what the after-commit send could not (broker down) at once, and
+    what no worker started within `older_than_seconds` (process killed,
+    message lost); each is marked sent by this send."""
     cutoff = timezone.now() - timezone.timedelta(seconds=older_than_seconds)
     sent = 0
     with transaction.atomic():
-        ids = list(
+        messages = list(
             OutboxMessage.objects.select_for_update(skip_locked=True)
-            .filter(sent_at__isnull=True, created_at__lt=cutoff)
-            .order_by("created_at")
-            .values_list("pk", flat=True)[:batch]
+            .filter(sent_at__isnull=True)
+            .filter(Q(attempts__gt=0) | Q(created_at__lt=cutoff))
+            .order_by("created_at")[:batch]
         )
-    for message_id in ids:
-        if not _send(message_id):
+    for message in messages:
+        if not _send(message):
             break
         sent += 1
     return sent

@@ -13,6 +13,7 @@ from django.utils.translation import gettext_lazy as _
 
 from core.models import Region
 from core.money import format_yuan
+from core.places import in_english
 from core.transitions import Edge, StateMachine
 from enrollment.models import EnrollmentStatus
 from people.models import Person, Relation
@@ -269,6 +270,7 @@ _UNANSWERED = PAYMENT_MACHINE.sources(action="start") | PAYMENT_MACHINE.sources(
 )
 IN_FLIGHT = tuple(s for s in S.values if s in _UNANSWERED)
 FINISHED = tuple(s for s in S.values if s not in IN_FLIGHT)
+LIVE_ATTEMPT_CONSTRAINT = "payment_one_live_per_period"
 
 
 class Payment(models.Model):
@@ -325,6 +327,14 @@ class Payment(models.Model):
                 fields=["insured", "scheme", "period"],
                 condition=Q(status="success"),
                 name="payment_one_success_per_period",
+            ),
+            # One live attempt per period: a second click, a second tab or
+            # another family member paying at the same moment is refused by
+            # the database itself (payments.services turns it into 409).
+            models.UniqueConstraint(
+                fields=["insured", "scheme", "period"],
+                condition=Q(status__in=IN_FLIGHT),
+                name=LIVE_ATTEMPT_CONSTRAINT,
             ),
             models.UniqueConstraint(
                 fields=["channel", "provider_transaction_id"],
@@ -459,6 +469,14 @@ class Receipt(models.Model):
 
     def __str__(self):
         return self.number
+
+    @property
+    def region_display(self) -> str:
+        """参保地 in the active language: as issued in Chinese, else the order's
+        region by its name in that language."""
+        if in_english():
+            return self.payment.order.region.display_name
+        return self.region_name
 
 
 class CallbackLog(models.Model):

@@ -139,14 +139,23 @@ def quote_resident(*, enrollment: Enrollment, paid_periods: set[str]) -> Quote:
 
 
 def quote_flexible(
-    *, enrollment: Enrollment, paid_periods: set[str], months_ahead: int, today: dt.date
+    *,
+    enrollment: Enrollment,
+    paid_periods: set[str],
+    months_ahead: int,
+    today: dt.date,
+    policy: Policy | None = None,
 ) -> Quote:
     """A flexible worker's months: missed months back to `backpay_max_months`
     (补缴, with the late fee where the region charges it), then `months_ahead`
     months from the current one, all within the enrollment's year."""
     if not 1 <= months_ahead <= MAX_MONTHS_AHEAD:
         raise DomainError(_("预缴月数应为1至12个月。"), code="months", field="months")
-    policy = Policy.objects.get(region_id=enrollment.region_id, year=enrollment.year)
+    # `policy`: the enrollment's, when the caller loaded it with others'.
+    if policy is None:
+        policy = Policy.objects.get(
+            region_id=enrollment.region_id, year=enrollment.year
+        )
     monthly = rules.flexible_monthly_premium(
         base=enrollment.contribution_base, rate=policy.flexible_rate
     )
@@ -229,6 +238,7 @@ def quote_for(
     months_ahead: int = 1,
     today: dt.date,
     repair_years: int = 0,
+    policy: Policy | None = None,
 ) -> Quote:
     if enrollment.status not in (EnrollmentStatus.REGISTERED, EnrollmentStatus.ACTIVE):
         raise DomainError(_("该参保登记当前状态不能缴费。"), code="enrollment_status")
@@ -244,5 +254,6 @@ def quote_for(
             paid_periods=paid_periods,
             months_ahead=months_ahead,
             today=today,
+            policy=policy,
         )
     raise DomainError(_("单位职工医保由单位缴费，无需个人在此缴费。"), code="scheme")

@@ -2,6 +2,7 @@
 
 import datetime as dt
 from collections import defaultdict
+from dataclasses import dataclass
 
 from django.db.models import Max, Q
 from django.db.models.functions import Substr
@@ -10,7 +11,7 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 
 from core.errors import DomainError
-from enrollment.models import Enrollment, Scheme
+from enrollment.models import Enrollment, Policy, Scheme
 from people.access import person_ids_for_user
 from people.models import Person, Scope
 
@@ -68,12 +69,86 @@ def payment_get_for_user(*, user, pk, scope: str = Scope.VIEW) -> Payment:
     return payment
 
 
+@dataclass
+class HistoryPage:
+    """What the 缴费记录 page shows."""
+
+    persons: list[Person]  # the user's own person first
+    person_id: int | None  # the person asked for, None for everyone
+    years: list[int]  # newest first
+    year: int | None  # the year shown, None for every year
+    payments: list[Payment]
+    payable: list[Enrollment]
+
+
+def history_page_for_user(
+    *,
+    user,
+    person_id: int | None = None,
+    year: int | None = None,
+    every_year: bool = False,
+    today: dt.date | None = None,
+) -> HistoryPage:
+    """缴费记录 for the user and the family they act for: the persons, the
+    years, one year's attempts (by default the year of the payment made last;
+    `every_year` for all), and what can be paid now. A fixed number of
+    statements for any family: the user's authority (once per request), the
+    persons, the orders the user paid, the years, the attempts, the payable
+    enrollments (and, when some are flexible, their paid months and policies)."""
+    ids = person_ids_for_user(user)
+    by_pk = {p.pk: p for p in Person.objects.filter(pk__in=ids).only("id", "name")}
+    if person_id not in by_pk:
+        person_id = None
+    condition = _visible(user)
+    years, newest = history_years_for_user(
+        user=user, person_id=person_id, condition=condition
+    )
+    if year is None and not every_year:
+        year = newest
+    return HistoryPage(
+        persons=[by_pk[pk] for pk in ids if pk in by_pk],
+        person_id=person_id,
+        years=years,
+        year=year,
+        payments=history_for_user(
+            user=user, person_id=person_id, year=year, condition=condition
+        ),
+        payable=payable_enrollments_for_user(user=user, today=today),
+    )
+
+
+# The columns the history shows; the rest of the attempt, its order and its
+# receipt stay in the database.
+HISTORY_COLUMNS = (
+    "id",
+    "insured_id",
+    "scheme",
+    "period",
+    "channel",
+    "amount",
+    "status",
+    "created_at",
+    "order",
+    "order__months",
+    "order__insured",
+    "order__insured__name",
+    "order__payer",
+    "order__payer__name",
+)
+
+
 def history_for_user(
-    *, user, person_id: int | None = None, year: int | None = None, limit: int = 200
+    *,
+    user,
+    person_id: int | None = None,
+    year: int | None = None,
+    limit: int = 200,
+    condition: Q | None = None,
 ):
     """缴费记录: attempts for the people the user acts for and those they paid,
-    newest first, with order, persons and receipt joined (one query)."""
-    condition = _visible(user)
+    newest first, with the order's months and the persons' names (one query;
+    `condition`: _visible(user), when the caller has it already)."""
+    condition = condition if condition is not None else _visible(user)
     if condition is None:
         return []
     qs = Payment.objects.filter(condition).exclude(status__in=["created"])
@@ -82,19 +157,20 @@ def history_for_user(
     if year is not None:
         qs = qs.filter(period__startswith=str(year))
     return list(
-        qs.select_related(
-            "order", "order__insured", "order__payer", "receipt"
-        ).order_by("-created_at", "-id")[:limit]
+        qs.select_related("order", "order__insured", "order__payer")
+        .only(*HISTORY_COLUMNS)
+        .order_by("-created_at", "-id")[:limit]
     )
 
 
 def history_years_for_user(
-    *, user, person_id: int | None = None
+    *, user, person_id: int | None = None, condition: Q | None = None
 ) -> tuple[list[int], int | None]:
     """The years with payments the user may see, newest first, and the year
     of the payment made most recently (which need not be the newest year: a
-    repaired gap year, a relative's earlier year), in one query."""
-    condition = _visible(user)
+    repaired gap year, a relative's earlier year), in one query (grouped by
+    year alone: no default ordering joins the GROUP BY)."""
+    condition = condition if condition is not None else _visible(user)
     if condition is None:
         return [], None
     qs = Payment.objects.filter(condition).exclude(status__in=["created"])
@@ -121,9 +197,9 @@ def payable_enrollments_for_user(*, user, today: dt.date | None = None):
     year with nothing left to pay is marked `nothing_due` (its page would only
     refuse), so the page says so instead of offering to pay.
 
-    One query, and for flexible years one more for their paid months and one
-    per flexible year for its policy (pricing.quote_for, the one home of the
-    rule of what is due)."""
+    One query, and when some are flexible one more for their paid months and
+    one for their policies (pricing.quote_for, the one home of the rule of
+    what is due, prices them)."""
     ids = person_ids_for_user(user, scope=Scope.PAY)
     enrollments = list(
         Enrollment.objects.filter(person_id__in=ids)
@@ -136,11 +212,16 @@ def payable_enrollments_for_user(*, user, today: dt.date | None = None):
     )
     flexible = [e for e in enrollments if e.scheme == Scheme.FLEXIBLE]
     paid = defaultdict(set)
+    policies = {}
     if flexible:
         for insured_id, period in PaidPeriod.objects.filter(
             insured_id__in={e.person_id for e in flexible}, scheme=Scheme.FLEXIBLE
         ).values_list("insured_id", "period"):
             paid[insured_id].add(period)
+        keys = Q()
+        for region_id, year in {(e.region_id, e.year) for e in flexible}:
+            keys |= Q(region_id=region_id, year=year)
+        policies = {(p.region_id, p.year): p for p in Policy.objects.filter(keys)}
     today = today or timezone.localdate()
     for enrollment in enrollments:
         enrollment.nothing_due = False
@@ -151,6 +232,7 @@ def payable_enrollments_for_user(*, user, today: dt.date | None = None):
                 enrollment=enrollment,
                 paid_periods=paid[enrollment.person_id],
                 today=today,
+                policy=policies.get((enrollment.region_id, enrollment.year)),
             )
         except DomainError as error:
             enrollment.nothing_due = error.code == "already_paid"
@@ -170,8 +252,9 @@ def enrollment_get_for_payment(*, user, pk, proxy_ids=()) -> Enrollment:
     if enrollment is None:
         raise Http404
     if (
-        enrollment.person_id in person_ids_for_user(user, scope=Scope.PAY)
+        enrollment.person_id == user.person_id
         or pk in proxy_ids
+        or enrollment.person_id in person_ids_for_user(user, scope=Scope.PAY)
     ):
         return enrollment
     raise Http404

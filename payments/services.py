@@ -5,9 +5,11 @@ import json
 import logging
 import re
 import secrets
+from collections.abc import Callable, Iterable, Sequence
 from decimal import Decimal
 
 from django.db import IntegrityError, transaction
+from django.db.models import OuterRef, Subquery
 from django.urls import reverse
 from django.utils import timezone
 from django.utils.translation import gettext as _
@@ -32,7 +34,7 @@ from .channels import refund as channel_refund
 from .models import (
     BINDING_MACHINE,
     FINISHED,
-    IN_FLIGHT,
+    LIVE_ATTEMPT_CONSTRAINT,
     MAX_BINDINGS,
     ONLINE_CHANNELS,
     PAYABLE_ENROLLMENT_STATUSES,
@@ -55,6 +57,7 @@ from .models import (
     Refund,
 )
 from .pricing import Quote, quote_for
+from .quotes import SignedQuote, quote_changed
 
 
 class InsufficientBalance(DomainError):
@@ -70,38 +73,91 @@ def account_post(
     Returns the entry; posting a reference again returns the first entry and
     changes nothing. Raises InsufficientBalance rather than go below zero.
     """
-    amount = to_money(amount)
-    if amount == 0:
-        raise ValueError("an account entry moves money")
-    # The row lock serialises every movement of this account, so two payments
-    # at once cannot both spend the same balance.
-    account = PersonalAccount.objects.select_for_update().get(pk=account_id)
-    existing = AccountEntry.objects.filter(reference=reference).first()
-    if existing is not None:
-        if existing.account_id != account_id or existing.amount != amount:
-            raise ValueError(f"reference {reference} already posted with other terms")
-        return existing
-    new_balance = account.balance + amount
-    if new_balance < 0:
-        raise InsufficientBalance(
-            _("个人账户余额 ¥%(balance)s 不足以支付 ¥%(amount)s。")
-            % {"balance": account.balance, "amount": -amount}
-        )
-    try:
-        with transaction.atomic():
-            entry = AccountEntry.objects.create(
-                account=account,
-                amount=amount,
-                kind=kind,
-                reference=reference,
-                balance_after=new_balance,
-            )
-    except IntegrityError:
-        # Another transaction posted the same reference between our check and insert.
-        return AccountEntry.objects.get(reference=reference)
-    account.balance = new_balance
-    account.save(update_fields=["balance"])
+    (entry,) = accounts_post_many(postings=[(account_id, amount, kind, reference)])
     return entry
+
+
+@transaction.atomic(savepoint=False)
+def accounts_post_many(
+    *, postings: Sequence[tuple[int, Decimal, str, str]]
+) -> list[AccountEntry]:
+    """Post movements, each `(account id, amount, kind, reference)`, exactly
+    once per reference, in four statements whatever their number (the
+    transfer engine's batches; account_post is the batch of one). Returns the
+    entries in the order given, the first entry for a reference posted before.
+    Raises InsufficientBalance (nothing posted) rather than let any balance go
+    below zero, ValueError for a reference posted before with other terms."""
+    postings = [
+        (account_id, to_money(amount), kind, reference)
+        for account_id, amount, kind, reference in postings
+    ]
+    if any(amount == 0 for _account, amount, _kind, _ref in postings):
+        raise ValueError("an account entry moves money")
+    # The row locks serialise every movement of these accounts, so two
+    # payments at once cannot both spend the same balance, and a reference
+    # found unposted here cannot be posted by another transaction before
+    # this one commits (id order: two batches never wait on each other).
+    accounts = {
+        account.pk: account
+        for account in PersonalAccount.objects.select_for_update()
+        .filter(pk__in={account_id for account_id, *_rest in postings})
+        .order_by("pk")
+    }
+    existing = {
+        entry.reference: entry
+        for entry in AccountEntry.objects.filter(
+            reference__in=[reference for *_rest, reference in postings]
+        )
+    }
+    entries, new, balances = [], [], {}
+    for account_id, amount, kind, reference in postings:
+        entry = existing.get(reference)
+        if entry is not None:
+            if entry.account_id != account_id or entry.amount != amount:
+                raise ValueError(
+                    f"reference {reference} already posted with other terms"
+                )
+            entries.append(entry)
+            continue
+        account = accounts[account_id]
+        balance = balances.get(account_id, account.balance)
+        if balance + amount < 0:
+            raise InsufficientBalance(
+                _("个人账户余额 ¥%(balance)s 不足以支付 ¥%(amount)s。")
+                % {"balance": balance, "amount": -amount}
+            )
+        balances[account_id] = balance + amount
+        entry = AccountEntry(
+            account=account,
+            amount=amount,
+            kind=kind,
+            reference=reference,
+            balance_after=balance + amount,
+        )
+        existing[reference] = entry
+        entries.append(entry)
+        new.append(entry)
+    for account_id, balance in balances.items():
+        accounts[account_id].balance = balance
+    changed = [accounts[account_id] for account_id in balances]
+    if len(new) == 1:
+        # One movement is saved as a model: its signals and, for a staff
+        # member's act, the audit log see it as before.
+        new[0].save()
+        changed[0].save(update_fields=["balance"])
+    elif new:
+        # A batch: one INSERT and one UPDATE, no signals (the caller tells
+        # people.pagecache). Each balance is its newest entry's balance_after,
+        # computed above under the row lock.
+        AccountEntry.objects.bulk_create(new)
+        PersonalAccount.objects.filter(pk__in=balances).update(
+            balance=Subquery(
+                AccountEntry.objects.filter(account_id=OuterRef("pk"))
+                .order_by("-id")
+                .values("balance_after")[:1]
+            )
+        )
+    return entries
 
 
 @transaction.atomic
@@ -116,18 +172,49 @@ def account_lock(*, person_id: int, region_code: str) -> PersonalAccount | None:
     """The person's personal account in a region, locked until the transaction
     ends (a transfer holds the balance still until it is posted out); None when
     the person has none there. Call inside a transaction."""
-    return (
+    pair = (person_id, region_code)
+    return accounts_lock(pairs=[pair]).get(pair)
+
+
+def accounts_lock(
+    *, pairs: Iterable[tuple[int, str]], create: bool = False
+) -> dict[tuple[int, str], PersonalAccount]:
+    """The personal accounts of these (person id, region code) pairs, locked
+    until the transaction ends, in one statement (two with `create`, which
+    opens the ones missing first); a pair without an account is left out.
+    Call inside a transaction."""
+    pairs = set(pairs)
+    if not pairs:
+        return {}
+    if create:
+        PersonalAccount.objects.bulk_create(
+            [
+                PersonalAccount(person_id=person_id, region_id=region)
+                for person_id, region in sorted(pairs)
+            ],
+            ignore_conflicts=True,
+        )
+    rows = (
         PersonalAccount.objects.select_for_update()
-        .filter(person_id=person_id, region_id=region_code)
-        .first()
+        .filter(
+            person_id__in={person_id for person_id, _region in pairs},
+            region_id__in={region for _person, region in pairs},
+        )
+        .order_by("pk")
     )
+    return {
+        (row.person_id, row.region_id): row
+        for row in rows
+        if (row.person_id, row.region_id) in pairs
+    }
 
 
 # --- Orders and payment attempts ------------------------------------------------------
 #
-# Every payment decision for one insured person (is the period paid? is an
-# attempt in flight?) is made under people.services.person_lock on that person,
-# so two requests at once cannot both decide "not paid yet".
+# Every payment decision for one insured person (is the period paid? what
+# does it cost?) is made under people.services.person_lock on that person, so
+# two requests at once cannot both decide "not paid yet"; one live attempt per
+# period is a constraint of the database (payment_one_live_per_period).
 
 log = logging.getLogger(__name__)
 
@@ -137,6 +224,9 @@ QUERY_AFTER = dt.timedelta(seconds=20)
 QUERY_BACKOFF = dt.timedelta(seconds=15)
 INTENT_GIVE_UP_AFTER = dt.timedelta(seconds=60)
 RECEIPT_ALPHABET = "ABCDEFGHJKLMNPQRSTUVWXYZ23456789"
+# How many times a transaction whose randomly drawn number collided (a unique
+# index refused it) is run again with new ones.
+DRAWS = 3
 
 
 class PaymentRefused(DomainError):
@@ -191,12 +281,16 @@ def _save(payment: Payment) -> None:
 
 def quote_for_enrollment(
     *,
-    enrollment_id: int,
+    enrollment_id: int | None = None,
+    enrollment: Enrollment | None = None,
     months_ahead: int = 1,
     repair_years: int = 0,
     today: dt.date | None = None,
 ) -> Quote:
-    enrollment = Enrollment.objects.get(pk=enrollment_id)
+    """The server's price of the next unpaid period(s) of an enrollment (given
+    by id, or loaded already by the caller)."""
+    if enrollment is None:
+        enrollment = Enrollment.objects.get(pk=enrollment_id)
     return quote_for(
         enrollment=enrollment,
         paid_periods=paid_periods_for(
@@ -208,44 +302,89 @@ def quote_for_enrollment(
     )
 
 
-def _refuse_if_paid_or_in_flight(
-    *, insured_id: int, scheme: str, periods: list[str], period: str
-) -> None:
-    if PaidPeriod.objects.filter(
-        insured_id=insured_id, scheme=scheme, period__in=periods
-    ).exists():
+def _refuse_if_paid(*, periods: list[str], paid: set[str]) -> None:
+    """A period already paid is refused before any money moves. (A second
+    live attempt for a period is refused by the database itself, see
+    _attempt_once.)"""
+    if paid.intersection(periods):
         raise PaymentRefused(
             _("该期间的保费已缴纳，无需重复缴费。"), code="already_paid"
-        )
-    if Payment.objects.filter(
-        insured_id=insured_id, scheme=scheme, period=period, status__in=IN_FLIGHT
-    ).exists():
-        raise PaymentRefused(
-            _("该期间已有一笔缴费正在处理中，请等待结果后再操作。"), code="in_flight"
         )
 
 
 def _quote_unpaid(
-    *, enrollment: Enrollment, months_ahead: int, repair_years: int = 0
+    *,
+    enrollment: Enrollment,
+    months_ahead: int,
+    repair_years: int = 0,
+    signed: SignedQuote | None = None,
 ) -> Quote:
     """The server's price for the next unpaid period(s), refused when a period
-    is already paid or has an attempt in flight. Call with the insured person locked."""
+    is already paid; with `signed` (the quote the citizen confirmed), refused
+    too unless it is still that price. Call with the insured person locked:
+    the paid periods read here are then the last word."""
+    paid = paid_periods_for(insured_id=enrollment.person_id, scheme=enrollment.scheme)
+    if signed is not None:
+        _refuse_if_paid(periods=signed.priced["periods"], paid=paid)
     quote = quote_for(
         enrollment=enrollment,
-        paid_periods=paid_periods_for(
-            insured_id=enrollment.person_id, scheme=enrollment.scheme
-        ),
+        paid_periods=paid,
         months_ahead=months_ahead,
         today=timezone.localdate(),
         repair_years=repair_years,
     )
-    _refuse_if_paid_or_in_flight(
-        insured_id=enrollment.person_id,
-        scheme=quote.scheme,
-        periods=quote.periods,
-        period=quote.period,
-    )
+    _refuse_if_paid(periods=quote.periods, paid=paid)
+    if signed is not None and not signed.matches(quote):
+        raise quote_changed()
     return quote
+
+
+def _attempt_once(idempotency_key: str, write: Callable[[], Payment]) -> Payment:
+    """Run `write` (its own transaction, or a savepoint inside the caller's),
+    which starts one attempt under `idempotency_key`.
+
+    The database decides the races, so the common case asks it nothing
+    beforehand: a repeat of a submission that was accepted (a second click,
+    the same form sent again) fails on the key's unique index, or is refused
+    because its own first attempt has since paid the period; either way it
+    returns that first attempt. A second live attempt for the same period (a
+    second tab, another family member at the same moment) fails on
+    payment_one_live_per_period and is refused with a reason (409)."""
+    for _try in range(DRAWS):
+        try:
+            return write()
+        except IntegrityError as error:
+            first = Payment.objects.filter(idempotency_key=idempotency_key).first()
+            if first is not None:
+                return first
+            if _broke(error, LIVE_ATTEMPT_CONSTRAINT):
+                raise PaymentRefused(
+                    _("该期间已有一笔缴费正在处理中，请等待结果后再操作。"),
+                    code="in_flight",
+                ) from None
+            # Else a number drawn at random (the attempt's reference, a
+            # counter receipt's number or code) collided: draw again.
+            collided = error
+        except DomainError:
+            first = Payment.objects.filter(idempotency_key=idempotency_key).first()
+            if first is not None:
+                return first
+            raise
+    raise collided
+
+
+def _broke(error: IntegrityError, constraint_name: str) -> bool:
+    """Whether `error` is Payment's unique constraint `constraint_name`
+    refusing a row: PostgreSQL names the constraint, SQLite its columns."""
+    diagnosis = getattr(error.__cause__, "diag", None)
+    if diagnosis is not None:
+        return diagnosis.constraint_name == constraint_name
+    constraint = next(c for c in Payment._meta.constraints if c.name == constraint_name)
+    columns = ", ".join(
+        f"{Payment._meta.db_table}.{Payment._meta.get_field(name).column}"
+        for name in constraint.fields
+    )
+    return str(error).endswith(f"UNIQUE constraint failed: {columns}")
 
 
 def _attempt_create(
@@ -256,7 +395,14 @@ def _attempt_create(
     actor=None,
     account=None,
     source="citizen",
-):
+) -> Payment:
+    """A new attempt, inserted as started: the intent is on record before any
+    channel is asked for money, so a crash after the call leaves a row that
+    reconciliation will ask about. Its two events (created, started) go in
+    one INSERT."""
+    started = PAYMENT_MACHINE.target(PaymentStatus.CREATED, action="start")
+    online = channel in ONLINE_CHANNELS
+    created_by = actor if getattr(actor, "pk", None) else None
     payment = Payment.objects.create(
         order=order,
         insured_id=order.insured_id,
@@ -264,40 +410,35 @@ def _attempt_create(
         period=order.period,
         channel=channel,
         amount=order.total,
+        status=started,
         idempotency_key=idempotency_key,
         reference=_new_reference(),
         account=account,
-        created_by=actor if getattr(actor, "pk", None) else None,
+        created_by=created_by,
+        due_at=timezone.now() + QUERY_AFTER if online else None,
     )
-    PaymentEvent.objects.create(
-        payment=payment,
-        from_status="",
-        to_status=PaymentStatus.CREATED,
-        source=source,
-        actor=payment.created_by,
+    common = {"payment": payment, "source": source, "actor": created_by}
+    PaymentEvent.objects.bulk_create(
+        [
+            PaymentEvent(from_status="", to_status=PaymentStatus.CREATED, **common),
+            PaymentEvent(
+                from_status=PaymentStatus.CREATED,
+                to_status=started,
+                reason=str(_("已记录支付意图")) if online else "",
+                **common,
+            ),
+        ]
     )
     return payment
 
 
 def _run_attempt(payment: Payment, *, actor=None, source: str = "citizen") -> Payment:
-    """Take a created attempt forward: an outside channel gets an intent and a
-    task; the counter and the personal account settle here and now."""
+    """Take a started attempt forward: an outside channel gets its submit task
+    (sent after commit); the counter and the personal account settle here
+    and now."""
     if payment.channel in ONLINE_CHANNELS:
-        # The intent (started) is written before the channel is called, so a
-        # crash after the call leaves a row that reconciliation will ask about.
-        _move(
-            payment,
-            action="start",
-            source=source,
-            actor=actor,
-            reason=_("已记录支付意图"),
-        )
-        payment.due_at = timezone.now() + QUERY_AFTER
-        _save(payment)
         enqueue("payments.tasks.payment_submit", payment.pk)
         return payment
-    _move(payment, action="start", source=source, actor=actor)
-    _save(payment)
     if payment.channel == Channel.ACCOUNT:
         try:
             # A savepoint: a refused debit leaves the failed attempt on record.
@@ -328,9 +469,9 @@ def _run_attempt(payment: Payment, *, actor=None, source: str = "citizen") -> Pa
     return payment
 
 
-def _account_for_binding(*, payer: Person, insured: Person) -> PersonalAccount:
+def _account_for_binding(*, payer_id: int, insured: Person) -> PersonalAccount:
     binding = FamilyBinding.objects.filter(
-        authoriser=payer, relative=insured, status=BindingStatus.ACTIVE
+        authoriser_id=payer_id, relative=insured, status=BindingStatus.ACTIVE
     ).first()
     if binding is None:
         raise PaymentRefused(
@@ -339,7 +480,9 @@ def _account_for_binding(*, payer: Person, insured: Person) -> PersonalAccount:
             field="channel",
         )
     account = (
-        PersonalAccount.objects.filter(person=payer).order_by("-balance", "pk").first()
+        PersonalAccount.objects.filter(person_id=payer_id)
+        .order_by("-balance", "pk")
+        .first()
     )
     if account is None:
         raise PaymentRefused(
@@ -348,7 +491,6 @@ def _account_for_binding(*, payer: Person, insured: Person) -> PersonalAccount:
     return account
 
 
-@transaction.atomic
 def payment_checkout(
     *,
     user,
@@ -358,41 +500,85 @@ def payment_checkout(
     months_ahead: int = 1,
     repair_years: int = 0,
     source: str = "citizen",
+    signed: SignedQuote | None = None,
 ) -> Payment:
     """确认缴费: price the order on the server and start one attempt at `channel`.
 
-    A repeated submission with the same key returns the first attempt and
-    changes nothing. A period already paid, or with an attempt in flight, is
-    refused before any money moves."""
-    existing = Payment.objects.filter(idempotency_key=idempotency_key).first()
-    if existing is not None:
-        return existing
+    `signed` is the quote the citizen confirmed (payments.quotes): its months
+    are the ones paid for, and the payment is refused (QuoteChanged) unless
+    the server's price is still the one signed. Without it (tests, tools) the
+    price is simply the server's now.
+
+    One transaction of a handful of statements: lock the insured person and
+    read the enrollment, read the paid periods and the policy, insert the
+    order, the attempt (started) with its events, and the submit task's
+    outbox row. A repeated submission with the same key returns the first
+    attempt and changes nothing; a period already paid, or with a live
+    attempt, is refused before any money moves (_attempt_once)."""
+    if signed is not None:
+        months_ahead, repair_years = signed.months_ahead, signed.repair_years
+    return _attempt_once(
+        idempotency_key,
+        lambda: _checkout(
+            user=user,
+            enrollment_id=enrollment_id,
+            channel=channel,
+            idempotency_key=idempotency_key,
+            months_ahead=months_ahead,
+            repair_years=repair_years,
+            source=source,
+            signed=signed,
+        ),
+    )
+
+
+@transaction.atomic
+def _checkout(
+    *,
+    user,
+    enrollment_id: int,
+    channel: str,
+    idempotency_key: str,
+    months_ahead: int,
+    repair_years: int,
+    source: str,
+    signed: SignedQuote | None,
+) -> Payment:
     if channel not in Channel.values or channel == Channel.COUNTER:
         raise PaymentRefused(_("请选择缴费方式。"), code="channel", field="channel")
-    enrollment = Enrollment.objects.select_related("person").get(pk=enrollment_id)
-    person_lock(person_id=enrollment.person_id)
-    # Checked again under the lock: a simultaneous request with the same key
-    # may have committed while this one waited.
-    existing = Payment.objects.filter(idempotency_key=idempotency_key).first()
-    if existing is not None:
-        return existing
-    quote = _quote_unpaid(
-        enrollment=enrollment, months_ahead=months_ahead, repair_years=repair_years
+    # The enrollment, read with its insured person locked (people's
+    # person_lock, in the same statement): every payment decision for a
+    # person is taken under this lock, so the paid periods read next are
+    # the last word until this transaction ends.
+    enrollment = (
+        Enrollment.objects.select_related("person", "person__account")
+        .select_for_update(of=("person",))
+        .get(pk=enrollment_id)
     )
-    payer = getattr(user, "person", None)
+    quote = _quote_unpaid(
+        enrollment=enrollment,
+        months_ahead=months_ahead,
+        repair_years=repair_years,
+        signed=signed,
+    )
+    payer_id = getattr(user, "person_id", None)
     account = None
     if channel == Channel.ACCOUNT:
-        if payer is None or quote.scheme != "resident":
+        if payer_id is None or quote.scheme != "resident":
             raise PaymentRefused(
                 _("个人账户只能用于为绑定亲属缴纳居民医保。"),
                 code="account_scope",
                 field="channel",
             )
-        account = _account_for_binding(payer=payer, insured=enrollment.person)
+        account = _account_for_binding(payer_id=payer_id, insured=enrollment.person)
     order = _order_create(
-        enrollment=enrollment, quote=quote, payer=payer, key=idempotency_key, actor=user
+        enrollment=enrollment,
+        quote=quote,
+        payer_id=payer_id,
+        key=idempotency_key,
+        actor=user,
     )
-    if payer is not None and payer.pk != enrollment.person_id:
+    if payer_id is not None and payer_id != enrollment.person_id:
         # Under an authority or as 代缴 by name and number: either way the
         # insured person is told who paid, and sees it in "who looked at my
         # record".
@@ -422,11 +608,11 @@ def payment_checkout(
 
 
 def _order_create(
-    *, enrollment: Enrollment, quote: Quote, payer, key: str, actor
+    *, enrollment: Enrollment, quote: Quote, payer_id: int | None, key: str, actor
 ) -> Order:
     return Order.objects.create(
         insured_id=enrollment.person_id,
-        payer=payer,
+        payer_id=payer_id,
         enrollment=enrollment,
         region_id=enrollment.region_id,
         scheme=quote.scheme,
@@ -445,7 +631,6 @@ def _order_create(
     )
 
 
-@transaction.atomic
 def payment_retry(
     *,
     user,
@@ -455,38 +640,43 @@ def payment_retry(
     source: str = "citizen",
 ) -> Payment:
     """补扣: a new attempt for the order of a failed (or abandoned) attempt."""
-    existing = Payment.objects.filter(idempotency_key=idempotency_key).first()
-    if existing is not None:
-        return existing
+    return _attempt_once(
+        idempotency_key,
+        lambda: _retry(
+            user=user,
+            payment_id=payment_id,
+            channel=channel,
+            idempotency_key=idempotency_key,
+            source=source,
+        ),
+    )
+
+
+@transaction.atomic
+def _retry(
+    *, user, payment_id: int, channel: str, idempotency_key: str, source: str
+) -> Payment:
     if channel not in ONLINE_CHANNELS and channel != Channel.ACCOUNT:
         raise PaymentRefused(_("请选择缴费方式。"), code="channel", field="channel")
-    previous = Payment.objects.select_related("order", "order__insured").get(
-        pk=payment_id
-    )
-    order = previous.order
-    person_lock(person_id=order.insured_id)
-    existing = Payment.objects.filter(idempotency_key=idempotency_key).first()
-    if existing is not None:
-        return existing
-    previous.refresh_from_db()
+    order = Order.objects.get(payments__pk=payment_id)
+    insured = person_lock(person_id=order.insured_id)
+    previous = Payment.objects.get(pk=payment_id)
     if not PAYMENT_MACHINE.can(previous.status, action="retry"):
         raise PaymentRefused(_("只有失败的缴费可以重新支付。"), code="not_failed")
-    _refuse_if_paid_or_in_flight(
-        insured_id=order.insured_id,
-        scheme=order.scheme,
+    _refuse_if_paid(
         periods=order.periods,
-        period=order.period,
+        paid=paid_periods_for(insured_id=order.insured_id, scheme=order.scheme),
     )
     account = None
     if channel == Channel.ACCOUNT:
-        payer = getattr(user, "person", None)
-        if payer is None or order.scheme != "resident":
+        payer_id = getattr(user, "person_id", None)
+        if payer_id is None or order.scheme != "resident":
             raise PaymentRefused(
                 _("个人账户只能用于为绑定亲属缴纳居民医保。"),
                 code="account_scope",
                 field="channel",
             )
-        account = _account_for_binding(payer=payer, insured=order.insured)
+        account = _account_for_binding(payer_id=payer_id, insured=insured)
     payment = _attempt_create(
         order=order,
         channel=channel,
@@ -498,28 +688,36 @@ def payment_retry(
     return _run_attempt(payment, actor=user, source=source)
 
 
-@transaction.atomic
 def payment_counter(
     *, staff, enrollment_id: int, idempotency_key: str, months_ahead: int = 1
 ) -> Payment:
     """窗口缴费: a clerk takes the money at the counter; settled at once."""
-    existing = Payment.objects.filter(idempotency_key=idempotency_key).first()
-    if existing is not None:
-        return existing
+    return _attempt_once(
+        idempotency_key,
+        lambda: _counter(
+            staff=staff,
+            enrollment_id=enrollment_id,
+            idempotency_key=idempotency_key,
+            months_ahead=months_ahead,
+        ),
+    )
+
+
+@transaction.atomic
+def _counter(
+    *, staff, enrollment_id: int, idempotency_key: str, months_ahead: int
+) -> Payment:
     enrollment = Enrollment.objects.select_related("person").get(pk=enrollment_id)
     if not staff.is_superuser and staff.region_id != enrollment.region_id:
         raise PaymentRefused(_("只能为本统筹区的参保人办理窗口缴费。"), code="region")
     if getattr(staff, "role", "") == "auditor":
         raise PaymentRefused(_("审计员不能办理缴费。"), code="auditor")
     person_lock(person_id=enrollment.person_id)
-    existing = Payment.objects.filter(idempotency_key=idempotency_key).first()
-    if existing is not None:
-        return existing
     quote = _quote_unpaid(enrollment=enrollment, months_ahead=months_ahead)
     order = _order_create(
         enrollment=enrollment,
         quote=quote,
-        payer=enrollment.person,
+        payer_id=enrollment.person_id,
         key=idempotency_key,
         actor=staff,
     )
@@ -533,14 +731,24 @@ def payment_counter(
     return _run_attempt(payment, actor=staff, source="staff")
 
 
+# What settling an attempt reads besides the attempt itself: the order, the
+# enrollment it pays for, the persons to tell (with their logins, for the
+# e-mail) and the region named on the receipt. Callers that may settle load
+# the attempt with these (select_related), so settling reads no row again.
+SETTLE_RELATED = (
+    "order__enrollment",
+    "order__insured__account",
+    "order__payer__account",
+    "order__region",
+)
+
+
 def _settle_success(payment: Payment, *, action: str, source: str, actor=None) -> None:
     """The channel has the money: take `action` (a settling one). With the
     insured person locked: record the paid periods, activate the enrollment,
     issue the receipt, notify; or, when the period is already paid or the
     enrollment no longer payable, send the charge back (退费)."""
-    order = Order.objects.select_related(
-        "enrollment", "insured", "payer", "region"
-    ).get(pk=payment.order_id)
+    order = payment.order
     enrollment = order.enrollment
     if PaidPeriod.objects.filter(
         insured_id=order.insured_id, scheme=order.scheme, period__in=order.periods
@@ -615,6 +823,10 @@ def _settle_success(payment: Payment, *, action: str, source: str, actor=None) -
 
 
 def _receipt_create(*, payment: Payment, order: Order) -> Receipt:
+    """The receipt, its number and code drawn at random (not guessable from
+    another's). A number or code that collides fails the insert and with it
+    the transaction, which its service runs again (callback_receive,
+    _attempt_once): no savepoint per receipt."""
     from enrollment.models import Scheme
 
     insured = order.insured
@@ -624,29 +836,21 @@ def _receipt_create(*, payment: Payment, order: Order) -> Receipt:
         if order.months <= 1 or order.scheme == "resident"
         else f"{order.periods[0]}～{order.periods[-1]}"
     )
-    for _attempt in range(5):
-        number = f"{timezone.localdate():%Y%m%d}{secrets.randbelow(10**10):010d}"
-        code = "".join(secrets.choice(RECEIPT_ALPHABET) for _i in range(12))
-        try:
-            with transaction.atomic():
-                return Receipt.objects.create(
-                    payment=payment,
-                    number=number,
-                    verification_code=code,
-                    payer_name=payer.name,
-                    insured_name=insured.name,
-                    insured_id_masked=insured.id_masked,
-                    scheme=str(Scheme(order.scheme).label),
-                    region_name=order.region.name,
-                    period=period,
-                    amount=payment.amount,
-                    channel=str(Channel(payment.channel).label),
-                    transaction_id=payment.provider_transaction_id or payment.reference,
-                    paid_at=payment.settled_at or timezone.now(),
-                )
-        except IntegrityError:
-            continue  # a number or code collided: draw again
-    raise RuntimeError("could not draw a unique receipt number")
+    return Receipt.objects.create(
+        payment=payment,
+        number=f"{timezone.localdate():%Y%m%d}{secrets.randbelow(10**10):010d}",
+        verification_code="".join(secrets.choice(RECEIPT_ALPHABET) for _i in range(12)),
+        payer_name=payer.name,
+        insured_name=insured.name,
+        insured_id_masked=insured.id_masked,
+        scheme=str(Scheme(order.scheme).label),
+        region_name=order.region.name,
+        period=period,
+        amount=payment.amount,
+        channel=str(Channel(payment.channel).label),
+        transaction_id=payment.provider_transaction_id or payment.reference,
+        paid_at=payment.settled_at or timezone.now(),
+    )
 
 
 def _refund_open(
@@ -768,58 +972,44 @@ def callback_receive(*, channel: str, nonce: str, timestamp: int, body: bytes) -
     changes); a second callback that says the same as the first changes
     nothing. Returns the outcome; every callback is logged with its nonce."""
     text = body.decode("utf-8", "replace")[:4000]
-    try:
-        return _callback_apply(
-            channel=channel, nonce=nonce, timestamp=timestamp, body=body, text=text
-        )
-    except CallbackRejected as error:
-        if error.code == "replay":
-            raise
-        # The processing rolled back; keep the evidence (and spend the nonce).
+    for _try in range(DRAWS):
         try:
-            with transaction.atomic():
-                CallbackLog.objects.create(
-                    channel=channel,
-                    nonce=nonce,
-                    timestamp=timestamp,
-                    body=text,
-                    outcome=error.code,
-                    payment_id=getattr(error, "payment_id", None),
-                )
+            return _callback_apply(
+                channel=channel, nonce=nonce, timestamp=timestamp, body=body, text=text
+            )
+        except CallbackRejected as error:
+            # The processing rolled back; keep the evidence and spend the
+            # nonce (a copy of a refused message keeps the first's evidence).
+            CallbackLog.objects.bulk_create(
+                [
+                    CallbackLog(
+                        channel=channel,
+                        nonce=nonce,
+                        timestamp=timestamp,
+                        body=text,
+                        outcome=error.code,
+                        payment_id=getattr(error, "payment_id", None),
+                    )
+                ],
+                ignore_conflicts=True,
+            )
+            raise
         except IntegrityError:
-            pass
-        raise
+            if CallbackLog.objects.filter(nonce=nonce).exists():
+                raise CallbackRejected("replayed nonce", code="replay") from None
+            # Else the receipt's randomly drawn number or code collided:
+            # everything rolled back, so run the message again.
+    raise RuntimeError("could not draw a unique receipt number")
 
 
 @transaction.atomic
 def _callback_apply(
     *, channel: str, nonce: str, timestamp: int, body: bytes, text: str
 ) -> str:
-    # The nonce row is written in the same transaction as the change it causes:
-    # a replay finds it and is refused; a crash leaves neither.
-    try:
-        with transaction.atomic():
-            entry = CallbackLog.objects.create(
-                channel=channel,
-                nonce=nonce,
-                timestamp=timestamp,
-                body=text,
-                outcome="received",
-            )
-    except IntegrityError:
-        raise CallbackRejected("replayed nonce", code="replay") from None
     reference, status, amount, seq, transaction_id, reason = callback_fields(body)
-    found = (
-        Payment.objects.filter(reference=reference, channel=channel)
-        .values_list("pk", "insured_id")
-        .first()
-    )
-    if found is None:
+    payment = _attempt_lock(reference=reference, channel=channel)
+    if payment is None:
         raise CallbackRejected("unknown payment", code="unknown_payment")
-    payment_id, insured_id = found
-    person_lock(person_id=insured_id)
-    payment = Payment.objects.select_for_update().get(pk=payment_id)
-    entry.payment = payment
     if amount != payment.amount:
         log.warning("callback amount mismatch for %s", payment.reference)
         error = CallbackRejected("amount does not match", code="amount_mismatch")
@@ -828,20 +1018,48 @@ def _callback_apply(
     if seq and seq <= payment.last_callback_seq:
         # An older message arriving after a newer one (out of order), or the
         # same message again: nothing changes.
-        entry.outcome = "stale"
-        entry.save(update_fields=["outcome", "payment"])
-        return "stale"
-    payment.last_callback_seq = max(seq, payment.last_callback_seq)
-    outcome = _apply_outcome(
-        payment,
-        status=status,
-        transaction_id=transaction_id,
-        source="callback",
-        reason=reason,
+        outcome = "stale"
+    else:
+        payment.last_callback_seq = max(seq, payment.last_callback_seq)
+        outcome = _apply_outcome(
+            payment,
+            status=status,
+            transaction_id=transaction_id,
+            source="callback",
+            reason=reason,
+        )
+    # The nonce row is written last, in the same transaction as the change it
+    # records: a copy of a message already taken fails here (the nonce is
+    # unique) and everything it did rolls back; a crash leaves neither.
+    CallbackLog.objects.create(
+        channel=channel,
+        nonce=nonce,
+        timestamp=timestamp,
+        body=text,
+        outcome=outcome,
+        payment=payment,
     )
-    entry.outcome = outcome
-    entry.save(update_fields=["outcome", "payment"])
     return outcome
+
+
+def _attempt_lock(*, reference: str, channel: str) -> Payment | None:
+    """The attempt a channel's message is about, with what settling it reads
+    (SETTLE_RELATED), locked until the transaction ends; None when there is
+    none. Two statements: first the insured person's lock (people's
+    person_lock, taken first by every payment decision), reached by the
+    reference; then the attempt and its order, enrollment, persons and
+    region in one query."""
+    attempt = Payment.objects.filter(reference=reference, channel=channel)
+    locked = (
+        Person.objects.select_for_update()
+        .filter(pk=Subquery(attempt.values("insured_id")[:1]))
+        .values_list("pk", flat=True)
+    )
+    if not locked:
+        return None
+    return (
+        attempt.select_for_update(of=("self",)).select_related(*SETTLE_RELATED).first()
+    )
 
 
 def payment_submit(*, payment_id: int) -> str:
@@ -885,7 +1103,11 @@ def payment_query(*, payment_id: int, source: str = "reconcile") -> str:
     if found is None:
         return "missing"
     person_lock(person_id=found)
-    payment = Payment.objects.select_for_update().get(pk=payment_id)
+    payment = (
+        Payment.objects.select_for_update(of=("self",))
+        .select_related(*SETTLE_RELATED)
+        .get(pk=payment_id)
+    )
     # What reconciliation may give up is what it may ask about.
     if (
         not PAYMENT_MACHINE.can(payment.status, action="give_up")

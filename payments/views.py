@@ -17,11 +17,11 @@ from django.views.decorators.http import require_POST
 
 from core.errors import DomainError
 from core.forms import form_error_from
+from core.pagecache import page_body
 from enrollment.models import Enrollment
-from people.access import person_ids_for_user
-from people.models import Person, Scope
+from people.models import Scope
 
-from . import receipt_pdf, selectors, services
+from . import quotes, receipt_pdf, selectors, services
 from .forms import BindForm, MonthsForm, PayForm, ProxyForm
 from .models import (
     FINISHED,
@@ -53,16 +53,12 @@ def _need_person(request):
 
 @login_required
 def history(request):
-    """缴费记录 by person and year, for oneself and the family one acts for."""
-    me = _need_person(request)
-    ids = person_ids_for_user(request.user)
-    persons = {p.pk: p for p in Person.objects.filter(pk__in=ids)}
+    """缴费记录 by person and year, for oneself and the family one acts for.
+    The body comes from the cache until something the user may see changes
+    (core.pagecache)."""
+    if request.user.person_id is None:
+        raise Http404
     person_id = _int_or_none(request.GET.get("person"))
-    if person_id is not None and person_id not in persons:
-        person_id = None
-    years, newest = selectors.history_years_for_user(
-        user=request.user, person_id=person_id
-    )
     # One year at a time, so the page stays small however many years a family
     # has paid; "all" lists every year. By default the year of the payment
     # made last, so a payment just made for an earlier year (a repaired gap
@@ -71,22 +67,37 @@ def history(request):
     year = _int_or_none(requested)
     if year is not None and not 2000 <= year <= 2100:
         year = None
-    if year is None and requested != "all":
-        year = newest
-    payments = selectors.history_for_user(
-        user=request.user, person_id=person_id, year=year
+    every_year = year is None and requested == "all"
+
+    def build(today):
+        page = selectors.history_page_for_user(
+            user=request.user,
+            person_id=person_id,
+            year=year,
+            every_year=every_year,
+            today=today,
+        )
+        context = {
+            "me": page.persons[0] if page.persons else None,
+            "persons": page.persons,
+            "person_id": page.person_id,
+            "year": page.year,
+            "years": page.years,
+            "payments": page.payments,
+            "payable": page.payable,
+        }
+        # Someone else's or an unknown person id shows everyone: not kept
+        # under that id, so the keys stay as few as the family.
+        return context, page.person_id == person_id
+
+    body = page_body(
+        request,
+        view="payments.history",
+        params=(person_id, year, every_year),
+        template="payments/history_body.html",
+        build=build,
     )
-    payable = selectors.payable_enrollments_for_user(user=request.user)
-    context = {
-        "me": me,
-        "persons": [persons[i] for i in ids if i in persons],
-        "person_id": person_id,
-        "year": year,
-        "years": years,
-        "payments": payments,
-        "payable": payable,
-    }
-    return render(request, "payments/history.html", context)
+    return render(request, "payments/history.html", {"body": body})
 
 
 def _allow_account(request, enrollment: Enrollment) -> bool:
@@ -99,50 +110,107 @@ def _allow_account(request, enrollment: Enrollment) -> bool:
 
 @login_required
 def pay(request, enrollment_id):
-    """Check your answers: the server's price with its breakdown, then 确认缴费."""
-    _need_person(request)
+    """Check your answers: the server's price with its breakdown, then 确认缴费.
+
+    The page signs the quote it shows (payments.quotes); the POST sends it
+    back with the channel and pays exactly that, or, when the quote is
+    missing, altered, expired or no longer the price, shows the page again
+    with a fresh quote and says why. Nothing is written then."""
+    if request.user.person_id is None:
+        raise Http404
     enrollment = selectors.enrollment_get_for_payment(
         user=request.user,
         pk=enrollment_id,
         proxy_ids=request.session.get(PROXY_SESSION_KEY, []),
     )
+    if request.method == "POST":
+        return _pay_confirm(request, enrollment)
     months_form = MonthsForm(request.GET or None)
     valid = months_form.is_valid()
     months = (months_form.cleaned_data.get("months") if valid else None) or 1
     repair = (months_form.cleaned_data.get("repair") if valid else None) or 0
     allow_account = _allow_account(request, enrollment) and not repair
     form = PayForm(
-        request.POST or None,
-        allow_account=allow_account,
-        initial={"months": months, "repair": repair},
+        allow_account=allow_account, initial={"months": months, "repair": repair}
     )
-    status = 200
-    if request.method == "POST":
-        if form.is_valid():
-            months = form.cleaned_data.get("months") or 1
-            repair = form.cleaned_data.get("repair") or 0
-            try:
-                payment = services.payment_checkout(
-                    user=request.user,
-                    enrollment_id=enrollment.pk,
-                    channel=form.cleaned_data["channel"],
-                    idempotency_key=form.cleaned_data["idempotency_key"],
-                    months_ahead=months,
-                    repair_years=repair,
-                )
-            except DomainError as error:
-                form_error_from(form, error)
-                status = error.status
-            else:
-                return redirect("payments:detail", payment.pk)
+    return _pay_page(
+        request,
+        enrollment,
+        form=form,
+        months=months,
+        repair=repair,
+        allow_account=allow_account,
+    )
+
+
+def _pay_confirm(request, enrollment: Enrollment):
+    """确认缴费: the signed quote and the channel chosen → a payment, or the
+    page again with the reason (4xx)."""
+    try:
+        signed = quotes.quote_read(
+            request.POST.get("quote", ""), user=request.user, enrollment=enrollment
+        )
+    except DomainError as error:
+        signed, refusal = None, error
+    else:
+        refusal = None
+    # The channels offered are the ones the signed page offered; the account
+    # binding itself is checked again when the account is chosen.
+    allow_account = (
+        signed.account_offered if signed else _allow_account(request, enrollment)
+    )
+    form = PayForm(request.POST, allow_account=allow_account)
+    if not form.is_valid():
+        status = 400
+    elif refusal is not None:
+        form_error_from(form, refusal)
+        status = refusal.status
+    else:
+        try:
+            payment = services.payment_checkout(
+                user=request.user,
+                enrollment_id=enrollment.pk,
+                channel=form.cleaned_data["channel"],
+                idempotency_key=form.cleaned_data["idempotency_key"],
+                signed=signed,
+            )
+        except DomainError as error:
+            form_error_from(form, error)
+            status = error.status
         else:
-            status = 400
+            return redirect("payments:detail", payment.pk)
+    cleaned = getattr(form, "cleaned_data", {})
+    months = (signed.months_ahead if signed else cleaned.get("months")) or 1
+    repair = (signed.repair_years if signed else cleaned.get("repair")) or 0
+    return _pay_page(
+        request,
+        enrollment,
+        form=form,
+        months=months,
+        repair=repair,
+        allow_account=allow_account and not repair,
+        status=status,
+    )
+
+
+def _pay_page(
+    request,
+    enrollment: Enrollment,
+    *,
+    form: PayForm,
+    months: int,
+    repair: int,
+    allow_account: bool,
+    status: int = 200,
+):
+    """The quote page: a fresh quote, signed for the form's POST."""
     quote = None
     quote_error = None
     months_note = ""
+    token = ""
     try:
         quote = services.quote_for_enrollment(
-            enrollment_id=enrollment.pk, months_ahead=months, repair_years=repair
+            enrollment=enrollment, months_ahead=months, repair_years=repair
         )
     except DomainError as error:
         quote_error = error.message
@@ -151,6 +219,15 @@ def pay(request, enrollment_id):
         months, months_note = _months_allowed(quote, asked=months)
         if not form.is_bound:
             form.initial["months"] = months
+    if quote is not None:
+        token = quotes.quote_sign(
+            user=request.user,
+            enrollment=enrollment,
+            quote=quote,
+            months_ahead=months,
+            repair_years=repair,
+            account_offered=allow_account,
+        )
     account = (
         selectors.accounts_for_person(person_id=request.user.person_id)
         if allow_account
@@ -160,8 +237,8 @@ def pay(request, enrollment_id):
         "enrollment": enrollment,
         "quote": quote,
         "quote_error": quote_error,
+        "quote_token": token,
         "form": form,
-        "months_form": months_form,
         "months": months,
         "months_max": _months_left(quote),
         "months_note": months_note,

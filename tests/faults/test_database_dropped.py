@@ -15,6 +15,7 @@ from payments.models import Order, Payment, PaymentEvent
 from people.models import Person, User
 from tests.factories import EnrollmentFactory, UserFactory, id_number_for, region
 from tests.faults.conftest import record
+from tests.payments.conftest import signed_quote
 from tests.transfers.scenario import IN, OUT, bulk_ready
 from transfers.models import Transfer, TransferEvent
 
@@ -71,10 +72,16 @@ def signed_in(user):
 def pay_request(db):
     user = UserFactory(person__region=region("340100"))
     enrollment = EnrollmentFactory(person=user.person, year=2026)
+    client = signed_in(user)
     return (
-        signed_in(user),
+        client,
         reverse("payments:pay", args=[enrollment.pk]),
-        {"channel": "alipay", "idempotency_key": "db-drop-pay-key-0001", "months": 1},
+        {
+            "channel": "alipay",
+            "idempotency_key": "db-drop-pay-key-0001",
+            "months": 1,
+            "quote": signed_quote(client, enrollment),
+        },
     )
 
 

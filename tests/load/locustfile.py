@@ -19,6 +19,7 @@ CITIZENS = json.loads(open(os.environ["LOAD_CITIZENS"], encoding="utf-8").read()
 _next = iter(range(10**9))
 _lock = threading.Lock()
 KEY = re.compile(r'name="idempotency_key" value="([^"]+)"')
+QUOTE = re.compile(r'name="quote" value="([^"]+)"')  # the signed quote
 CSRF = re.compile(r'name="csrfmiddlewaretoken" value="([^"]+)"')
 CHANNELS = ("app", "wechat", "alipay", "bank")
 LOGIN_EVERY = int(os.environ.get("LOAD_LOGIN_EVERY", "10"))
@@ -79,8 +80,8 @@ class Citizen(HttpUser):
             if page.status_code != 200:
                 page.failure(f"quote answered {page.status_code}")
                 return
-        key = KEY.search(page.text)
-        if not key:
+        key, quote = KEY.search(page.text), QUOTE.search(page.text)
+        if not key or not quote:
             return
         with self.client.post(
             f"/payments/pay/{enrollment_id}/",
@@ -88,6 +89,7 @@ class Citizen(HttpUser):
                 "channel": random.choice(CHANNELS),
                 "idempotency_key": key.group(1),
                 "months": 1,
+                "quote": quote.group(1),
                 "csrfmiddlewaretoken": csrf_of(page.text),
             },
             name=f"{label} confirm",

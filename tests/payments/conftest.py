@@ -2,6 +2,7 @@
 simulated providers' HTTP callbacks go through Django's test client."""
 
 import json
+import re
 import secrets
 import time
 from decimal import Decimal
@@ -9,6 +10,7 @@ from decimal import Decimal
 import pytest
 from django.conf import settings
 from django.test import Client
+from django.urls import reverse
 
 from enrollment.models import Scheme
 from payments import simulator
@@ -104,3 +106,12 @@ def bind(authoriser, relative, relation="parent"):
 def relative_enrollment(year=2026, region_code="340100"):
     person = PersonFactory(region=region(region_code))
     return EnrollmentFactory(person=person, year=year, region=region(region_code))
+
+
+def signed_quote(client, enrollment, **query) -> str:
+    """The signed quote the pay page puts in its form, as a browser sends it
+    back with 确认缴费 (payments.quotes)."""
+    page = client.get(reverse("payments:pay", args=[enrollment.pk]), query)
+    found = re.search(r'name="quote" value="([^"]+)"', page.content.decode())
+    assert found, "the pay page offers no signed quote"
+    return found.group(1)

@@ -19,7 +19,13 @@ from tests.factories import (
     region,
 )
 
-from .conftest import bind, employee_with_account, relative_enrollment, signed_post
+from .conftest import (
+    bind,
+    employee_with_account,
+    relative_enrollment,
+    signed_post,
+    signed_quote,
+)
 
 pytestmark = pytest.mark.django_db
 D = Decimal
@@ -73,7 +79,12 @@ def test_posting_the_quote_starts_a_payment_and_a_repeat_returns_the_first(
 ):
     client.force_login(citizen)
     url = reverse("payments:pay", args=[resident_enrollment.pk])
-    data = {"channel": "alipay", "idempotency_key": "view-key-000000000", "months": "1"}
+    data = {
+        "channel": "alipay",
+        "idempotency_key": "view-key-000000000",
+        "months": "1",
+        "quote": signed_quote(client, resident_enrollment),
+    }
     first = client.post(url, data)
     second = client.post(url, data)
     assert first.status_code == second.status_code == 302
@@ -93,6 +104,7 @@ def test_the_client_cannot_send_an_amount(client, citizen, resident_enrollment):
         {
             "channel": "alipay",
             "idempotency_key": "amount-key-0000000",
+            "quote": signed_quote(client, resident_enrollment),
             "amount": "0.01",
             "total": "0.01",
         },
@@ -255,7 +267,12 @@ def test_bound_relative_can_be_paid_from_the_personal_account_page(client):
     url = reverse("payments:pay", args=[enrollment.pk])
     assert "个人账户（家庭共济）" in client.get(url).content.decode()
     response = client.post(
-        url, {"channel": "account", "idempotency_key": "acct-view-key-0000"}
+        url,
+        {
+            "channel": "account",
+            "idempotency_key": "acct-view-key-0000",
+            "quote": signed_quote(client, enrollment),
+        },
     )
     payment = Payment.objects.get()
     assert response.status_code == 302 and payment.status == PaymentStatus.SUCCESS

@@ -17,7 +17,10 @@ from django.urls import reverse
 from payments.models import Payment, PaymentStatus
 from people.models import SimSmsMessage, User
 from tests.factories import id_number_for, policy, region, registry_person
-from tests.payments.conftest import callbacks_via_client  # noqa: F401 - the fixture
+from tests.payments.conftest import (  # noqa: F401 - the fixture
+    callbacks_via_client,
+    signed_quote,
+)
 from tests.transfers.scenario import IN, OUT, ready_person
 from transfers import services as transfers
 from transfers.models import Transfer
@@ -144,11 +147,16 @@ def test_a_whole_journey_logs_no_full_identity_or_mobile_number(
     response = client.post(reverse("enrollment:resident"), {**data, "step": "confirm"})
     assert response.status_code == 302, response.content[:500]
     enrollment = me.enrollments.get(year=2027)
-    client.get(reverse("payments:pay", args=[enrollment.pk]))
+    quote = signed_quote(client, enrollment)  # the quote page, as a browser sees it
     with django_capture_on_commit_callbacks(execute=True):
         response = client.post(
             reverse("payments:pay", args=[enrollment.pk]),
-            {"channel": "wechat", "idempotency_key": "journey-key-000001", "months": 1},
+            {
+                "channel": "wechat",
+                "idempotency_key": "journey-key-000001",
+                "months": 1,
+                "quote": quote,
+            },
         )
     assert response.status_code == 302
     payment = Payment.objects.get(idempotency_key="journey-key-000001")
