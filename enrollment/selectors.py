@@ -7,7 +7,7 @@ import datetime as dt
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 
-from django.db.models import Q, Sum
+from django.db.models import Max, Q, Sum
 from django.http import Http404
 from django.utils import timezone
 
@@ -168,7 +168,9 @@ def coverage_for_user(user, *, today: dt.date | None = None) -> list[PersonCover
         rows[enrollment.person_id].enrollments.append(enrollment)
     months: dict[int, list] = {}
     if any(e.scheme == Scheme.FLEXIBLE for e in enrollments):
-        for month in FlexibleMonth.objects.filter(enrollment__person_id__in=ids):
+        for month in FlexibleMonth.objects.filter(enrollment__person_id__in=ids).only(
+            "id", "enrollment_id", "month", "paid_on"
+        ):
             months.setdefault(month.enrollment_id, []).append(month)
     for row in rows.values():
         states = cover_months(row.enrollments, months=months, today=today)
@@ -500,14 +502,56 @@ def enrollment_for_year(
     ).first()
 
 
+def enrollments_at(
+    *, pairs: Iterable[tuple[int, str]]
+) -> dict[tuple[int, str], list[Enrollment]]:
+    """Every enrollment of each (person id, region code) pair, oldest year
+    first, in one query whatever the number of pairs (the transfer engine
+    checks a whole batch at once). Read them with `arrears_among` and
+    `latest_among`, the rules of enrollment_has_arrears and enrollment_latest."""
+    found: dict[tuple[int, str], list[Enrollment]] = {pair: [] for pair in pairs}
+    if not found:
+        return found
+    rows = Enrollment.objects.filter(
+        person_id__in={person_id for person_id, _region in found},
+        region_id__in={region for _person, region in found},
+    ).order_by("year", "id")
+    for row in rows:
+        key = (row.person_id, row.region_id)
+        if key in found:
+            found[key].append(row)
+    return found
+
+
+def arrears_among(rows: Iterable[Enrollment]) -> bool:
+    """Whether any of these enrollments is a registration still unpaid (欠费)."""
+    return any(row.status == EnrollmentStatus.REGISTERED for row in rows)
+
+
+def latest_among(
+    rows: Iterable[Enrollment],
+    *,
+    schemes: Iterable[str],
+    after_year: int | None = None,
+) -> Enrollment | None:
+    """The newest of these enrollments in one of `schemes`, cancelled ones left
+    out; with `after_year`, only later benefit years."""
+    schemes = set(schemes)
+    candidates = [
+        row
+        for row in rows
+        if row.scheme in schemes
+        and row.status != EnrollmentStatus.CANCELLED
+        and (after_year is None or row.year > after_year)
+    ]
+    return max(candidates, key=lambda row: (row.year, row.id), default=None)
+
+
 def enrollment_has_arrears(*, person_id: int, region_code: str) -> bool:
     """Whether the person has a registration at the region that is still
     unpaid (欠费), which blocks a transfer out of it."""
-    return Enrollment.objects.filter(
-        person_id=person_id,
-        region_id=region_code,
-        status=EnrollmentStatus.REGISTERED,
-    ).exists()
+    pair = (person_id, region_code)
+    return arrears_among(enrollments_at(pairs=[pair])[pair])
 
 
 def enrollment_latest(
@@ -519,45 +563,69 @@ def enrollment_latest(
 ) -> Enrollment | None:
     """The person's newest enrollment at the region in one of `schemes`,
     cancelled ones left out; with `after_year`, only later benefit years."""
-    rows = Enrollment.objects.filter(
-        person_id=person_id, region_id=region_code, scheme__in=schemes
-    ).exclude(status=EnrollmentStatus.CANCELLED)
-    if after_year is not None:
-        rows = rows.filter(year__gt=after_year)
-    return rows.order_by("-year", "-id").first()
+    pair = (person_id, region_code)
+    return latest_among(
+        enrollments_at(pairs=[pair])[pair], schemes=schemes, after_year=after_year
+    )
 
 
 def enrollment_history(*, person_id: int, region_code: str) -> list[Enrollment]:
     """Every enrollment of the person at the region, oldest year first (the
     contribution history of a transfer's information sheet)."""
-    return list(
-        Enrollment.objects.filter(person_id=person_id, region_id=region_code).order_by(
-            "year", "id"
+    pair = (person_id, region_code)
+    return enrollments_at(pairs=[pair])[pair]
+
+
+def suspended_on_of(*, enrollment_ids: Iterable[int]) -> dict[int, dt.date | None]:
+    """The local date of each enrollment's latest suspension (暂停参保), None
+    where it has none; one query."""
+    found = dict.fromkeys(enrollment_ids)
+    if not found:
+        return found
+    rows = (
+        EnrollmentEvent.objects.filter(
+            enrollment_id__in=list(found), to_status=EnrollmentStatus.SUSPENDED
         )
+        .values("enrollment_id")
+        .annotate(last=Max("at"))
+        .order_by()
     )
+    for row in rows:
+        found[row["enrollment_id"]] = timezone.localdate(row["last"])
+    return found
 
 
 def enrollment_suspended_on(*, enrollment_id: int) -> dt.date | None:
     """The local date of the enrollment's latest suspension (暂停参保), if any."""
-    event = (
-        EnrollmentEvent.objects.filter(
-            enrollment_id=enrollment_id, to_status=EnrollmentStatus.SUSPENDED
+    return suspended_on_of(enrollment_ids=[enrollment_id])[enrollment_id]
+
+
+def months_totals_at(
+    *, pairs: Iterable[tuple[int, str]]
+) -> dict[tuple[int, str], dict[str, int]]:
+    """Each (person id, region code) pair's contribution months by kind
+    (actual, deemed), each 0 when none were recorded; one query."""
+    found = {pair: {MonthsKind.ACTUAL: 0, MonthsKind.DEEMED: 0} for pair in pairs}
+    if not found:
+        return found
+    rows = (
+        ContributionMonths.objects.filter(
+            person_id__in={person_id for person_id, _region in found},
+            region_id__in={region for _person, region in found},
         )
-        .order_by("-at")
-        .first()
+        .values("person_id", "region_id", "kind")
+        .annotate(total=Sum("months"))
+        .order_by()
     )
-    return timezone.localdate(event.at) if event else None
+    for row in rows:
+        key = (row["person_id"], row["region_id"])
+        if key in found:
+            found[key][row["kind"]] = row["total"] or 0
+    return found
 
 
 def months_totals(*, person_id: int, region_code: str) -> dict[str, int]:
     """The person's contribution months at the region by kind (actual, deemed),
     each 0 when none were recorded."""
-    rows = (
-        ContributionMonths.objects.filter(person_id=person_id, region_id=region_code)
-        .values("kind")
-        .annotate(total=Sum("months"))
-    )
-    totals = {MonthsKind.ACTUAL: 0, MonthsKind.DEEMED: 0}
-    for row in rows:
-        totals[row["kind"]] = row["total"] or 0
-    return totals
+    pair = (person_id, region_code)
+    return months_totals_at(pairs=[pair])[pair]

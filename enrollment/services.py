@@ -25,6 +25,7 @@ from people.models import (
     msg_phrase,
     msg_render,
 )
+from people.pagecache import family_changed
 from people.services import (
     notify,
     person_get_or_create,
@@ -89,8 +90,24 @@ def _transition(
 ) -> Enrollment:
     """Take `action` on a locked enrollment where the machine allows it
     (TransitionNotAllowed elsewhere), with its event row."""
+    _transition_event(
+        enrollment, action=action, actor=actor, reason=reason, evidence=evidence
+    ).save()
+    return enrollment
+
+
+def _transition_event(
+    enrollment: Enrollment,
+    *,
+    action: str,
+    actor=None,
+    reason: str = "",
+    evidence: str = "",
+) -> EnrollmentEvent:
+    """Move a locked enrollment where `action` leads (TransitionNotAllowed
+    elsewhere) and return its event row, not yet saved."""
     target = ENROLLMENT_MACHINE.target(enrollment.status, action=action)
-    EnrollmentEvent.objects.create(
+    event = EnrollmentEvent(
         enrollment=enrollment,
         from_status=enrollment.status,
         to_status=target,
@@ -99,7 +116,7 @@ def _transition(
         evidence=str(evidence)[:200],
     )
     enrollment.status = target
-    return enrollment
+    return event
 
 
 @transaction.atomic
@@ -126,17 +143,15 @@ def months_add(
     reference: str,
     scheme: str = "",
     first_month: dt.date | None = None,
-) -> ContributionMonths:
-    """Add contribution months once per reference (a second call returns the
-    first row). `scheme` and `first_month` (the first calendar month the
-    months stand for) let the coverage page count only months already come
-    and tell residents' months from employees'."""
-    existing = ContributionMonths.objects.filter(reference=reference).first()
-    if existing is not None:
-        return existing
-    try:
-        with transaction.atomic():
-            return ContributionMonths.objects.create(
+) -> None:
+    """Add contribution months once per reference: one INSERT … ON CONFLICT
+    DO NOTHING, so a second call changes nothing (and needs no savepoint in
+    the caller's transaction). `scheme` and `first_month` (the first calendar
+    month the months stand for) let the coverage page count only months
+    already come and tell residents' months from employees'."""
+    ContributionMonths.objects.bulk_create(
+        [
+            ContributionMonths(
                 person_id=person_id,
                 region_id=region_code,
                 kind=kind,
@@ -145,8 +160,33 @@ def months_add(
                 scheme=scheme,
                 first_month=first_month,
             )
-    except IntegrityError:
-        return ContributionMonths.objects.get(reference=reference)
+        ],
+        ignore_conflicts=True,
+    )
+    # A bulk insert sends no signals: the cached pages are told here.
+    family_changed(person_ids=[person_id])
+
+
+def months_add_many(*, rows) -> None:
+    """months_add for many at once (the transfer engine's batches): each row a
+    dict of months_add's arguments, all in one INSERT … ON CONFLICT DO NOTHING
+    whatever their number; a reference already added changes nothing."""
+    ContributionMonths.objects.bulk_create(
+        [
+            ContributionMonths(
+                person_id=row["person_id"],
+                region_id=row["region_code"],
+                kind=row["kind"],
+                months=row["months"],
+                reference=row["reference"],
+                scheme=row.get("scheme", ""),
+                first_month=row.get("first_month"),
+            )
+            for row in rows
+        ],
+        ignore_conflicts=True,
+    )
+    family_changed(person_ids={row["person_id"] for row in rows})
 
 
 @transaction.atomic
@@ -457,7 +497,7 @@ def resume_plan(*, enrollment: Enrollment, today: dt.date | None = None) -> Resu
     if other is not None:
         raise DomainError(
             _("%(year)d年度已在%(region)s参保，同一年度只能参保一次。")
-            % {"year": enrollment.year, "region": other.region.name},
+            % {"year": enrollment.year, "region": other.region.display_name},
             code="already_enrolled",
             field="enrollment",
         )
@@ -531,11 +571,54 @@ def enrollment_ensure_suspended(
     """Suspend the enrollment where the machine allows it and leave it as it
     is otherwise (a transfer out finds it suspended, terminated or active).
     Returns the locked row, so the caller reads it after any change."""
-    enrollment = _lock(enrollment_id)
-    if ENROLLMENT_MACHINE.can(enrollment.status, action="suspend"):
-        _transition(enrollment, action="suspend", actor=actor, reason=reason)
-        enrollment.save(update_fields=["status", "updated_at"])
-    return enrollment
+    return enrollments_transition_allowed(
+        enrollment_ids=[enrollment_id], action="suspend", actor=actor, reason=reason
+    )[enrollment_id]
+
+
+@transaction.atomic(savepoint=False)
+def enrollments_transition_allowed(
+    *, enrollment_ids, action: str, actor=None, reason: str = ""
+) -> dict[int, Enrollment]:
+    """Take `action` on each of these enrollments where ENROLLMENT_MACHINE
+    allows it and leave the others as they are: the batch form for the
+    transfer engine (suspend on the way out, resume on the way in), a fixed
+    number of statements for any number of rows. Returns the locked rows by id.
+
+    The system's changes are written in one UPDATE per target status (no
+    signals: the caller tells people.pagecache); a person's (staff acting on
+    one transfer) row by row, so that the audit log records them."""
+    rows = {
+        row.pk: row
+        for row in Enrollment.objects.select_for_update(of=("self",))
+        .filter(pk__in=list(enrollment_ids))
+        .order_by("pk")
+    }
+    moving = [
+        row
+        for row in rows.values()
+        if ENROLLMENT_MACHINE.can(row.status, action=action)
+    ]
+    if not moving:
+        return rows
+    EnrollmentEvent.objects.bulk_create(
+        [
+            _transition_event(row, action=action, actor=actor, reason=reason)
+            for row in moving
+        ]
+    )
+    if actor is not None:
+        for row in moving:
+            row.save(update_fields=["status", "updated_at"])
+        return rows
+    now = timezone.now()
+    for target in sorted({row.status for row in moving}):
+        Enrollment.objects.filter(
+            pk__in=[row.pk for row in moving if row.status == target]
+        ).update(status=target, updated_at=now)
+    for row in moving:
+        row.updated_at = now
+    return rows
 
 
 # --- Registration (参保登记) ----------------------------------------------------
@@ -579,7 +662,7 @@ def _refuse_if_enrolled(person: Person, year: int) -> None:
         )
     raise DomainError(
         _("%(name)s 已在%(region)s登记%(year)d年度的基本医保，同一年度只能参保一次。")
-        % {"name": person.name, "region": existing.region.name, "year": year},
+        % {"name": person.name, "region": existing.region.display_name, "year": year},
         code="already_enrolled",
         field="person",
     )
@@ -642,7 +725,7 @@ def resident_plan(
     if policy_category is None:
         raise DomainError(
             _("%(region)s%(year)d年度没有该人员类别，请重新选择。")
-            % {"region": policy.region.name, "year": year},
+            % {"region": policy.region.display_name, "year": year},
             code="no_category",
             field="category",
         )

@@ -9,6 +9,7 @@ from django.conf import settings
 from django.core.mail import send_mail
 from django.core.signing import BadSignature, TimestampSigner
 from django.db import IntegrityError, transaction
+from django.db.models import Case, CharField, Value, When
 from django.urls import reverse
 from django.utils import timezone, translation
 from django.utils.translation import gettext as _
@@ -93,6 +94,38 @@ def person_region_set(
         person.region_id = region_code
         person.save(update_fields=["region"])
     return person
+
+
+def persons_region_move(*, regions: dict[int, str]) -> None:
+    """person_region_set(move=True) for many persons at once (the transfer
+    engine's completed batches), `regions` person id → region code: the
+    persons locked in one statement and moved in one more, whatever their
+    number. Sends no model signals: the caller tells people.pagecache."""
+    if not regions:
+        return
+    moving = [
+        pk
+        for pk, region in Person.objects.select_for_update()
+        .filter(pk__in=list(regions))
+        .order_by("pk")
+        .values_list("pk", "region_id")
+        if region != regions[pk]
+    ]
+    if not moving:
+        return
+    by_region: dict[str, list[int]] = {}
+    for pk in moving:
+        by_region.setdefault(regions[pk], []).append(pk)
+    # One WHEN per region, not per person: few regions, however many persons.
+    Person.objects.filter(pk__in=moving).update(
+        region_id=Case(
+            *[
+                When(pk__in=pks, then=Value(region))
+                for region, pks in sorted(by_region.items())
+            ],
+            output_field=CharField(),
+        )
+    )
 
 
 def citizen_username() -> str:
@@ -607,30 +640,59 @@ def notify(
     `people.models.msg_phrase`, amounts as Decimals or `msg_money`, dates as
     dates. The message is written out when read, in the reader's language;
     the e-mail in the account's language."""
-    note = Notification.objects.create(
+    note = _notification(
+        person=person, subject=subject, body=body, url=url, params=params
+    )
+    note.save()
+    _email_after_commit(note)
+    return note
+
+
+def notify_many(*, notes) -> list[Notification]:
+    """notify for many messages at once (the transfer engine's batches): each
+    of `notes` a dict of notify's arguments, all in one INSERT whatever their
+    number, each e-mailed as notify does. Sends no model signals: the caller
+    tells people.pagecache (family_changed). Load each person's `account`
+    with the persons (select_related) or it costs a query each."""
+    rows = [_notification(**note) for note in notes]
+    if rows:
+        Notification.objects.bulk_create(rows)
+    for row in rows:
+        _email_after_commit(row)
+    return rows
+
+
+def _notification(
+    *, person: Person, subject, body="", url: str = "", params=None
+) -> Notification:
+    return Notification(
         person=person,
         subject=msg_source(subject),
         body=msg_source(body),
         params=msg_params(params) or None,
         url=url,
     )
+
+
+def _email_after_commit(note: Notification) -> None:
+    person = note.person
     account = getattr(person, "account", None) if hasattr(person, "account") else None
     # Only an address the citizen proved to be theirs (email_verify).
     verified = account is not None and account.email_verified_at is not None
     email = account.email if verified else ""
-    if email:
-        language = account.language
-        if language not in dict(settings.LANGUAGES):
-            language = settings.LANGUAGE_CODE
+    if not email:
+        return
+    language = account.language
+    if language not in dict(settings.LANGUAGES):
+        language = settings.LANGUAGE_CODE
 
-        def send() -> None:
-            with translation.override(language):
-                subject_text = note.subject_text
-                body_text = note.body_text or subject_text
-            send_mail(subject_text, body_text, None, [email], fail_silently=True)
+    def send() -> None:
+        with translation.override(language):
+            subject_text = note.subject_text
+            body_text = note.body_text or subject_text
+        send_mail(subject_text, body_text, None, [email], fail_silently=True)
 
-        transaction.on_commit(send)
-    return note
+    transaction.on_commit(send)
 
 
 # --- an optional e-mail address, verified by a link ------------------------------

@@ -7,7 +7,8 @@ from . import services
 
 @shared_task(acks_late=True, ignore_result=True)
 def transfers_scan():
-    """Beat (every 2 s): claim due transfer steps in batches and run each in its own transaction."""
+    """Beat (every 2 s): claim due transfer steps in batches; each step's claimed
+    transfers run as one batch in one transaction (services.transfers_run_batch)."""
     return services.transfers_scan()
 
 

@@ -19,8 +19,13 @@ from transfers.models import Transfer, TransferEvent
 pytestmark = pytest.mark.django_db(transaction=True)
 
 COUNT = 200
+# The simulated offices take 5 ms to 1.2 s a step, so that the steps of 200
+# transfers come due over a second or two: the engine claims them in several
+# batches (it would take each step of all 200 in one batch if they came due
+# at once), and the kill lands in the middle of the run.
+OFFICE_SECONDS_PER_WORKING_DAY = 0.1
 WORKER_ENV = {
-    "SIMULATED_SECONDS_PER_WORKING_DAY": "0.01",
+    "SIMULATED_SECONDS_PER_WORKING_DAY": str(OFFICE_SECONDS_PER_WORKING_DAY),
     "TRANSFER_CLAIM_LEASE_SECONDS": "2",
 }
 
@@ -39,7 +44,7 @@ def conserved() -> tuple[Decimal, int]:
 
 
 def apply_many(settings):
-    settings.SIMULATED_SECONDS_PER_WORKING_DAY = 0.01
+    settings.SIMULATED_SECONDS_PER_WORKING_DAY = OFFICE_SECONDS_PER_WORKING_DAY
     people = bulk_ready(COUNT)
     for person in people:
         services.transfer_apply(**apply_args(person))

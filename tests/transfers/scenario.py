@@ -182,3 +182,60 @@ def bulk_ready(count: int, *, first_birth=None) -> list:
         ]
     )
     return persons
+
+
+def bulk_submitted(people, *, due_at=None) -> list:
+    """A submitted transfer OUT → IN (e2e) for each of `people` (from
+    bulk_ready), written in bulk as transfer_apply leaves it (its event and
+    application message), due at `due_at` (now by default)."""
+    from django.utils import timezone
+
+    from transfers.models import (
+        EventStep,
+        HandoffMessage,
+        MessageKind,
+        Side,
+        Step,
+        Transfer,
+        TransferEvent,
+        TransferStatus,
+    )
+
+    enrollments = {
+        (e.person_id, e.region_id): e.pk
+        for e in Enrollment.objects.filter(person__in=people)
+    }
+    due_at = due_at or timezone.now()
+    transfers = Transfer.objects.bulk_create(
+        Transfer(
+            person=p,
+            kind="e2e",
+            outgoing_region_id=OUT,
+            incoming_region_id=IN,
+            outgoing_enrollment_id=enrollments[(p.pk, OUT)],
+            incoming_enrollment_id=enrollments[(p.pk, IN)],
+            next_step=Step.ACCEPT,
+            due_at=due_at,
+        )
+        for p in people
+    )
+    TransferEvent.objects.bulk_create(
+        TransferEvent(
+            transfer=t,
+            step=EventStep.SUBMITTED,
+            to_status=TransferStatus.SUBMITTED,
+            side=Side.APPLICANT,
+        )
+        for t in transfers
+    )
+    HandoffMessage.objects.bulk_create(
+        HandoffMessage(
+            transfer=t,
+            kind=MessageKind.APPLICATION,
+            from_region_id=IN,
+            to_region_id=OUT,
+            payload={},
+        )
+        for t in transfers
+    )
+    return transfers
