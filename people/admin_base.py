@@ -10,7 +10,7 @@ from urllib.parse import urlencode
 
 from django.contrib import admin
 from django.contrib.admin.options import IS_POPUP_VAR
-from django.contrib.admin.views.main import SEARCH_VAR
+from django.contrib.admin.views.main import SEARCH_VAR, ChangeList
 from django.core.exceptions import FieldDoesNotExist
 from django.core.paginator import Paginator
 from django.db import connections
@@ -66,6 +66,36 @@ def _estimated_rows(queryset) -> int | None:
     return int(row[0]) if row and row[0] and row[0] > 0 else None
 
 
+class StaffChangeList(ChangeList):
+    """A searched list does not count what it can see: it fetches one row
+    more than a page holds; when they fit (an exact search finds one person)
+    the rows fetched are the count and no COUNT statement runs, else the
+    first page is among them and only the (capped) count is asked. Lists
+    without a search term are fetched and counted as Django does."""
+
+    def get_results(self, request):
+        if not self.query or self.show_all or self.page_num != 1 or self.list_editable:
+            return super().get_results(request)
+        rows = list(self.queryset[: self.list_per_page + 1])
+        paginator = self.model_admin.get_paginator(
+            request, self.queryset, self.list_per_page
+        )
+        if len(rows) <= self.list_per_page:
+            paginator.count = len(rows)  # the cached_property, known without a query
+        self.result_count = paginator.count
+        self.show_full_result_count = self.model_admin.show_full_result_count
+        self.full_result_count = (
+            self.root_queryset.count() if self.show_full_result_count else None
+        )
+        self.show_admin_actions = not self.show_full_result_count or bool(
+            self.full_result_count
+        )
+        self.result_list = rows[: self.list_per_page]
+        self.can_show_all = self.result_count <= self.list_max_show_all
+        self.multi_page = self.result_count > self.list_per_page
+        self.paginator = paginator
+
+
 def _user_role(user) -> str | None:
     return getattr(user, "role", None)
 
@@ -83,6 +113,18 @@ def has_no_scope(user) -> bool:
     )
 
 
+def _staff_flags(request) -> tuple[bool, bool]:
+    """(sees nothing, changes nothing) for the request's user, worked out once
+    per request: every admin page asks each registered model's permissions
+    (the staff site's navigation), five questions a model."""
+    flags = getattr(request, "_staff_flags", None)
+    if flags is None:
+        user = request.user
+        flags = (has_no_scope(user) and not user.is_superuser, is_auditor(user))
+        request._staff_flags = flags
+    return flags
+
+
 SEARCH_KEY_VAR = "qk"
 SEARCH_SESSION_KEY = "admin_searches"
 
@@ -97,34 +139,31 @@ class StaffAdminMixin:
     paginator = CappedCountPaginator
     list_per_page = 50
 
+    def get_changelist(self, request, **kwargs):
+        return StaffChangeList
+
     def has_module_permission(self, request):
-        if has_no_scope(request.user) and not request.user.is_superuser:
+        if _staff_flags(request)[0]:
             return False
         return super().has_module_permission(request)
 
     def has_view_permission(self, request, obj=None):
-        if has_no_scope(request.user) and not request.user.is_superuser:
+        if _staff_flags(request)[0]:
             return False
         return super().has_view_permission(request, obj)
 
     def has_add_permission(self, request, *args):
-        if is_auditor(request.user) or (
-            has_no_scope(request.user) and not request.user.is_superuser
-        ):
+        if any(_staff_flags(request)):
             return False
         return super().has_add_permission(request, *args)
 
     def has_change_permission(self, request, obj=None):
-        if is_auditor(request.user) or (
-            has_no_scope(request.user) and not request.user.is_superuser
-        ):
+        if any(_staff_flags(request)):
             return False
         return super().has_change_permission(request, obj)
 
     def has_delete_permission(self, request, obj=None):
-        if is_auditor(request.user) or (
-            has_no_scope(request.user) and not request.user.is_superuser
-        ):
+        if any(_staff_flags(request)):
             return False
         return super().has_delete_permission(request, obj)
 
@@ -189,13 +228,32 @@ class StaffAdminMixin:
             condition |= Q(**{field: value})
         return queryset.filter(condition), False
 
+    def get_preserved_filters(self, request):
+        """Links from a searched list (rows, the add button) keep the key,
+        not the term: the term must not reach a URL through them either."""
+        key = getattr(request, "_admin_search_key", None)
+        if key is None:
+            return super().get_preserved_filters(request)
+        shown = request.GET
+        query = shown.copy()
+        query.pop(SEARCH_VAR, None)
+        query[SEARCH_KEY_VAR] = key
+        request.GET = query
+        try:
+            return super().get_preserved_filters(request)
+        finally:
+            request.GET = shown
+
     def get_changelist_instance(self, request):
         changelist = super().get_changelist_instance(request)
         key = getattr(request, "_admin_search_key", None)
         if key is not None:
-            # Links of the list (pages, filters, sorting) keep the key, not the term.
+            # Links of the list (pages, filters, sorting) keep the key, not the
+            # term (Django builds them from filter_params, a dict of lists).
             changelist.params.pop(SEARCH_VAR, None)
             changelist.params[SEARCH_KEY_VAR] = key
+            changelist.filter_params.pop(SEARCH_VAR, None)
+            changelist.filter_params[SEARCH_KEY_VAR] = [key]
         return changelist
 
     def get_actions(self, request):

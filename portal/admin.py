@@ -16,6 +16,10 @@ admin.site.site_header = _("医保经办后台")
 admin.site.site_title = _("医保经办后台")
 admin.site.index_title = _("经办业务")
 admin.site.index_template = "admin/portal_index.html"
+# No model sidebar on every change list: building and rendering it for ~30
+# models was half of a search's Python (bench/NOTES.md, admin search); the
+# staff index (queues, the counter, every model by app) and breadcrumbs remain.
+admin.site.enable_nav_sidebar = False
 
 
 @admin.register(Region)
@@ -23,13 +27,18 @@ class RegionAdmin(RegionScopedAdmin):
     """Supervisors set how their own region handles transfer steps."""
 
     region_field = "pk"
-    list_display = ["code", "name", "province", "transfer_processing"]
-    fields = ["code", "name", "province", "transfer_processing"]
+    list_display = ["code", "name", "name_en", "province", "transfer_processing"]
+    fields = [
+        "code",
+        ("name", "name_en"),
+        ("province", "province_en"),
+        "transfer_processing",
+    ]
 
     def get_readonly_fields(self, request, obj=None):
         if request.user.is_superuser:
             return ["code"] if obj else []
-        return ["code", "name", "province"]
+        return ["code", "name", "province", "name_en", "province_en"]
 
 
 class CalendarYearForm(forms.ModelForm):
