@@ -99,9 +99,11 @@ LOAD_SECONDS ?= 60
 loadtest: $(STAMP) var
 	LOAD_USERS=$(LOAD_USERS) LOAD_SECONDS=$(LOAD_SECONDS) $(PY) tests/load/run.py
 
-# Benchmarks (issue 7): one run measures every case against its baseline and
-# writes bench/results/latest.json and docs/PERFORMANCE.md. BENCH_PERSONS=1000000
-# for a city's scale. Needs PostgreSQL and Redis; installs wrk if missing.
+# Benchmarks (issues 7, 13): one run measures every case against its baseline and
+# writes bench/results/latest.json and docs/PERFORMANCE.md. The second pass,
+# BENCH_PERSONS=1000000 (a city's scale), seeds its own database portal_bench_1m
+# and writes bench/results/latest-1m.json; the report shows both side by side.
+# Needs PostgreSQL and Redis; installs wrk if missing.
 BENCH_PERSONS ?= 20000
 BENCH_DURATION ?= 5
 bench: $(STAMP)

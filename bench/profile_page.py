@@ -2,6 +2,11 @@
 bench family (or the bench clerk with --clerk):
 
     .venv/bin/python bench/profile_page.py /payments/ [--clerk] [-n 20]
+    .venv/bin/python bench/profile_page.py /admin/people/person/ --clerk --search 3401…
+
+--search TERM: an admin list searched as the staff site does it (the term kept
+in the session, the list asked for with ?qk=…). BENCH_DB picks the database
+(portal_bench, or portal_bench_1m).
 """
 
 import argparse
@@ -22,6 +27,7 @@ def main():
     parser.add_argument("--clerk", action="store_true")
     parser.add_argument("-n", type=int, default=20)
     parser.add_argument("--top", type=int, default=35)
+    parser.add_argument("--search", default="", help="an admin list's search term")
     args = parser.parse_args()
     from bench.run import ENV
 
@@ -44,7 +50,19 @@ def main():
         username=BENCH_STAFF_USERNAME if args.clerk else BENCH_OWNER_USERNAME
     )
     client = Client(HTTP_HOST="127.0.0.1")
-    client.cookies["sessionid"] = session_for(user)
+    session_key = session_for(user)
+    client.cookies["sessionid"] = session_key
+    if args.search:
+        from importlib import import_module
+
+        from django.conf import settings
+
+        from people.admin_base import SEARCH_SESSION_KEY
+
+        store = import_module(settings.SESSION_ENGINE).SessionStore(session_key)
+        store[SEARCH_SESSION_KEY] = {"p": args.search}
+        store.save()
+        args.path += ("&" if "?" in args.path else "?") + "qk=p"
     response = client.get(args.path)
     print("status", response.status_code, "bytes", len(response.content))
     with CaptureQueriesContext(connection) as queries:

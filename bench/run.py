@@ -1,7 +1,7 @@
 """`make bench`: measure the portal against this machine's own limits, in one run.
 
     .venv/bin/python bench/run.py                  # BENCH_PERSONS (default 20000)
-    BENCH_PERSONS=1000000 .venv/bin/python bench/run.py
+    BENCH_PERSONS=1000000 .venv/bin/python bench/run.py   # database portal_bench_1m, results at-1m.json
     .venv/bin/python bench/run.py --only baseline_read,coverage_page --duration 3
     BENCH_DB=portal_bench_1m .venv/bin/python bench/run.py --skip-seed --out at-1m   # an already seeded database
 
@@ -39,8 +39,24 @@ LUA = ROOT / "bench" / "wrk" / "requests.lua"
 sys.path.insert(0, str(ROOT))
 
 PG = os.environ.get("BENCH_PG", "postgres://postgres@127.0.0.1:5432")
-DB_NAME = os.environ.get("BENCH_DB", "portal_bench")
-TPCB_DB = DB_NAME + "_tpcb"
+
+
+def database_for(persons: int) -> str:
+    """Each scale has its own database, so a 20,000-person run never reseeds
+    the million (and the reverse): portal_bench, portal_bench_1m, …"""
+    if os.environ.get("BENCH_DB"):
+        return os.environ["BENCH_DB"]
+    if persons == 20_000:
+        return "portal_bench"
+    if persons % 1_000_000 == 0:
+        return f"portal_bench_{persons // 1_000_000}m"
+    if persons % 1000 == 0:
+        return f"portal_bench_{persons // 1000}k"
+    return f"portal_bench_{persons}"
+
+
+DB_NAME = database_for(int(os.environ.get("BENCH_PERSONS", "20000")))
+TPCB_DB = "portal_bench_tpcb"
 BROKER = os.environ.get("BENCH_BROKER", "redis://127.0.0.1:6379/9")
 
 ENV = {
@@ -267,6 +283,12 @@ class Services:
                     proc.wait(timeout=10)
 
 
+def use_database(name: str) -> None:
+    global DB_NAME
+    DB_NAME = name
+    ENV["DATABASE_URL"] = f"{PG}/{name}"
+
+
 def full_env() -> dict:
     env = dict(os.environ)
     env.update(ENV)
@@ -327,6 +349,21 @@ def run_wrk(
         "errors": raw["socket_errors"] + raw["bad_status"],
         "bad_statuses": raw["statuses"],
     }
+
+
+def warm_sessions(ctx) -> None:
+    for sessions, path in (
+        (ctx.family_sessions, "/bench/chrome/"),
+        (ctx.clerk_sessions, "/admin/"),
+    ):
+        for session in sessions:
+            request = urllib.request.Request(
+                ctx.base_url + path, headers=ctx.headers(session)
+            )
+            try:
+                urllib.request.urlopen(request, timeout=30).read()
+            except (urllib.error.URLError, OSError):
+                pass
 
 
 def percentile(values: list[float], q: float) -> float:
@@ -391,6 +428,8 @@ def profile_case(services: Services, case, ctx, duration: float, name: str) -> d
     pyspy = VENV_BIN / "py-spy"
     if not pyspy.exists():
         return {"profile": "py-spy not installed"}
+    # Build the requests first: py-spy must sample the run, not the build.
+    spec = case.spec(ctx)
     services.wait_idle()
     outs, procs = [], []
     for pid in services.web_workers():
@@ -419,7 +458,7 @@ def profile_case(services: Services, case, ctx, duration: float, name: str) -> d
             )
         )
     time.sleep(0.5)
-    case.run(ctx, duration)
+    case.run(ctx, duration, spec)
     for proc in procs:
         try:
             proc.wait(timeout=duration + 30)
@@ -486,7 +525,9 @@ SQL_FRAME = re.compile(
     r"(\.execute(many)? \(psycopg/cursor\.py\)|Connection\.commit \(psycopg/connection\.py\))$"
 )
 TEMPLATE_FRAME = re.compile(r"^Template\.render \(django/template/base\.py\)$")
-OWN_CODE = re.compile(r"\((portal|enrollment|payments|transfers)/[^ ]*\.py\)$")
+OWN_CODE = re.compile(
+    r"\((portal|core|people|enrollment|payments|transfers|records)/[^ ]*\.py\)$"
+)
 
 
 def _frame_key(frame: str) -> str:
@@ -499,6 +540,24 @@ def django_setup():
     import django
 
     django.setup()
+
+
+def static_is_fresh() -> bool:
+    """Whether the collected static files (their manifest) are newer than
+    every source file: compressing them all again takes minutes on a busy
+    machine, and the cases request no static file."""
+    from django.conf import settings
+    from django.contrib.staticfiles.finders import get_finders
+
+    manifest = Path(settings.STATIC_ROOT) / "staticfiles.json"
+    if not manifest.exists():
+        return False
+    built = manifest.stat().st_mtime
+    for finder in get_finders():
+        for path, storage in finder.list([]):
+            if Path(storage.path(path)).stat().st_mtime > built:
+                return False
+    return True
 
 
 def prepare_database(persons: int, skip_seed: bool) -> dict:
@@ -516,8 +575,11 @@ def prepare_database(persons: int, skip_seed: bool) -> dict:
 
     log("migrate")
     call_command("migrate", interactive=False, verbosity=0)
-    log("collectstatic")
-    call_command("collectstatic", interactive=False, verbosity=0)
+    if static_is_fresh():
+        log("collectstatic: the collected files are newer than every source, skipped")
+    else:
+        log("collectstatic")
+        call_command("collectstatic", interactive=False, verbosity=0)
     seed = {"persons": persons}
     if not skip_seed:
         from people.models import Person
@@ -528,6 +590,11 @@ def prepare_database(persons: int, skip_seed: bool) -> dict:
         # Always from scratch: the payment cases consume their seeded rows.
         call_command("seed_bench", persons=persons, reset=bool(count))
         seed["seconds"] = round(time.monotonic() - started, 1)
+    # The bench's own cache (sessions, cached pages, rate limits): nothing
+    # cached from an earlier run's data may answer for this one.
+    from django.core.cache import cache
+
+    cache.clear()
     from django.db import connection
 
     connection.close()
@@ -555,10 +622,18 @@ def main(argv=None) -> int:
     parser.add_argument("--no-report", action="store_true")
     parser.add_argument(
         "--out",
-        default="latest",
-        help="results file name under bench/results/ (without .json)",
+        default=None,
+        help="results file name under bench/results/ (without .json); "
+        "latest (20,000 persons) or latest-1m (1,000,000) by default",
     )
     args = parser.parse_args(argv)
+    use_database(database_for(args.persons))
+    if args.out is None:
+        args.out = (
+            "latest"
+            if args.persons == 20_000
+            else "latest-" + DB_NAME.removeprefix("portal_bench_")
+        )
     if not shutil.which("wrk"):
         print(
             "wrk is not installed (make bench installs it with apt-get)",
@@ -606,6 +681,10 @@ def main(argv=None) -> int:
         ]
         # Warm both workers (imports, template caches, connections) before measuring.
         run_wrk(f"{ctx.base_url}/bench/read/{ctx.read_pk}/", duration=2)
+        # And each logged-in session once: its first request refreshes the
+        # session row (SessionRefreshMiddleware), which would otherwise fall
+        # on whichever logged-in case comes first.
+        warm_sessions(ctx)
         for case in selected:
             log(f"case {case.name}")
             try:
@@ -696,7 +775,7 @@ def main(argv=None) -> int:
     target = RESULTS / f"{args.out}.json"
     target.write_text(json.dumps(out, indent=2, ensure_ascii=False) + "\n")
     log(f"wrote {target}")
-    if not args.no_report and args.out == "latest":
+    if not args.no_report and args.out in ("latest", "latest-1m"):
         from bench import report
 
         report.write(out)

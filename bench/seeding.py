@@ -1,6 +1,6 @@
-"""The parts of seed_bench that depend on the payments and transfers apps:
-a successful payment (order, attempt, event, paid period, receipt) for every
-seeded enrollment, and the benefit year 2027 in flight:
+"""The payments part of seed_bench: a successful payment (order, attempt,
+event, paid period, receipt) for every seeded (active) enrollment, as the
+settlement writes them, and the benefit year 2027 in flight:
 
 - "submit" families: 2027 enrollments registered and unpaid (the payment
   submission case pays them, one POST each);
@@ -8,34 +8,17 @@ seeded enrollment, and the benefit year 2027 in flight:
   already submitted (the callback case settles them, one signed callback each).
 
 Everything is INSERT … SELECT on the server, ids equal to the enrollment's id,
-so a million persons take minutes, not hours. Each seeder runs in a savepoint
-and says what it loaded, or why it loaded nothing (a model changed under it).
+inside seed_bench's one transaction (its indexes are rebuilt after). A model
+that changed under it stops the seed with the field's name: a bench on
+half-seeded data would measure the wrong thing.
 """
 
 from django.apps import apps
-from django.db import transaction
 
 YEAR_IN_FLIGHT = 2027
 SUBMIT_REFERENCE = "BS"  # payment references of the callback families: BS000000012345
-
-
-def available(app_label: str) -> bool:
-    needed = {
-        "payments": ("Order", "Payment", "PaidPeriod", "Receipt", "PaymentEvent"),
-        "transfers": ("Transfer",),
-    }
-    try:
-        return all(apps.get_model(app_label, name) for name in needed[app_label])
-    except LookupError:
-        return False
-
-
-def guarded(seeder, command, cursor) -> str:
-    try:
-        with transaction.atomic():
-            return seeder(command, cursor)
-    except Exception as error:  # noqa: BLE001 - the seed of the rest stands; the note says why
-        return f"skipped: {type(error).__name__}: {str(error)[:300]}"
+# The receipts' verification-code alphabet (payments.services.RECEIPT_ALPHABET).
+CODE_ALPHABET = "ABCDEFGHJKLMNPQRSTUVWXYZ23456789"
 
 
 def in_flight_families(persons: int) -> int:
@@ -51,7 +34,22 @@ def family_range(group: str, persons: int) -> tuple[int, int]:
     return 3 * first_family + 1, 3 * (first_family + n)
 
 
-def _insert(command, cursor, model, overrides: dict, tail: str, params=()):
+def payment_reference(id_expr: str, prefix: str = "SD") -> str:
+    """SQL for a seeded payment's reference: SD00000000012345."""
+    return f"'{prefix}' || lpad(({id_expr})::text, 14, '0')"
+
+
+def _verification_code(id_expr: str) -> str:
+    """SQL for a receipt's 12-character code in the receipts' alphabet: a
+    letter, then the id's digits spelled in letters (unique, and cheap: one
+    translate per row)."""
+    return (
+        f"substr('{CODE_ALPHABET}', mod(({id_expr}), 32)::int + 1, 1) || "
+        f"translate(lpad(({id_expr})::text, 11, '0'), '0123456789', 'ABCDEFGHJK')"
+    )
+
+
+def _insert(command, cursor, model, overrides: dict, tail: str, params=()) -> int:
     columns, values = command._select_list(model, overrides)
     cursor.execute(
         f"INSERT INTO {model._meta.db_table} ({columns}) SELECT {values} {tail}", params
@@ -59,25 +57,31 @@ def _insert(command, cursor, model, overrides: dict, tail: str, params=()):
     return cursor.rowcount
 
 
-def _reset_sequences(cursor, *models):
-    for model in models:
-        table = model._meta.db_table
-        cursor.execute(
-            f"SELECT setval(pg_get_serial_sequence(%s, 'id'), COALESCE((SELECT MAX(id) FROM {table}), 0) + 1, false)",
-            [table],
-        )
+def reset_sequence(cursor, model):
+    table = model._meta.db_table
+    cursor.execute(
+        f"SELECT setval(pg_get_serial_sequence(%s, 'id'), COALESCE((SELECT MAX(id) FROM {table}), 0) + 1, false)",
+        [table],
+    )
 
 
+# An enrollment's price (pc) from its policy table; RECEIPT_JOIN adds the
+# person and the region, whose names a receipt keeps.
 PRICE_JOIN = """
     FROM enrollment_enrollment e
-    JOIN people_person p ON p.id = e.person_id
-    JOIN core_region r ON r.code = e.region_id
     JOIN enrollment_policy pol ON pol.region_id = e.region_id AND pol.year = e.year
     JOIN enrollment_policycategory pc ON pc.policy_id = pol.id AND pc.category = e.category
 """
+RECEIPT_JOIN = (
+    PRICE_JOIN
+    + """
+    JOIN people_person p ON p.id = e.person_id
+    JOIN core_region r ON r.code = e.region_id
+"""
+)
 
 
-def _orders(command, cursor, where: str, params, *, created: str):
+def _orders(command, cursor, where: str, params, *, created: str) -> int:
     Order = apps.get_model("payments", "Order")
     return _insert(
         command,
@@ -112,13 +116,13 @@ def seed_payments(command, cursor) -> str:
     PaymentEvent = apps.get_model("payments", "PaymentEvent")
     PaidPeriod = apps.get_model("payments", "PaidPeriod")
     Receipt = apps.get_model("payments", "Receipt")
-    Order = apps.get_model("payments", "Order")
     Enrollment = apps.get_model("enrollment", "Enrollment")
     persons = command.persons
-    paid_at = "make_timestamptz(e.year - 1, 10, 15, 10, 0, 0)"
+    # Paid by WeChat on the day seed_bench's enrollments were activated.
+    paid_at = "e.updated_at"
+    active = "WHERE e.status = 'active'"
 
-    # Every seeded (active) enrollment was paid by WeChat in October of the year before.
-    orders = _orders(command, cursor, "WHERE e.status = 'active'", [], created=paid_at)
+    orders = _orders(command, cursor, active, [], created="e.created_at")
     payment_overrides = {
         "id": "e.id",
         "order": "e.id",
@@ -129,20 +133,14 @@ def seed_payments(command, cursor) -> str:
         "amount": "pc.personal_amount",
         "status": "'success'",
         "idempotency_key": "'seed-' || e.id",
-        "reference": "'SD' || lpad(e.id::text, 14, '0')",
+        "reference": payment_reference("e.id"),
         "provider_transaction_id": "'WX' || lpad(e.id::text, 14, '0')",
         "last_callback_seq": "2",
         "created_at": paid_at,
         "updated_at": paid_at,
         "settled_at": paid_at,
     }
-    payments = _insert(
-        command,
-        cursor,
-        Payment,
-        payment_overrides,
-        PRICE_JOIN + "WHERE e.status = 'active'",
-    )
+    payments = _insert(command, cursor, Payment, payment_overrides, PRICE_JOIN + active)
     _insert(
         command,
         cursor,
@@ -154,7 +152,7 @@ def seed_payments(command, cursor) -> str:
             "source": "'callback'",
             "at": paid_at,
         },
-        PRICE_JOIN + "WHERE e.status = 'active'",
+        "FROM enrollment_enrollment e " + active,
     )
     _insert(
         command,
@@ -166,7 +164,7 @@ def seed_payments(command, cursor) -> str:
             "period": "e.year::text",
             "payment": "e.id",
         },
-        PRICE_JOIN + "WHERE e.status = 'active'",
+        "FROM enrollment_enrollment e " + active,
     )
     _insert(
         command,
@@ -174,8 +172,9 @@ def seed_payments(command, cursor) -> str:
         Receipt,
         {
             "payment": "e.id",
-            "number": "to_char(e.year - 1, 'FM0000') || '1015' || lpad(e.id::text, 12, '0')",
-            "verification_code": "upper(substr(md5('bench' || e.id), 1, 16))",
+            # YYYYMMDD of the day paid (15 October of the year before), then 10 digits.
+            "number": "(e.year - 1)::text || '1015' || lpad(e.id::text, 10, '0')",
+            "verification_code": _verification_code("e.id"),
             "payer_name": "p.name",
             "insured_name": "p.name",
             "insured_id_masked": "left(p.id_number, 4) || '**********' || right(p.id_number, 4)",
@@ -187,7 +186,7 @@ def seed_payments(command, cursor) -> str:
             "transaction_id": "'WX' || lpad(e.id::text, 14, '0')",
             "paid_at": paid_at,
         },
-        PRICE_JOIN + "WHERE e.status = 'active'",
+        RECEIPT_JOIN + active,
     )
 
     # 2027 in flight: registered enrollments for both groups ...
@@ -210,6 +209,19 @@ def seed_payments(command, cursor) -> str:
         "FROM people_person p WHERE p.id BETWEEN %s AND %s",
         [first, last],
     )
+    EnrollmentEvent = apps.get_model("enrollment", "EnrollmentEvent")
+    _insert(
+        command,
+        cursor,
+        EnrollmentEvent,
+        {
+            "enrollment": "e.id",
+            "from_status": "''",
+            "to_status": "'registered'",
+            "at": "e.created_at",
+        },
+        f"FROM enrollment_enrollment e WHERE e.year = {YEAR_IN_FLIGHT}",
+    )
     # ... and for the callback group, an order and a submitted WeChat payment each.
     cb_first, cb_last = family_range("callback", persons)
     where = f"WHERE e.year = {YEAR_IN_FLIGHT} AND e.person_id BETWEEN %s AND %s"
@@ -221,7 +233,7 @@ def seed_payments(command, cursor) -> str:
         {
             **payment_overrides,
             "status": "'submitted'",
-            "reference": f"'{SUBMIT_REFERENCE}' || lpad(e.id::text, 14, '0')",
+            "reference": payment_reference("e.id", SUBMIT_REFERENCE),
             "provider_transaction_id": "NULL",
             "last_callback_seq": "0",
             "created_at": "now()",
@@ -243,19 +255,10 @@ def seed_payments(command, cursor) -> str:
             "source": "'system'",
             "at": "now()",
         },
-        PRICE_JOIN + where,
+        "FROM enrollment_enrollment e " + where,
         [cb_first, cb_last],
-    )
-    _reset_sequences(
-        cursor, Order, Payment, PaymentEvent, PaidPeriod, Receipt, Enrollment
     )
     return (
         f"{payments} paid payments ({orders} orders, receipts, events); {YEAR_IN_FLIGHT}: {registered} "
         f"registered enrollments, {submitted} payments awaiting a callback"
-    )
-
-
-def seed_transfers(command, cursor) -> str:
-    return (
-        "the transfer engine case creates its own transfers in flight (bench/engine.py)"
     )
