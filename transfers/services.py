@@ -371,6 +371,34 @@ def _move(transfer: Transfer, *, action: str, **event) -> TransferEvent:
     return row
 
 
+def _leg_start(
+    transfer, *, leg: str, action: str, step, side, actor, now, deadline, next_step
+) -> TransferEvent:
+    """The step that starts a leg (the outgoing region accepts; the incoming
+    region receives the sheet): its working-day deadline set from today, its
+    event carries it, and the leg's next step is scheduled."""
+    event = _move(
+        transfer,
+        action=action,
+        step=step,
+        side=side,
+        actor=actor,
+        deadline=deadline.date,
+        estimated=deadline.estimated,
+    )
+    stamp = "accepted_at" if leg == "outgoing" else "received_at"
+    setattr(transfer, stamp, now)
+    setattr(transfer, f"{leg}_deadline", deadline.date)
+    setattr(transfer, f"{leg}_deadline_estimated", deadline.estimated)
+    _schedule(
+        transfer,
+        next_step,
+        auto=_region_auto(getattr(transfer, f"{leg}_region")),
+        now=now,
+    )
+    return event
+
+
 def _leg_finish(
     transfer, *, leg: str, action: str, step, side, actor, now
 ) -> TransferEvent:
@@ -757,24 +785,17 @@ def _accept(transfers: list[Transfer], actor=None) -> list[Transfer]:
         events = []
         for transfer in passed:
             events.append(
-                _move(
+                _leg_start(
                     transfer,
+                    leg="outgoing",
                     action="outgoing_accept",
                     step=EventStep.ACCEPTED,
                     side=Side.OUTGOING,
                     actor=actor,
-                    deadline=deadline.date,
-                    estimated=deadline.estimated,
+                    now=now,
+                    deadline=deadline,
+                    next_step=Step.ISSUE_SHEET,
                 )
-            )
-            transfer.accepted_at = now
-            transfer.outgoing_deadline = deadline.date
-            transfer.outgoing_deadline_estimated = deadline.estimated
-            _schedule(
-                transfer,
-                Step.ISSUE_SHEET,
-                auto=_region_auto(transfer.outgoing_region),
-                now=now,
             )
         TransferEvent.objects.bulk_create(events)
         HandoffMessage.objects.filter(
@@ -1022,23 +1043,17 @@ def _receive(transfers: list[Transfer], actor=None) -> None:
     events = []
     for transfer in acting:
         events.append(
-            _move(
+            _leg_start(
                 transfer,
+                leg="incoming",
                 action="incoming_receive",
                 step=EventStep.RECEIVED,
                 side=Side.INCOMING,
-                deadline=deadline.date,
-                estimated=deadline.estimated,
+                actor=None,
+                now=now,
+                deadline=deadline,
+                next_step=Step.COMPLETE,
             )
-        )
-        transfer.received_at = now
-        transfer.incoming_deadline = deadline.date
-        transfer.incoming_deadline_estimated = deadline.estimated
-        _schedule(
-            transfer,
-            Step.COMPLETE,
-            auto=_region_auto(transfer.incoming_region),
-            now=now,
         )
     TransferEvent.objects.bulk_create(events)
     _save(
