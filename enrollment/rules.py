@@ -6,12 +6,14 @@ from __future__ import annotations
 
 import calendar
 import datetime as dt
+import re
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from decimal import Decimal
 from typing import Protocol
 
 from django.db import models
+from django.utils.translation import gettext, gettext_noop
 from django.utils.translation import gettext_lazy as _
 
 from core.errors import DomainError
@@ -36,6 +38,82 @@ class Waiting:
     reason: str
 
 
+# A waiting period's reason is kept as worded in the catalogue's source
+# language (Chinese), whatever the language of the page that registered it,
+# and shown in the reader's language by `waiting_reason_text`: these are the
+# reasons there are, one home for their words.
+REASON_NEWBORN = gettext_noop("新生儿在规定期限内参保，自出生之日起享受待遇")
+REASON_EXEMPT = gettext_noop("特殊人群免待遇等待期")
+REASON_CONTINUOUS = gettext_noop("在集中参保期内连续参保，无等待期")
+REASON_OUTSIDE_WINDOW = gettext_noop("未在集中参保期内参保：固定等待期%(fixed)d个月")
+REASON_GAP = gettext_noop(
+    "断保%(gap)d年：固定等待期%(fixed)d个月，另加%(added)d个月（已修复%(repaired)d年）"
+)
+REASON_LONG_GAP = gettext_noop("；断保4年及以上，等待期不少于%(min)d个月")
+REASON_NEWBORN_LATE = gettext_noop(
+    "新生儿出生%(days)d天后才缴费，按迟参保处理：固定等待期%(fixed)d个月"
+)
+REASON_FLEXIBLE_GAP = gettext_noop(
+    "上次灵活就业参保于%(end)s结束，断缴超过%(limit)d个月：等待期%(months)d个月"
+)
+REASON_FLEXIBLE_NONE = gettext_noop("无断缴超过%(limit)d个月的情况，无等待期")
+_REASONS = (
+    REASON_NEWBORN,
+    REASON_EXEMPT,
+    REASON_CONTINUOUS,
+    REASON_OUTSIDE_WINDOW,
+    REASON_GAP,
+    REASON_LONG_GAP,
+    REASON_NEWBORN_LATE,
+    REASON_FLEXIBLE_GAP,
+    REASON_FLEXIBLE_NONE,
+)
+_PLACEHOLDER = re.compile(r"%\((\w+)\)([ds])")
+
+
+def _reason_pattern(msgid: str) -> re.Pattern:
+    parts, pos = [], 0
+    for found in _PLACEHOLDER.finditer(msgid):
+        parts.append(re.escape(msgid[pos : found.start()]))
+        kind = r"\d+" if found[2] == "d" else r"[^，；：]+?"
+        parts.append(f"(?P<{found[1]}>{kind})")
+        pos = found.end()
+    parts.append(re.escape(msgid[pos:]))
+    return re.compile("".join(parts))
+
+
+_REASON_PATTERNS = [(msgid, _reason_pattern(msgid)) for msgid in _REASONS]
+
+
+def _reason_translated(stored: str) -> str | None:
+    for msgid, pattern in _REASON_PATTERNS:
+        found = pattern.fullmatch(stored)
+        if found:
+            params = {
+                key: int(value) if value.isdigit() else value
+                for key, value in found.groupdict().items()
+            }
+            return gettext(msgid) % params if params else gettext(msgid)
+    return None
+
+
+def waiting_reason_text(stored: str) -> str:
+    """A stored waiting-period reason in the page's language (a reason the
+    catalogue does not know, such as one kept before reasons were stored in
+    the source language, is shown as stored)."""
+    if not stored:
+        return ""
+    whole = _reason_translated(stored)
+    if whole is not None:
+        return whole
+    head, mark, tail = stored.partition("；")
+    if mark:
+        first, then = _reason_translated(head), _reason_translated(mark + tail)
+        if first is not None and then is not None:
+            return first + then
+    return stored
+
+
 def resident_waiting(
     *,
     exempt: bool,
@@ -56,33 +134,26 @@ def resident_waiting(
     of 4 years or more the total stays at least 6 months.
     """
     if newborn_in_time:
-        return Waiting(0, str(_("新生儿在规定期限内参保，自出生之日起享受待遇")))
+        return Waiting(0, REASON_NEWBORN)
     if exempt:
-        return Waiting(0, str(_("特殊人群免待遇等待期")))
+        return Waiting(0, REASON_EXEMPT)
     if gap_years == 0 and in_window:
-        return Waiting(0, str(_("在集中参保期内连续参保，无等待期")))
+        return Waiting(0, REASON_CONTINUOUS)
     repaired = min(max(repaired_years, 0), gap_years)
     months = fixed_months + per_gap_year * (gap_years - repaired)
     if gap_years >= long_gap_years:
         months = max(months, long_gap_min_months)
     if gap_years == 0:
-        reason = _("未在集中参保期内参保：固定等待期%(fixed)d个月") % {
-            "fixed": fixed_months
-        }
+        reason = REASON_OUTSIDE_WINDOW % {"fixed": fixed_months}
     else:
-        reason = _(
-            "断保%(gap)d年：固定等待期%(fixed)d个月，另加%(added)d个月（已修复%(repaired)d年）"
-        ) % {
+        reason = REASON_GAP % {
             "gap": gap_years,
             "fixed": fixed_months,
             "added": months - fixed_months,
             "repaired": repaired,
         }
         if gap_years >= long_gap_years:
-            reason += str(
-                _("；断保4年及以上，等待期不少于%(min)d个月")
-                % {"min": long_gap_min_months}
-            )
+            reason += REASON_LONG_GAP % {"min": long_gap_min_months}
     return Waiting(months, str(reason))
 
 

@@ -211,10 +211,10 @@ def enrollment_activate(
             # Registered in time but paid after the newborn's days and outside
             # the window: a late enrollment (SPEC §4), with the fixed wait.
             enrollment.waiting_months = policy.waiting_fixed_months
-            enrollment.waiting_reason = str(
-                _("新生儿出生%(days)d天后才缴费，按迟参保处理：固定等待期%(fixed)d个月")
-                % {"days": policy.newborn_days, "fixed": policy.waiting_fixed_months}
-            )
+            enrollment.waiting_reason = rules.REASON_NEWBORN_LATE % {
+                "days": policy.newborn_days,
+                "fixed": policy.waiting_fixed_months,
+            }
     enrollment.coverage_start = rules.resident_coverage_start(
         paid_on=paid_on,
         benefit_start=policy.benefit_start,
@@ -985,18 +985,14 @@ def flexible_plan(
     gap_limit = rules.add_months(today, -policy.backpay_max_months)
     if last_end is not None and last_end < gap_limit:
         months = policy.flexible_waiting_months
-        reason = _(
-            "上次灵活就业参保于%(end)s结束，断缴超过%(limit)d个月：等待期%(months)d个月"
-        ) % {
+        reason = rules.REASON_FLEXIBLE_GAP % {
             "end": last_end.strftime("%Y-%m-%d"),
             "limit": policy.backpay_max_months,
             "months": months,
         }
     else:
         months = 0
-        reason = _("无断缴超过%(limit)d个月的情况，无等待期") % {
-            "limit": policy.backpay_max_months
-        }
+        reason = rules.REASON_FLEXIBLE_NONE % {"limit": policy.backpay_max_months}
     premium = rules.flexible_monthly_premium(base=base, rate=policy.flexible_rate)
     cover_from = rules.flexible_first_cover(
         today=today, year=year, waiting_months=months
